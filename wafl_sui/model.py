@@ -1,0 +1,129 @@
+"""The model in JAX/Flax: the fixed-point step (bit-exact with protocol.train_step) and float views.
+
+* `int_step` / `int_local_training`: the integer step in JAX with 64-bit integers. It equals
+  `protocol.local_training` bit for bit (tests check it on random and edge-case inputs), and is
+  the fast path the client uses to train.
+* `LinearClassifier`: a `flax.nnx` module (one `nnx.Linear`) holding the dequantized model, for
+  evaluation (accuracy, loss) and for float training with the same rule (`float_step`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from wafl_sui.protocol import StepSpec, max_intermediate_bits
+
+
+def _check_int64(spec: StepSpec) -> None:
+    if max_intermediate_bits(spec) > 62:
+        raise ValueError(
+            f"this spec needs {max_intermediate_bits(spec)}-bit intermediates; the JAX path works in "
+            "int64: use protocol.local_training (Python ints) or a smaller spec"
+        )
+
+
+def weights_matrix(weights, spec: StepSpec) -> np.ndarray:
+    w = np.asarray(weights, dtype=np.int64)
+    if w.shape != (spec.num_weights,):
+        raise ValueError(f"expected {spec.num_weights} weights (C*(D+1)), got shape {w.shape}")
+    return w.reshape(spec.classes, spec.features + 1)
+
+
+def _step(w, x, y, lr_q, spec: StepSpec):
+    one_x = 1 << spec.feature_frac_bits
+    xa = jnp.concatenate([x, jnp.full((x.shape[0], 1), one_x, dtype=jnp.int64)], axis=1)
+    u = xa @ w.T  # (B, C), scale 2^(K+KX)
+    q = jnp.right_shift(u, spec.forward_shift)  # arithmetic shift == floor division
+    p = jnp.clip(q + (1 << (spec.frac_bits - 1)), 0, (1 << spec.frac_bits) - 1)
+    err = p - jnp.left_shift(y, spec.frac_bits)
+    g = err.T @ xa  # (C, D+1)
+    m = spec.update_shift
+    t = jnp.right_shift(jnp.left_shift(w, m) - g * lr_q, m)
+    return jnp.clip(t, spec.weight_min, spec.weight_max)
+
+
+def int_local_training(weights, features, labels, lr_q: int, spec: StepSpec) -> np.ndarray:
+    """JAX version of protocol.local_training: flat signed weights in, flat signed weights out."""
+    _check_int64(spec)
+    with jax.enable_x64(True):
+        w = jnp.asarray(weights_matrix(weights, spec))
+        x = jnp.asarray(np.asarray(features, dtype=np.int64))
+        y = jnp.asarray(np.asarray(labels, dtype=np.int64))
+        b = spec.batch_size
+        for s in range(spec.local_steps):
+            w = _step(w, x[s * b : (s + 1) * b], y[s * b : (s + 1) * b], jnp.int64(lr_q), spec)
+        return np.asarray(w, dtype=np.int64).reshape(-1)
+
+
+# --------------------------------------------------------------------------- float views (Flax)
+class LinearClassifier(nnx.Module):
+    """One-vs-rest linear classifier; probabilities are the hard sigmoid clamp(z/4 + 1/2, 0, 1)."""
+
+    def __init__(self, features: int, classes: int, *, rngs: nnx.Rngs):
+        self.linear = nnx.Linear(features, classes, kernel_init=nnx.initializers.zeros, rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.linear(x)  # class scores z
+
+
+def hard_sigmoid(z: jax.Array) -> jax.Array:
+    return jnp.clip(z / 4 + 0.5, 0.0, 1.0)
+
+
+def to_flax(weights, spec: StepSpec) -> LinearClassifier:
+    """Fixed-point weights -> an nnx model with kernel W[:, :D].T / 2^K and bias W[:, D] / 2^K."""
+    w = weights_matrix(weights, spec).astype(np.float64) / (1 << spec.frac_bits)
+    model = LinearClassifier(spec.features, spec.classes, rngs=nnx.Rngs(0))
+    model.linear.kernel.set_value(jnp.asarray(w[:, : spec.features].T, dtype=jnp.float32))
+    model.linear.bias.set_value(jnp.asarray(w[:, spec.features], dtype=jnp.float32))
+    return model
+
+
+def from_flax(model: LinearClassifier, spec: StepSpec) -> np.ndarray:
+    """Float model -> fixed-point weights (round to nearest, clipped to the weight range)."""
+    k = np.asarray(model.linear.kernel.get_value(), dtype=np.float64).T
+    b = np.asarray(model.linear.bias.get_value(), dtype=np.float64)[:, None]
+    w = np.concatenate([k, b], axis=1)
+    if not np.all(np.isfinite(w)):
+        raise ValueError("model weights contain NaN or infinity")
+    q = np.floor(w * (1 << spec.frac_bits) + 0.5)
+    return np.clip(q, spec.weight_min, spec.weight_max).astype(np.int64).reshape(-1)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    accuracy: float
+    loss: float  # one-vs-rest logistic loss (mean over samples and classes)
+    samples: int
+
+    def to_dict(self) -> dict:
+        return {"accuracy": self.accuracy, "loss": self.loss, "samples": self.samples}
+
+
+@nnx.jit
+def _scores(model: LinearClassifier, x: jax.Array) -> jax.Array:
+    return model(x)
+
+
+def evaluate(model: LinearClassifier, x: np.ndarray, y: np.ndarray) -> Metrics:
+    if len(y) == 0:
+        raise ValueError("cannot evaluate on an empty dataset")
+    z = _scores(model, jnp.asarray(x, dtype=jnp.float32))
+    targets = jax.nn.one_hot(jnp.asarray(y), z.shape[1])
+    loss = optax.sigmoid_binary_cross_entropy(z, targets).mean()
+    acc = (jnp.argmax(z, axis=1) == jnp.asarray(y)).mean()
+    return Metrics(float(acc), float(loss), int(len(y)))
+
+
+def float_step(model: LinearClassifier, x: jax.Array, y_onehot: jax.Array, lr: float) -> None:
+    """The same rule in floats: W -= lr * mean_i (hardsig(z_i) - y_i) x_i (in place)."""
+    err = hard_sigmoid(model(x)) - y_onehot  # (B, C)
+    n = x.shape[0]
+    model.linear.kernel.set_value(model.linear.kernel.get_value() - lr * (x.T @ err) / n)
+    model.linear.bias.set_value(model.linear.bias.get_value() - lr * err.mean(axis=0))
