@@ -1,0 +1,210 @@
+"""The `wafl` command line.
+
+Every command that scripts consume takes `--json`. Bad input ends with a one-line `Error: ...`
+that names the problem and the fix, exit code 1 (2 for usage errors), and no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from wafl_sui import protocol
+from wafl_sui.protocol import StepSpec
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception classes that mean bad input or a missing artifact (shown without traceback)."""
+    from wafl_sui import stepfile, sui_groth16
+    from wafl_sui.poseidon import PoseidonInputError
+
+    errors: list[type[BaseException]] = [
+        protocol.ProtocolError, sui_groth16.SuiBytesError, stepfile.StepFileError, PoseidonInputError,
+    ]
+    for mod, names in (
+        ("wafl_sui.circuit", ("CircuitError",)),
+        ("wafl_sui.witness", ("WitnessInputError", "WitnessGenerationError")),
+        ("wafl_sui.groth16_setup", ("SetupError",)),
+        ("wafl_sui.prover", ("ProverError",)),
+        ("wafl_sui.move_build", ("MoveBuildError",)),
+    ):
+        try:
+            m = __import__(mod, fromlist=list(names))
+        except ImportError:
+            continue
+        errors += [getattr(m, n) for n in names if hasattr(m, n)]
+    return tuple(errors)
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except _user_errors() as e:  # noqa: B030 - computed tuple of classes
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+def emit(obj: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(obj, indent=2))
+    else:
+        human(obj)
+
+
+def spec_from_options(spec_file: str | None, overrides: tuple[str, ...]) -> StepSpec:
+    base: dict[str, Any] = StepSpec().to_dict()
+    if spec_file:
+        p = Path(spec_file)
+        try:
+            loaded = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise click.ClickException(f"spec file {p} does not exist") from None
+        except json.JSONDecodeError as e:
+            raise click.ClickException(f"spec file {p} is not valid JSON: {e}") from None
+        base.update(loaded.get("spec", loaded) if isinstance(loaded, dict) else {})
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        base[key.strip()] = value.strip()
+    return StepSpec.from_dict(base)
+
+
+spec_options = [
+    click.option("--spec-file", type=click.Path(dir_okay=False), help="JSON file with StepSpec fields (or a step file)."),
+    click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one spec field, e.g. --set batch_size=32."),
+]
+
+
+def with_spec_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(spec_options):
+        fn = opt(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="wafl-sui", prog_name="wafl")
+def main() -> None:
+    """WaFL: verifiable federated learning on Sui (Groth16 proofs of fixed-point training steps)."""
+
+
+# --------------------------------------------------------------------------- spec
+@main.command("spec")
+@with_spec_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly_errors
+def spec_cmd(spec_file: str | None, overrides: tuple[str, ...], as_json: bool) -> None:
+    """Show a step spec (default: the digits task) and what it implies."""
+    from wafl_sui.poseidon import poseidon_calls
+
+    spec = spec_from_options(spec_file, overrides)
+    weight_elems = -(-spec.num_weights // spec.weights_per_element)
+    out: dict[str, Any] = {
+        "spec": spec.to_dict(),
+        "num_weights": spec.num_weights,
+        "weight_range": [spec.weight_min / (1 << spec.frac_bits), spec.weight_max / (1 << spec.frac_bits)],
+        "feature_range": [spec.feature_min / (1 << spec.feature_frac_bits), spec.feature_max / (1 << spec.feature_frac_bits)],
+        "model_field_elements": weight_elems,
+        "poseidon_calls_per_model_commitment": poseidon_calls(weight_elems),
+        "public_inputs": list(protocol.PUBLIC_INPUTS),
+    }
+    try:
+        from wafl_sui import circuit
+
+        out["constraints_estimate"] = circuit.constraint_formula(spec).get("total")
+    except (ImportError, AttributeError):
+        pass
+
+    def human(o: dict[str, Any]) -> None:
+        for k, v in o["spec"].items():
+            click.echo(f"{k:>18} = {v}")
+        for k in ("num_weights", "weight_range", "feature_range", "model_field_elements",
+                  "poseidon_calls_per_model_commitment", "public_inputs", "constraints_estimate"):
+            if k in o:
+                click.echo(f"{k}: {o[k]}")
+
+    emit(out, as_json, human)
+
+
+# --------------------------------------------------------------------------- verify
+def _hex_arg(value: str, what: str) -> bytes:
+    p = Path(value)
+    text = p.read_text().strip() if p.is_file() else value.strip()
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise click.ClickException(f"{what}: not valid JSON: {e}") from None
+        key = {"verifying key": "vk", "proof": "proof", "public inputs": "public_inputs"}[what]
+        if key not in obj:
+            raise click.ClickException(f"{what}: the JSON object has no {key!r} field")
+        text = obj[key]
+    text = text[2:] if text.startswith("0x") else text
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise click.ClickException(
+            f"{what}: expected hex bytes, a file holding them, or `wafl prove --json` output"
+        ) from None
+
+
+@main.command("verify")
+@click.option("--vk", required=True, help="Verifying key: hex, a file with hex, or `wafl prove --json` output.")
+@click.option("--proof", required=True, help="Proof (128 bytes): hex, file, or prove output.")
+@click.option("--inputs", required=True, help="Public inputs (32 bytes each, LE): hex, file, or prove output.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def verify_cmd(vk: str, proof: str, inputs: str, as_json: bool) -> None:
+    """Verify Sui-encoded Groth16 bytes exactly as `sui::groth16` would (exit 1 if invalid)."""
+    from wafl_sui import sui_groth16
+
+    pvk = sui_groth16.prepare_verifying_key(_hex_arg(vk, "verifying key"))
+    reason = None
+    try:
+        sui_groth16.check_groth16_proof(pvk, _hex_arg(inputs, "public inputs"), _hex_arg(proof, "proof"))
+    except sui_groth16.SuiBytesError:
+        raise
+    except ValueError as e:
+        reason = str(e)
+    emit({"verified": reason is None, "reason": reason}, as_json,
+         lambda o: click.echo("valid proof" if o["verified"] else f"INVALID: {o['reason']}"))
+    if reason is not None:
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- demo step file
+@main.command("demo-step")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True, help="Where to write the step file.")
+@click.option("--seed", type=int, default=None, help="Seed of the random batch (default: fresh).")
+@friendly_errors
+def demo_step_cmd(out: str, seed: int | None) -> None:
+    """Write a step file for the digits task (zero model, random batch) to edit or prove."""
+    from wafl_sui.stepfile import make_demo_step
+
+    p = Path(out)
+    if p.exists():
+        raise click.ClickException(f"{p} exists; choose another --out (nothing was overwritten)")
+    p.write_text(json.dumps(make_demo_step(seed), indent=1))
+    click.echo(f"wrote {p}")
+
+
+def _register_optional_groups() -> None:
+    try:
+        from wafl_sui.cli_move import move_group
+    except ImportError:
+        return
+    main.add_command(move_group, "move")
+
+
+_register_optional_groups()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
