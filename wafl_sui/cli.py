@@ -136,8 +136,11 @@ def spec_cmd(spec_file: str | None, overrides: tuple[str, ...], as_json: bool) -
 
 # --------------------------------------------------------------------------- verify
 def _hex_arg(value: str, what: str) -> bytes:
-    p = Path(value)
-    text = p.read_text().strip() if p.is_file() else value.strip()
+    try:
+        is_file = len(value) < 4096 and Path(value).is_file()
+    except OSError:  # e.g. a long hex string is not a usable file name
+        is_file = False
+    text = Path(value).read_text().strip() if is_file else value.strip()
     if text.startswith("{"):
         try:
             obj = json.loads(text)
