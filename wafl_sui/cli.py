@@ -183,6 +183,104 @@ def verify_cmd(vk: str, proof: str, inputs: str, as_json: bool) -> None:
         sys.exit(1)
 
 
+# --------------------------------------------------------------------------- setup / prove
+def _progress(quiet: bool) -> Callable[[str], None] | None:
+    return None if quiet else (lambda msg: click.echo(f"[wafl] {msg}", err=True))
+
+
+@main.command("setup")
+@with_spec_options
+@click.option("--ptau", type=click.Path(dir_okay=False), help="Powers-of-tau file: run the ceremony path (phase 2 with snarkjs).")
+@click.option("--contributions", type=click.IntRange(1, 100), default=1, show_default=True, help="Phase-2 contributions (ceremony).")
+@click.option("--beacon", help="Hex beacon applied after the contributions (ceremony).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
+@friendly_errors
+def setup_cmd(spec_file, overrides, ptau, contributions, beacon, as_json, quiet) -> None:
+    """Compile the step circuit of a spec and set up its Groth16 keys (cached per circuit hash).
+
+    Without --ptau: a single-party development setup, INSECURE (whoever runs it can forge
+    proofs). With --ptau: snarkjs phase-2 contributions on your powers of tau, then the final
+    zkey is verified against the circuit and the ptau.
+    """
+    from wafl_sui import circuit, groth16_setup, sui_groth16
+
+    spec = spec_from_options(spec_file, overrides)
+    progress = _progress(quiet)
+    art = circuit.build(spec, progress=progress)
+    if ptau:
+        keys = groth16_setup.ceremony_setup(art, Path(ptau), contributions=contributions, beacon=beacon, progress=progress)
+    else:
+        try:
+            keys = groth16_setup.load_keys(art, "dev-insecure")
+        except groth16_setup.SetupError:
+            keys = groth16_setup.dev_setup(art, progress=progress)
+    vk = sui_groth16.vk_bytes_from_snarkjs(keys.verification_key())
+    out = {
+        "circuit_hash": art.hash, "constraints": art.constraints, "setup": keys.kind,
+        "keys_dir": str(keys.dir), "vk": vk.hex(), "spec": spec.to_dict(),
+        "warning": groth16_setup.DEV_WARNING if keys.kind == "dev-insecure" else None,
+    }
+
+    def human(o: dict[str, Any]) -> None:
+        click.echo(f"circuit {o['circuit_hash']}: {o['constraints']} constraints")
+        click.echo(f"keys ({o['setup']}) in {o['keys_dir']}")
+        click.echo(f"vk (Sui bytes, {len(o['vk']) // 2} bytes): {o['vk']}")
+        if o["warning"]:
+            click.echo(f"WARNING: {o['warning']}", err=True)
+
+    emit(out, as_json, human)
+
+
+@main.command("prove")
+@click.option("--demo", is_flag=True, help="Prove one step of the digits task on a fresh random batch.")
+@click.option("--step", "step_file", type=click.Path(dir_okay=False), help="Step file to prove (see `wafl demo-step`).")
+@click.option("--backend", type=click.Choice(["groth16py", "snarkjs"]), default="groth16py", show_default=True)
+@click.option("--keys", "kind", type=click.Choice(["any", "dev-insecure", "ceremony"]), default="any", show_default=True,
+              help="Which keys to use; 'any' prefers ceremony keys and makes dev keys if there are none.")
+@click.option("--seed", type=int, default=None, help="Seed of the demo batch (default: fresh).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the JSON result to this file (must not exist).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
+@friendly_errors
+def prove_cmd(demo, step_file, backend, kind, seed, out, as_json, quiet) -> None:
+    """Prove one training step and output the bytes `sui::groth16` verifies."""
+    from wafl_sui import proving, stepfile
+
+    if demo == bool(step_file):
+        raise click.UsageError("give exactly one of --demo or --step FILE")
+    if out and Path(out).exists():
+        raise click.ClickException(f"{out} exists; choose another --out (nothing was overwritten)")
+    if demo:
+        spec, step = stepfile.parse_step(stepfile.make_demo_step(seed), "demo step")
+    else:
+        spec, step = stepfile.load_step(step_file)
+    progress = _progress(quiet)
+    keys = proving.ensure_keys(spec, None if kind == "any" else kind, progress)
+    if backend == "snarkjs" and keys.setup.zkey is None:
+        raise click.ClickException(
+            "the snarkjs prover needs a snarkjs zkey, which only the ceremony path makes: run "
+            "`wafl setup --ptau FILE` first, or use --backend groth16py"
+        )
+    res = proving.prove_step(spec, step, keys=keys, backend=backend, progress=progress)
+    result = res.to_json()
+    result["task_id"], result["sender"], result["round"] = step["task_id"], step["sender"], step["round"]
+    if out:
+        Path(out).write_text(json.dumps(result, indent=1))
+
+    def human(o: dict[str, Any]) -> None:
+        click.echo(f"circuit {o['circuit_hash']} ({o['constraints']} constraints), keys: {o['setup']}")
+        click.echo(f"witness {o['witness_seconds']:.2f} s, proof ({o['backend']}) {o['prove_seconds']:.2f} s")
+        click.echo(f"vk            {o['vk']}")
+        click.echo(f"proof         {o['proof']}")
+        click.echo(f"public inputs {o['public_inputs']}")
+        click.echo("verified (Sui bytes): " + ("yes" if o["verified"] else "NO"))
+
+    emit(result, as_json, human)
+    if not res.verified:
+        sys.exit(1)
+
+
 # --------------------------------------------------------------------------- demo step file
 @main.command("demo-step")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True, help="Where to write the step file.")
