@@ -297,15 +297,9 @@ def demo_step_cmd(out: str, seed: int | None) -> None:
     click.echo(f"wrote {p}")
 
 
-def _register_optional_groups() -> None:
-    try:
-        from wafl_sui.cli_move import move_group
-    except ImportError:
-        return
-    main.add_command(move_group, "move")
+from wafl_sui.cli_move import move_group  # noqa: E402
 
-
-_register_optional_groups()
+main.add_command(move_group, "move")
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,458 @@
+/// Unit tests of the task shell with test_scenario (run with `sui move test`). Proof
+/// verification is exercised on its rejection path only (no real proof fixture here; see
+/// proof_fixture_tests.move); accepted updates go through `submit_update_for_testing`, which
+/// runs every check of `submit_update` except the proof.
+#[test_only]
+module wafl::task_tests;
+
+use sui::clock::{Self, Clock};
+use sui::test_scenario::{Self as ts, Scenario};
+use wafl::task::{Self, Task, TaskAdminCap};
+
+const ADMIN: address = @0xAD;
+const ALICE: address = @0xA11CE;
+const BOB: address = @0xB0B;
+const CAROL: address = @0xCA201;
+const START_MS: u64 = 5_000;
+const DURATION_MS: u64 = 1_000;
+const DATA: u256 = 7;
+
+/// Development verifying key for 4 public inputs (tools/move/make_dev_vk.py): valid points,
+/// known trapdoor. Never use it for a real task.
+const DEV_VK: vector<u8> = x"ef493dfc801fb7a82cc12ae97f478224b8cdee518680a89d1809b037557014aaf705a9721515cd6427fbe51db944623124d1ebfa35960475dca9cca7f366ad23d1979052ae0a83ab2e6dbb27d4373cee4c09cc8a583911f5568c8a69f0da9e8098801fb4c199e216ff498f8d55b50280b7cbdc9d73297b6719311db667a3510c2c9c49ae4e16a4f1bf33b959327a1d70bc15b2b54b508bed473bffa5bb7170224d4075bff6893dc7c440b0199c7a10730ccb152a13ada40b3dc73bb79abacb154ec5e9a54fca6bc048247603f06fe6c0661431414837744159c6185fe37b40a50500000000000000f111b8290c6270c9d481efb9cfd214d36a77f21ff84ce8c1de71e90e0f26289e7d0af0ddc7b0628555559bb154c45c0c42767120d374d715ef1a2eeac1ff05163c85adbd93a07e673bfdbfa2a4581f6476a952a179e3bfcbf4a6771225fab49463d0459e9d9cb4edd10e6492383acb3ef24cf102e15a105fbead4b6da553f224b38965a7b4a5cff07d66cc3435b79241ac13982646c744c575f47e2a75585623";
+/// Well-formed proof points that verify for no input the contract builds.
+const BAD_PROOF: vector<u8> = x"f0ab15199655d3f279e6b81547d8159315bdb6b1bc3202f43fea6bc59abf6987d81064a090837013919a8aaef85ddbf5ea4839603c77e5f4132d303b429c532ea1b228e410e57106d55937afc57ab5572416e1de08121c9dd95fb561f5cc098a78e0ffab866b3a9876bd01b8ecc66fcb86936277f425539a758dbbd32e2b0717";
+
+// === helpers ===
+
+fun start(): (Scenario, Clock) {
+    let mut sc = ts::begin(ADMIN);
+    let mut clock = clock::create_for_testing(sc.ctx());
+    clock.set_for_testing(START_MS);
+    (sc, clock)
+}
+
+/// A 2-class, 2-feature task (6 weights of 8 bits), initial model all 128 (= 0.0).
+fun create(sc: &mut Scenario, clock: &Clock, quorum: u64, max_rounds: u64, rule: u8, trim_bps: u64, open: bool) {
+    sc.next_tx(ADMIN);
+    let cap = task::create_task(
+        2, 2, 2, 1, 4, 8, 4, 6, 8, 8, // spec
+        16, // lr_q
+        quorum, DURATION_MS, max_rounds, rule, trim_bps, open,
+        vector[128, 128, 128, 128, 128, 128],
+        DEV_VK,
+        clock,
+        sc.ctx(),
+    );
+    transfer::public_transfer(cap, ADMIN);
+}
+
+fun submit(sc: &mut Scenario, clock: &Clock, who: address, weights: vector<u32>) {
+    sc.next_tx(who);
+    let mut t = sc.take_shared<Task>();
+    t.submit_update_for_testing(weights, DATA, clock, sc.ctx());
+    ts::return_shared(t);
+}
+
+fun aggregate(sc: &mut Scenario, clock: &Clock, who: address) {
+    sc.next_tx(who);
+    let mut t = sc.take_shared<Task>();
+    t.aggregate(clock, sc.ctx());
+    ts::return_shared(t);
+}
+
+fun finish(sc: Scenario, clock: Clock) {
+    clock.destroy_for_testing();
+    sc.end();
+}
+
+fun w(a: u32, b: u32): vector<u32> { vector[a, b, a, b, a, b] }
+
+// === creation and getters ===
+
+#[test]
+fun create_shares_task_and_gives_cap() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 3, 0, 0, true);
+    sc.next_tx(ADMIN);
+    let t = sc.take_shared<Task>();
+    let cap = sc.take_from_sender<TaskAdminCap>();
+    assert!(cap.task_id() == object::id(&t));
+    assert!(t.round() == 0);
+    assert!(t.round_start_ms() == START_MS);
+    assert!(t.deadline_ms() == START_MS + DURATION_MS);
+    assert!(t.num_weights() == 6);
+    assert!(t.features() == 2 && t.classes() == 2 && t.weight_bits() == 8);
+    assert!(t.lr_q() == 16 && t.quorum() == 2 && t.max_rounds() == 3);
+    assert!(t.rule() == 0 && t.trim_bps() == 0 && t.open());
+    assert!(*t.model() == vector[128, 128, 128, 128, 128, 128]);
+    assert!(t.model_commitment() != 0);
+    assert!(t.num_updates() == 0 && !t.finished());
+    assert!(t.is_allowed(ALICE));
+    ts::return_shared(t);
+    sc.return_to_sender(cap);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::spec::EInvalidSpec)]
+fun create_rejects_bad_spec() {
+    let (mut sc, clock) = start();
+    let cap = task::create_task(
+        2, 1, 2, 1, 4, 8, 4, 6, 8, 8, 16, 1, DURATION_MS, 1, 0, 0, true,
+        vector[128, 128, 128], DEV_VK, &clock, sc.ctx(),
+    );
+    transfer::public_transfer(cap, ADMIN);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::spec::EInvalidSpec)]
+fun create_rejects_lr_q_out_of_range() {
+    let (mut sc, clock) = start();
+    let cap = task::create_task(
+        2, 2, 2, 1, 4, 8, 4, 6, 8, 8, 256, 1, DURATION_MS, 1, 0, 0, true,
+        w(128, 128), DEV_VK, &clock, sc.ctx(),
+    );
+    transfer::public_transfer(cap, ADMIN);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::EInvalidRule)]
+fun create_rejects_zero_quorum() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 0, 1, 0, 0, true);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::rules::EInvalidRule)]
+fun create_rejects_unknown_rule() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 1, 1, 3, 0, true);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::rules::EInvalidRule)]
+fun create_rejects_trim_half() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 1, 1, 2, 5000, true);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::spec::EWrongLength)]
+fun create_rejects_wrong_model_length() {
+    let (mut sc, clock) = start();
+    let cap = task::create_task(
+        2, 2, 2, 1, 4, 8, 4, 6, 8, 8, 16, 1, DURATION_MS, 1, 0, 0, true,
+        vector[128], DEV_VK, &clock, sc.ctx(),
+    );
+    transfer::public_transfer(cap, ADMIN);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::task::EInvalidSpec)]
+fun create_rejects_vk_for_other_circuit() {
+    let (mut sc, clock) = start();
+    // the same key with its last IC point dropped: 3 public inputs
+    let mut vk = DEV_VK;
+    let mut i = 0u64;
+    while (i < 32) {
+        vk.pop_back();
+        i = i + 1;
+    };
+    *(&mut vk[224]) = 4; // IC count 4
+    let cap = task::create_task(
+        2, 2, 2, 1, 4, 8, 4, 6, 8, 8, 16, 1, DURATION_MS, 1, 0, 0, true,
+        w(128, 128), vk, &clock, sc.ctx(),
+    );
+    transfer::public_transfer(cap, ADMIN);
+    finish(sc, clock);
+}
+
+// === rounds: submit and aggregate ===
+
+#[test]
+fun fedavg_round_trip_and_finish() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 2, 2, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(100, 200));
+    submit(&mut sc, &clock, BOB, w(101, 255));
+    sc.next_tx(CAROL);
+    {
+        let t = sc.take_shared<Task>();
+        assert!(t.num_updates() == 2);
+        assert!(*t.submitters() == vector[ALICE, BOB]);
+        assert!(t.has_submitted(ALICE) && !t.has_submitted(CAROL));
+        assert!(*t.update_of(BOB) == w(101, 255));
+        ts::return_shared(t);
+    };
+    clock.increment_for_testing(10);
+    aggregate(&mut sc, &clock, CAROL);
+    sc.next_tx(CAROL);
+    {
+        let t = sc.take_shared<Task>();
+        assert!(*t.model() == w(100, 227)); // floor((100+101)/2), floor((200+255)/2)
+        assert!(t.round() == 1);
+        assert!(t.round_start_ms() == START_MS + 10);
+        assert!(t.deadline_ms() == START_MS + 10 + DURATION_MS);
+        assert!(t.num_updates() == 0 && !t.has_submitted(ALICE));
+        assert!(!t.finished());
+        ts::return_shared(t);
+    };
+    // round 1: the same senders may submit again
+    submit(&mut sc, &clock, ALICE, w(0, 0));
+    submit(&mut sc, &clock, BOB, w(1, 1));
+    aggregate(&mut sc, &clock, ALICE);
+    let effects = sc.next_tx(ALICE);
+    assert!(effects.num_user_events() == 2); // RoundAggregated + TaskFinished
+    {
+        let t = sc.take_shared<Task>();
+        assert!(*t.model() == w(0, 0));
+        assert!(t.round() == 2 && t.finished());
+        ts::return_shared(t);
+    };
+    finish(sc, clock);
+}
+
+#[test]
+fun median_round() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 4, 1, 1, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 10));
+    submit(&mut sc, &clock, BOB, w(2, 20));
+    submit(&mut sc, &clock, CAROL, w(3, 30));
+    submit(&mut sc, &clock, ADMIN, w(250, 31));
+    aggregate(&mut sc, &clock, ADMIN);
+    sc.next_tx(ADMIN);
+    let t = sc.take_shared<Task>();
+    assert!(*t.model() == w(2, 25)); // floor((2+3)/2), floor((20+30)/2)
+    assert!(t.finished());
+    ts::return_shared(t);
+    finish(sc, clock);
+}
+
+#[test]
+fun trimmed_mean_round() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 4, 1, 2, 2500, true); // drop 1 lowest and 1 highest of 4
+    submit(&mut sc, &clock, ALICE, w(1, 10));
+    submit(&mut sc, &clock, BOB, w(2, 20));
+    submit(&mut sc, &clock, CAROL, w(4, 30));
+    submit(&mut sc, &clock, ADMIN, w(250, 31));
+    aggregate(&mut sc, &clock, ADMIN);
+    sc.next_tx(ADMIN);
+    let t = sc.take_shared<Task>();
+    assert!(*t.model() == w(3, 25));
+    ts::return_shared(t);
+    finish(sc, clock);
+}
+
+#[test]
+fun aggregate_after_deadline_with_one_update() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 3, 5, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(7, 9));
+    clock.set_for_testing(START_MS + DURATION_MS + 1);
+    aggregate(&mut sc, &clock, BOB);
+    sc.next_tx(BOB);
+    let t = sc.take_shared<Task>();
+    assert!(*t.model() == w(7, 9) && t.round() == 1);
+    ts::return_shared(t);
+    finish(sc, clock);
+}
+
+#[test]
+fun submit_at_deadline_is_accepted() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    clock.set_for_testing(START_MS + DURATION_MS);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+// === rejections of submit_update ===
+
+#[test, expected_failure(abort_code = wafl::round::ETaskFinished)]
+fun submit_after_finish() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 1, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    aggregate(&mut sc, &clock, ALICE);
+    submit(&mut sc, &clock, BOB, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ERoundClosed)]
+fun submit_after_deadline() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    clock.set_for_testing(START_MS + DURATION_MS + 1);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::EAlreadySubmitted)]
+fun submit_twice_in_a_round() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 3, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    submit(&mut sc, &clock, ALICE, w(3, 4));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ESenderNotAllowed)]
+fun submit_not_on_allowlist() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, false);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test]
+fun allowlist_add_then_submit() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, false);
+    sc.next_tx(ADMIN);
+    {
+        let mut t = sc.take_shared<Task>();
+        let cap = sc.take_from_sender<TaskAdminCap>();
+        task::add_participant(&cap, &mut t, ALICE);
+        task::add_participant(&cap, &mut t, ALICE); // idempotent
+        assert!(t.is_allowed(ALICE) && !t.is_allowed(BOB));
+        ts::return_shared(t);
+        sc.return_to_sender(cap);
+    };
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ESenderNotAllowed)]
+fun allowlist_remove_then_submit() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, false);
+    sc.next_tx(ADMIN);
+    {
+        let mut t = sc.take_shared<Task>();
+        let cap = sc.take_from_sender<TaskAdminCap>();
+        task::add_participant(&cap, &mut t, ALICE);
+        task::remove_participant(&cap, &mut t, ALICE);
+        ts::return_shared(t);
+        sc.return_to_sender(cap);
+    };
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::spec::EWrongLength)]
+fun submit_wrong_length() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, vector[1, 2, 3, 4, 5]);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::spec::EValueOutOfBounds)]
+fun submit_weight_out_of_bounds() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 256));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::codec::EValueOutOfBounds)]
+fun submit_data_commitment_not_a_field_element() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    sc.next_tx(ALICE);
+    let mut t = sc.take_shared<Task>();
+    t.submit_update_for_testing(w(1, 2), wafl::codec::field_modulus(), &clock, sc.ctx());
+    ts::return_shared(t);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
+fun submit_invalid_proof() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    sc.next_tx(ALICE);
+    let mut t = sc.take_shared<Task>();
+    t.submit_update(w(1, 2), DATA, BAD_PROOF, &clock, sc.ctx());
+    ts::return_shared(t);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
+fun submit_truncated_proof() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    sc.next_tx(ALICE);
+    let mut t = sc.take_shared<Task>();
+    t.submit_update(w(1, 2), DATA, x"00112233", &clock, sc.ctx());
+    ts::return_shared(t);
+    finish(sc, clock);
+}
+
+// === rejections of aggregate and admin calls ===
+
+#[test, expected_failure(abort_code = wafl::round::EQuorumNotReached)]
+fun aggregate_before_quorum() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    aggregate(&mut sc, &clock, ALICE);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ENoUpdates)]
+fun aggregate_closed_round_without_updates() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    clock.set_for_testing(START_MS + DURATION_MS + 1);
+    aggregate(&mut sc, &clock, ALICE);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ETaskFinished)]
+fun aggregate_finished_task() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 1, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    aggregate(&mut sc, &clock, ALICE);
+    aggregate(&mut sc, &clock, ALICE);
+    finish(sc, clock);
+}
+
+#[test]
+fun restart_round_reopens_an_expired_round() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    clock.set_for_testing(START_MS + 5 * DURATION_MS);
+    sc.next_tx(ADMIN);
+    {
+        let mut t = sc.take_shared<Task>();
+        let cap = sc.take_from_sender<TaskAdminCap>();
+        task::restart_round(&cap, &mut t, &clock);
+        assert!(t.deadline_ms() == START_MS + 6 * DURATION_MS && t.round() == 0);
+        ts::return_shared(t);
+        sc.return_to_sender(cap);
+    };
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::task::ENotAdmin)]
+fun admin_cap_of_another_task() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, false);
+    sc.next_tx(ADMIN);
+    let first = sc.take_from_sender<TaskAdminCap>();
+    create(&mut sc, &clock, 2, 1, 0, 0, false); // a second task, shared after the first
+    sc.next_tx(ADMIN);
+    let mut t = sc.take_shared_by_id<Task>(first.task_id());
+    let other = sc.take_from_sender<TaskAdminCap>();
+    // `other` administers the second task, not `t`
+    let (bad, good) = if (other.task_id() == object::id(&t)) (first, other) else (other, first);
+    task::add_participant(&bad, &mut t, ALICE);
+    ts::return_shared(t);
+    sc.return_to_sender(bad);
+    sc.return_to_sender(good);
+    finish(sc, clock);
+}
