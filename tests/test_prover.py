@@ -1,0 +1,225 @@
+"""Proofs of the step circuit: honest proofs verify, proofs against tampered public inputs do not.
+
+Fast part: a small spec with the development setup and groth16py (seconds). The ceremony path
+with the snarkjs prover builds a 2^12 powers of tau once (~1 min): marked slow.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from wafl_sui import circuit, groth16_setup, protocol
+from wafl_sui import prover as pv
+from wafl_sui import witness as wt
+from wafl_sui.protocol import StepSpec
+
+SPEC = StepSpec(features=4, classes=3, batch_size=2)
+TASK, SENDER = "0x" + "11" * 32, "0x" + "22" * 32
+
+
+def make_inputs(seed=0, **over):
+    rng = random.Random(seed)
+    w = [rng.randint(-(1 << 20), 1 << 20) for _ in range(SPEC.num_weights)]
+    x = [[rng.randint(SPEC.feature_min, SPEC.feature_max) for _ in range(SPEC.features)]
+         for _ in range(SPEC.batch_size)]
+    y = [[1, 0, 0], [0, 0, 1]]
+    kw = dict(salt=99, task_id=TASK, sender=SENDER, round_=4, lr_q=3000)
+    kw.update(over)
+    return w, x, y, kw
+
+
+@pytest.fixture(scope="module")
+def art():
+    return circuit.build(SPEC)
+
+
+@pytest.fixture(scope="module")
+def dev_prover(art):
+    keys = groth16_setup.dev_setup(art)
+    p = pv.Prover(art, keys, backend="groth16py")
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def honest(dev_prover):
+    w, x, y, kw = make_inputs()
+    si = wt.step_inputs(SPEC, w, x, y, **kw)
+    return si, dev_prover.prove(si)
+
+
+def sui_verify(res) -> bool | None:
+    try:
+        from wafl_sui import sui_groth16 as sg
+    except ImportError:
+        return None
+    return sg.verify_raw(sg.vk_bytes_from_snarkjs(res.vk_json), sg.public_inputs_bytes(res.public_signals),
+                         sg.proof_bytes_from_snarkjs(res.proof_json))
+
+
+def test_honest_proof_verifies_everywhere(honest, dev_prover):
+    si, res = honest
+    assert res.setup == "dev-insecure" and res.backend == "groth16py"
+    assert res.public_signals == [str(v) for v in si.public_signals]
+    assert res.new_weights == protocol.local_training(si.weights, si.features, si.labels, si.lr_q, SPEC)
+    assert set(res.proof_json) >= {"pi_a", "pi_b", "pi_c", "protocol", "curve"}
+    assert all(isinstance(v, str) for v in res.proof_json["pi_a"])
+    assert res.vk_json["nPublic"] == 4 and res.vk_json["protocol"] == "groth16"
+    assert dev_prover.verify(res.proof_json, res.public_signals)
+    assert pv.groth16py_verify(res.vk_json, res.public_signals, res.proof_json)
+    assert pv.snarkjs_verify(res.vk_json, res.public_signals, res.proof_json)
+    assert sui_verify(res) in (True, None)
+    assert res.witness_seconds > 0 and res.prove_seconds > 0
+
+
+def _tampered_publics(si):
+    """Public inputs recomputed from tampered values, one field at a time."""
+    s = SPEC
+    old, new, data, ctx = si.public_signals
+    new_w = list(si.new_weights)
+    new_w[1] += 1
+    old_w = list(si.weights)
+    old_w[0] -= 1
+    x2 = [list(r) for r in si.features]
+    x2[0][0] = x2[0][0] + 1 if x2[0][0] < s.feature_max else x2[0][0] - 1
+    cases = {
+        "new weights": [old, protocol.model_commitment(new_w, s), data, ctx],
+        "old weights": [protocol.model_commitment(old_w, s), new, data, ctx],
+        "data (features)": [old, new, protocol.data_commitment(x2, si.labels, si.salt, s), ctx],
+        "data (salt)": [old, new, protocol.data_commitment(si.features, si.labels, si.salt + 1, s), ctx],
+        "round": [old, new, data, protocol.context_hash(TASK, SENDER, si.round + 1, si.lr_q)],
+        "lr": [old, new, data, protocol.context_hash(TASK, SENDER, si.round, si.lr_q + 1)],
+        "sender": [old, new, data, protocol.context_hash(TASK, "0x" + "33" * 32, si.round, si.lr_q)],
+        "task": [old, new, data, protocol.context_hash("0x" + "44" * 32, SENDER, si.round, si.lr_q)],
+        "swapped models": [new, old, data, ctx],
+    }
+    return {k: [str(v) for v in vals] for k, vals in cases.items()}
+
+
+def test_tampered_public_inputs_rejected(honest, dev_prover):
+    si, res = honest
+    for name, pub in _tampered_publics(si).items():
+        assert pub != res.public_signals, name
+        assert not dev_prover.verify(res.proof_json, pub), name
+        assert not pv.groth16py_verify(res.vk_json, pub, res.proof_json), name
+    # snarkjs is slower to start: check a few
+    cases = _tampered_publics(si)
+    for name in ("new weights", "data (salt)", "sender"):
+        assert not pv.snarkjs_verify(res.vk_json, cases[name], res.proof_json), name
+
+
+def test_tampered_public_rejected_by_sui_encoder(honest):
+    pytest.importorskip("wafl_sui.sui_groth16")
+    from wafl_sui import sui_groth16 as sg
+
+    si, res = honest
+    vk = sg.vk_bytes_from_snarkjs(res.vk_json)
+    proof = sg.proof_bytes_from_snarkjs(res.proof_json)
+    assert sg.verify_raw(vk, sg.public_inputs_bytes(res.public_signals), proof)
+    for name in ("new weights", "round", "task"):
+        pub = _tampered_publics(si)[name]
+        assert not sg.verify_raw(vk, sg.public_inputs_bytes(pub), proof), name
+
+
+def test_negative_field_encoding_proves(dev_prover):
+    w, x, y, kw = make_inputs(3)
+    si = wt.step_inputs(SPEC, w, x, y, **kw)
+    res = dev_prover.prove(si, negative="field")
+    assert dev_prover.verify(res.proof_json, res.public_signals)
+
+
+def test_prover_errors(art, tmp_path):
+    keys = groth16_setup.load_keys(art, "dev-insecure") if _has_dev(art) else groth16_setup.dev_setup(art)
+    with pytest.raises(pv.ProverError, match="unknown prover backend"):
+        pv.Prover(art, keys, backend="rapidsnark")
+    with pytest.raises(pv.ProverError, match="ceremony"):
+        pv.Prover(art, keys, backend="snarkjs")
+    other = StepSpec(features=4, classes=2, batch_size=2)
+    w = [0] * other.num_weights
+    si = wt.step_inputs(other, w, [[0] * 4] * 2, [[1, 0], [0, 1]], salt=1, task_id=TASK, sender=SENDER,
+                        round_=1, lr_q=1)
+    with pv.Prover(art, keys) as p:
+        with pytest.raises(pv.ProverError, match="different spec"):
+            p.prove(si)
+        with pytest.raises(pv.ProverError, match="StepInputs"):
+            p.prove({"W": []})  # type: ignore[arg-type]
+    import dataclasses
+    foreign = dataclasses.replace(keys, meta={**keys.meta, "circuit_hash": "0123456789abcdef"})
+    with pytest.raises(pv.ProverError, match="belong to circuit"):
+        pv.Prover(art, foreign)
+    broken = dataclasses.replace(art, wasm=tmp_path / "missing.wasm")
+    with pytest.raises(pv.ProverError, match="missing circuit artifact"):
+        pv.Prover(broken, keys)
+
+
+def _has_dev(art):
+    try:
+        groth16_setup.load_keys(art, "dev-insecure")
+        return True
+    except groth16_setup.SetupError:
+        return False
+
+
+def test_eth_blob_conversion_rejects_bad_length():
+    with pytest.raises(pv.ProverError):
+        pv.eth_blob_to_snarkjs(b"\0" * 10)
+
+
+# --------------------------------------------------------------------------- ceremony (slow)
+
+
+def dev_ptau(power: int = 12) -> Path:
+    home = Path(os.environ.get("WAFL_TEST_PTAU_DIR") or Path(circuit.wafl_home()) / "ptau")
+    p = home / f"test_{power}.ptau"
+    if not p.is_file():
+        groth16_setup.make_dev_ptau(power, p, entropy="wafl tests")
+    return p
+
+
+@pytest.mark.slow
+def test_ceremony_keys_both_provers(art):
+    keys = groth16_setup.ceremony_setup(art, dev_ptau(), contributions=["entropy one", "entropy two"])
+    assert keys.kind == "ceremony" and keys.zkey is not None and keys.meta["verified"]
+    w, x, y, kw = make_inputs(7)
+    si = wt.step_inputs(SPEC, w, x, y, **kw)
+    results = {}
+    for backend in ("snarkjs", "groth16py"):
+        with pv.Prover(art, keys, backend=backend) as p:
+            res = p.prove(si)
+            assert res.setup == "ceremony" and res.backend == backend
+            assert p.verify(res.proof_json, res.public_signals)
+            assert pv.snarkjs_verify(res.vk_json, res.public_signals, res.proof_json)
+            assert pv.groth16py_verify(res.vk_json, res.public_signals, res.proof_json)
+            assert sui_verify(res) in (True, None)
+            bad = _tampered_publics(si)["new weights"]
+            assert not p.verify(res.proof_json, bad)
+            assert not pv.snarkjs_verify(res.vk_json, bad, res.proof_json)
+            results[backend] = res
+    assert results["snarkjs"].public_signals == results["groth16py"].public_signals
+    # both backends use the same (ceremony) verification key
+    assert results["snarkjs"].vk_json == results["groth16py"].vk_json
+
+
+@pytest.mark.slow
+def test_digits_spec_end_to_end():
+    """The default digits spec: under 2^17 constraints as measured, formula exact, proof verifies
+    with groth16py, snarkjs and the Sui byte-level verifier (~40 s: compile, setup, key load)."""
+    spec = StepSpec()
+    art = circuit.build(spec)
+    assert art.constraints == circuit.constraint_formula(spec)["total"] < 1 << 17
+    keys = groth16_setup.dev_setup(art)
+    rng = random.Random(9)
+    w = [rng.randint(-(1 << 16), 1 << 16) for _ in range(spec.num_weights)]
+    x = [[rng.randint(0, 16) for _ in range(spec.features)] for _ in range(spec.batch_size)]
+    y = [[1 if c == i % spec.classes else 0 for c in range(spec.classes)] for i in range(spec.batch_size)]
+    si = wt.step_inputs(spec, w, x, y, salt=5, task_id=TASK, sender=SENDER, round_=0, lr_q=4096)
+    with pv.Prover(art, keys) as p:
+        res = p.prove(si)
+        assert p.verify(res.proof_json, res.public_signals)
+    assert pv.snarkjs_verify(res.vk_json, res.public_signals, res.proof_json)
+    assert sui_verify(res) in (True, None)
+    assert res.new_weights == protocol.local_training(w, x, y, 4096, spec)
