@@ -16,3 +16,21 @@ def wafl_home(tmp_path_factory):
         os.environ.pop("WAFL_HOME", None)
     else:
         os.environ["WAFL_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def test_ptau(wafl_home):
+    """make(power) -> an INSECURE prepared powers of tau, made once per session (or reused from
+    WAFL_TEST_PTAU_DIR): 2^12 takes seconds."""
+    from pathlib import Path
+
+    from wafl_sui import groth16_setup
+
+    def make(power: int = 12) -> Path:
+        d = Path(os.environ.get("WAFL_TEST_PTAU_DIR") or Path(wafl_home) / "ptau")
+        p = d / f"test_{power}.ptau"
+        if not p.is_file():
+            groth16_setup.make_dev_ptau(power, p, entropy="wafl tests")
+        return p
+
+    return make

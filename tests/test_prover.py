@@ -6,9 +6,7 @@ with the snarkjs prover builds a 2^12 powers of tau once (~1 min): marked slow.
 
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
 
 import pytest
 
@@ -172,17 +170,11 @@ def test_eth_blob_conversion_rejects_bad_length():
 # --------------------------------------------------------------------------- ceremony (slow)
 
 
-def dev_ptau(power: int = 12) -> Path:
-    home = Path(os.environ.get("WAFL_TEST_PTAU_DIR") or Path(circuit.wafl_home()) / "ptau")
-    p = home / f"test_{power}.ptau"
-    if not p.is_file():
-        groth16_setup.make_dev_ptau(power, p, entropy="wafl tests")
-    return p
 
 
 @pytest.mark.slow
-def test_ceremony_keys_both_provers(art):
-    keys = groth16_setup.ceremony_setup(art, dev_ptau(), contributions=["entropy one", "entropy two"])
+def test_ceremony_keys_both_provers(art, test_ptau):
+    keys = groth16_setup.ceremony_setup(art, test_ptau(), contributions=["entropy one", "entropy two"])
     assert keys.kind == "ceremony" and keys.zkey is not None and keys.meta["verified"]
     w, x, y, kw = make_inputs(7)
     si = wt.step_inputs(SPEC, w, x, y, **kw)

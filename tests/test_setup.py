@@ -4,8 +4,6 @@ path verifies its zkey against the r1cs and the powers of tau."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -44,36 +42,30 @@ def test_missing_keys_and_files_are_clear_errors(tmp_path):
         groth16_setup.ceremony_setup(other, tmp_path / "none.ptau")
 
 
-def _ptau(power=12) -> Path:
-    d = Path(os.environ.get("WAFL_TEST_PTAU_DIR") or Path(circuit.wafl_home()) / "ptau")
-    p = d / f"test_{power}.ptau"
-    if not p.is_file():
-        groth16_setup.make_dev_ptau(power, p, entropy="wafl tests")
-    return p
 
 
 @pytest.mark.slow
-def test_ceremony_setup_and_zkey_verification(art):
+def test_ceremony_setup_and_zkey_verification(art, test_ptau):
     msgs = []
-    keys = groth16_setup.ceremony_setup(art, _ptau(), contributions=2, beacon="ab" * 32,
+    keys = groth16_setup.ceremony_setup(art, test_ptau(), contributions=2, beacon="ab" * 32,
                                         progress=msgs.append)
     assert any("contribution 2/2" in m for m in msgs) and any("beacon" in m for m in msgs)
     meta = keys.meta
     assert meta["setup"] == "ceremony" and meta["verified"] and len(meta["contributions"]) == 2
-    assert groth16_setup.verify_zkey(art, _ptau(), keys.zkey)
+    assert groth16_setup.verify_zkey(art, test_ptau(), keys.zkey)
     assert groth16_setup.load_keys(art).kind == "ceremony"  # preferred over dev keys
     vk = keys.verification_key()
     assert vk["nPublic"] == 4 and vk["curve"] == "bn128"
     # the zkey of another circuit does not verify against this r1cs
     other = circuit.build(StepSpec(features=2, classes=2, batch_size=1))
     with pytest.raises(groth16_setup.SetupError):
-        groth16_setup.verify_zkey(other, _ptau(), keys.zkey)
+        groth16_setup.verify_zkey(other, test_ptau(), keys.zkey)
 
 
 @pytest.mark.slow
-def test_ceremony_rejects_too_small_ptau(tmp_path):
+def test_ceremony_rejects_too_small_ptau(tmp_path, test_ptau):
     big = circuit.build(StepSpec(features=8, classes=3, batch_size=8))
     assert big.constraints > 1 << 10
-    small_ptau = _ptau(10)
+    small_ptau = test_ptau(10)
     with pytest.raises(groth16_setup.SetupError, match="too small|larger power|failed"):
         groth16_setup.ceremony_setup(big, small_ptau, contributions=1)

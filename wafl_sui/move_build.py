@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wafl_sui.move_stubs import StubError, ensure_stubs
+from wafl_sui import leb128
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACKAGE = PROJECT_ROOT / "move"
@@ -149,32 +150,21 @@ _MODULE_HANDLES, _CONSTANT_POOL, _IDENTIFIERS = 0x1, 0x6, 0x7
 _VECTOR_TOKEN = 0x0A
 
 
-def _uleb(b: bytes, i: int) -> tuple[int, int]:
-    r = s = 0
-    while True:
-        x = b[i]
-        i += 1
-        r |= (x & 0x7F) << s
-        s += 7
-        if not x & 0x80:
-            return r, i
-
-
 def _tables(code: bytes) -> tuple[dict[int, bytes], int]:
     if code[:4] != _MAGIC:
         raise ValueError("not a Move module (bad magic)")
     j = 8
-    n, j = _uleb(code, j)
+    n, j = leb128.decode(code, j)
     heads = []
     for _ in range(n):
         kind = code[j]
-        off, j = _uleb(code, j + 1)
-        cnt, j = _uleb(code, j)
+        off, j = leb128.decode(code, j + 1)
+        cnt, j = leb128.decode(code, j)
         heads.append((kind, off, cnt))
     base = j
     tables = {kind: code[base + off : base + off + cnt] for kind, off, cnt in heads}
     end = max((off + cnt for _, off, cnt in heads), default=0)
-    self_idx, _ = _uleb(code, base + end)
+    self_idx, _ = leb128.decode(code, base + end)
     return tables, self_idx
 
 
@@ -184,7 +174,7 @@ def identifiers(code: bytes) -> list[str]:
     raw = tables.get(_IDENTIFIERS, b"")
     out, i = [], 0
     while i < len(raw):
-        n, i = _uleb(raw, i)
+        n, i = leb128.decode(raw, i)
         out.append(raw[i : i + n].decode())
         i += n
     return out
@@ -195,8 +185,8 @@ def module_name(code: bytes) -> str:
     raw = tables[_MODULE_HANDLES]
     i = 0
     for k in range(self_idx + 1):
-        _addr, i = _uleb(raw, i)
-        name, i = _uleb(raw, i)
+        _addr, i = leb128.decode(raw, i)
+        name, i = leb128.decode(raw, i)
     return identifiers(code)[name]
 
 
@@ -211,7 +201,7 @@ def constants(code: bytes) -> list[tuple[bytes, bytes]]:
             i += 1
         i += 1
         sig = raw[start:i]
-        n, i = _uleb(raw, i)
+        n, i = leb128.decode(raw, i)
         out.append((sig, raw[i : i + n]))
         i += n
     return out
@@ -223,7 +213,7 @@ def error_constant_names(code: bytes) -> dict[int, str]:
     out = {}
     for k, (sig, val) in enumerate(constants(code)):
         if sig == bytes([_VECTOR_TOKEN, 0x02]):
-            n, i = _uleb(val, 0)
+            n, i = leb128.decode(val, 0)
             try:
                 out[k] = val[i : i + n].decode()
             except UnicodeDecodeError:

@@ -32,6 +32,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from wafl_sui import leb128
 
 STUBS_VERSION = "3"  # bump when the generated text changes
 STD_ADDRESS = "0x" + "0" * 63 + "1"
@@ -134,15 +135,6 @@ class StubError(RuntimeError):
 
 
 # ---------------------------------------------------------------- bytecode extraction
-def _uleb(b: bytes, i: int) -> tuple[int, int]:
-    r = s = 0
-    while True:
-        x = b[i]
-        i += 1
-        r |= (x & 0x7F) << s
-        s += 7
-        if not x & 0x80:
-            return r, i
 
 
 def _modules_in(blob: bytes) -> list[bytes]:
@@ -155,17 +147,17 @@ def _modules_in(blob: bytes) -> list[bytes]:
             if not 5 <= version <= 8:
                 continue
             j = i + 8
-            ntables, j = _uleb(blob, j)
+            ntables, j = leb128.decode(blob, j)
             if not 1 <= ntables <= 20:
                 continue
             end = 0
             for _ in range(ntables):
                 j += 1
-                off, j = _uleb(blob, j)
-                cnt, j = _uleb(blob, j)
+                off, j = leb128.decode(blob, j)
+                cnt, j = leb128.decode(blob, j)
                 end = max(end, off + cnt)
             k = j + end
-            _, k = _uleb(blob, k)  # self module handle index
+            _, k = leb128.decode(blob, k)  # self module handle index
             mods.append(blob[i:k])
         except IndexError:
             continue

@@ -23,6 +23,7 @@ import re
 from typing import Any, Iterable, Sequence
 
 from wafl_sui.move_build import MoveBuild, build_package, error_constant_names, module_name
+from wafl_sui import leb128
 
 PACKAGE_ID = "0x0"
 _INT_BYTES = {"u8": 1, "u16": 2, "u32": 4, "u64": 8, "u128": 16, "u256": 32}
@@ -42,14 +43,6 @@ class MoveVMError(RuntimeError):
 
 
 # ---------------------------------------------------------------- BCS
-def uleb128(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | 0x80 if n else b)
-        if not n:
-            return bytes(out)
 
 
 def _inner(ty: str) -> str:
@@ -80,20 +73,9 @@ def bcs_encode(ty: str, value: Any) -> bytes:
         return bytes(value)
     inner = _inner(ty)
     if inner == "u8" and isinstance(value, (bytes, bytearray)):
-        return uleb128(len(value)) + bytes(value)
+        return leb128.encode(len(value)) + bytes(value)
     items = list(value)
-    return uleb128(len(items)) + b"".join(bcs_encode(inner, x) for x in items)
-
-
-def _read_uleb(b: bytes, i: int) -> tuple[int, int]:
-    r = s = 0
-    while True:
-        x = b[i]
-        i += 1
-        r |= (x & 0x7F) << s
-        s += 7
-        if not x & 0x80:
-            return r, i
+    return leb128.encode(len(items)) + b"".join(bcs_encode(inner, x) for x in items)
 
 
 def bcs_decode(ty: str, data: bytes, i: int = 0) -> tuple[Any, int]:
@@ -106,7 +88,7 @@ def bcs_decode(ty: str, data: bytes, i: int = 0) -> tuple[Any, int]:
     if ty == "address":
         return "0x" + data[i : i + 32].hex(), i + 32
     inner = _inner(ty)
-    n, i = _read_uleb(data, i)
+    n, i = leb128.decode(data, i)
     if inner == "u8":
         return bytes(data[i : i + n]), i + n
     out = []
