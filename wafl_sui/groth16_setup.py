@@ -112,12 +112,9 @@ def dev_setup(artifacts: CircuitArtifacts, *, force: bool = False, progress: Pro
     meta = {"setup": "dev-insecure", "warning": DEV_WARNING, "tool": f"groth16py {groth16py.__version__}",
             "circuit_hash": artifacts.hash, "constraints": artifacts.constraints,
             "seconds": round(secs, 3), "created": _now()}
-    (tmp / "setup.json").write_text(json.dumps(meta, indent=1))
-    shutil.rmtree(d, ignore_errors=True)
-    tmp.rename(d)
     if progress:
         progress(f"development setup done in {secs:.1f} s (INSECURE: for development only)")
-    return load_keys(artifacts, "dev-insecure")
+    return _install_keys(artifacts, tmp, d, meta)
 
 
 # --------------------------------------------------------------------------- ceremony
@@ -199,12 +196,17 @@ def ceremony_setup(artifacts: CircuitArtifacts, ptau: Path, *, contributions: in
             "ptau": str(ptau), "ptau_sha256": _sha256(ptau), "contributions": names,
             "beacon": beacon, "zkey_sha256": _sha256(final), "seconds": round(secs, 3),
             "created": _now(), "verified": True}
+    if progress:
+        progress(f"ceremony keys ready in {secs:.1f} s ({d})")
+    return _install_keys(artifacts, tmp, d, meta)
+
+
+def _install_keys(artifacts: CircuitArtifacts, tmp: Path, d: Path, meta: dict) -> SetupKeys:
+    """Write setup.json into the finished key folder `tmp` and put it in place of `d`."""
     (tmp / "setup.json").write_text(json.dumps(meta, indent=1))
     shutil.rmtree(d, ignore_errors=True)
     tmp.rename(d)
-    if progress:
-        progress(f"ceremony keys ready in {secs:.1f} s ({d})")
-    return load_keys(artifacts, "ceremony")
+    return load_keys(artifacts, meta["setup"])
 
 
 def verify_zkey(artifacts: CircuitArtifacts, ptau: Path, zkey: Path) -> bool:
