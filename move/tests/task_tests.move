@@ -1,7 +1,7 @@
-/// Unit tests of the task shell with test_scenario (run with `sui move test`). Proof
-/// verification is exercised on its rejection path only (no real proof fixture here; see
-/// proof_fixture_tests.move); accepted updates go through `submit_update_for_testing`, which
-/// runs every check of `submit_update` except the proof.
+/// Unit tests of the task shell with test_scenario (run with `sui move test`). Here proof
+/// verification is exercised on its rejection path; accepted updates go through
+/// `submit_update_for_testing`, which runs every check of `submit_update` except the proof.
+/// Real proofs, accepted and rejected, are in proof_fixture_tests.move (generated).
 #[test_only]
 module wafl::task_tests;
 
