@@ -117,3 +117,29 @@ def test_prove_bad_inputs_are_clear(tmp_path, step_file):
     assert r.exit_code == 1 and "does not exist" in r.output
     r = run("prove", "--step", str(step_file), "--backend", "snarkjs", "--keys", "dev-insecure", "--quiet")
     assert r.exit_code == 1 and "zkey" in r.output
+
+
+@pytest.mark.slow
+def test_ceremony_setup_and_snarkjs_prover_from_the_cli(tmp_path, test_ptau):
+    """`wafl setup --ptau` (phase 2 + zkey verify), then both provers on the ceremony keys."""
+    spec_args = ["--set", "features=3", "--set", "classes=2", "--set", "batch_size=2"]
+    r = run("setup", *spec_args, "--ptau", str(test_ptau()), "--contributions", "2", "--json", "--quiet")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["setup"] == "ceremony" and out["warning"] is None
+    r = run("setup", *spec_args, "--ptau", str(test_ptau()), "--quiet")
+    assert r.exit_code == 1 and "already exist" in r.output and "nothing was changed" in r.output
+    spec = P.StepSpec(features=3, classes=2, batch_size=2)
+    step = {"spec": spec.to_dict(), "task_id": DEMO_TASK_ID, "sender": DEMO_SENDER, "round": 0,
+            "lr_q": 100, "weights": [5] * spec.num_weights, "features": [[1, 2, 3], [-4, 5, -6]],
+            "labels": [0, 1], "salt": "1"}
+    p = tmp_path / "step.json"
+    p.write_text(json.dumps(step))
+    results = []
+    for backend in ("snarkjs", "groth16py"):
+        r = run("prove", "--step", str(p), "--backend", backend, "--keys", "ceremony", "--json", "--quiet")
+        assert r.exit_code == 0, r.output
+        res = json.loads(r.output)
+        assert res["verified"] and res["setup"] == "ceremony" and res["vk"] == out["vk"]
+        results.append(res)
+    assert results[0]["public_inputs"] == results[1]["public_inputs"]

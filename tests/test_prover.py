@@ -174,7 +174,8 @@ def test_eth_blob_conversion_rejects_bad_length():
 
 @pytest.mark.slow
 def test_ceremony_keys_both_provers(art, test_ptau):
-    keys = groth16_setup.ceremony_setup(art, test_ptau(), contributions=["entropy one", "entropy two"])
+    keys = groth16_setup.ceremony_setup(art, test_ptau(), contributions=["entropy one", "entropy two"],
+                                        force=True)
     assert keys.kind == "ceremony" and keys.zkey is not None and keys.meta["verified"]
     w, x, y, kw = make_inputs(7)
     si = wt.step_inputs(SPEC, w, x, y, **kw)

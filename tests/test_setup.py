@@ -47,12 +47,16 @@ def test_missing_keys_and_files_are_clear_errors(tmp_path):
 @pytest.mark.slow
 def test_ceremony_setup_and_zkey_verification(art, test_ptau):
     msgs = []
-    keys = groth16_setup.ceremony_setup(art, test_ptau(), contributions=2, beacon="ab" * 32,
+    keys = groth16_setup.ceremony_setup(art, test_ptau(), contributions=2, beacon="ab" * 32, force=True,
                                         progress=msgs.append)
     assert any("contribution 2/2" in m for m in msgs) and any("beacon" in m for m in msgs)
     meta = keys.meta
     assert meta["setup"] == "ceremony" and meta["verified"] and len(meta["contributions"]) == 2
     assert groth16_setup.verify_zkey(art, test_ptau(), keys.zkey)
+    before = keys.zkey.read_bytes()
+    with pytest.raises(groth16_setup.SetupError, match="already exist"):
+        groth16_setup.ceremony_setup(art, test_ptau(), contributions=1)
+    assert keys.zkey.read_bytes() == before  # existing keys are never replaced without force
     assert groth16_setup.load_keys(art).kind == "ceremony"  # preferred over dev keys
     vk = keys.verification_key()
     assert vk["nPublic"] == 4 and vk["curve"] == "bn128"

@@ -193,10 +193,11 @@ def _progress(quiet: bool) -> Callable[[str], None] | None:
 @click.option("--ptau", type=click.Path(dir_okay=False), help="Powers-of-tau file: run the ceremony path (phase 2 with snarkjs).")
 @click.option("--contributions", type=click.IntRange(1, 100), default=1, show_default=True, help="Phase-2 contributions (ceremony).")
 @click.option("--beacon", help="Hex beacon applied after the contributions (ceremony).")
+@click.option("--force", is_flag=True, help="Replace existing ceremony keys of this circuit (tasks using their vk will reject new proofs).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
 @friendly_errors
-def setup_cmd(spec_file, overrides, ptau, contributions, beacon, as_json, quiet) -> None:
+def setup_cmd(spec_file, overrides, ptau, contributions, beacon, force, as_json, quiet) -> None:
     """Compile the step circuit of a spec and set up its Groth16 keys (cached per circuit hash).
 
     Without --ptau: a single-party development setup, INSECURE (whoever runs it can forge
@@ -209,7 +210,8 @@ def setup_cmd(spec_file, overrides, ptau, contributions, beacon, as_json, quiet)
     progress = _progress(quiet)
     art = circuit.build(spec, progress=progress)
     if ptau:
-        keys = groth16_setup.ceremony_setup(art, Path(ptau), contributions=contributions, beacon=beacon, progress=progress)
+        keys = groth16_setup.ceremony_setup(art, Path(ptau), contributions=contributions, beacon=beacon,
+                                            force=force, progress=progress)
     else:
         try:
             keys = groth16_setup.load_keys(art, "dev-insecure")

@@ -137,12 +137,24 @@ def make_dev_ptau(power: int, out: Path, *, entropy: Optional[str] = None, progr
 
 def ceremony_setup(artifacts: CircuitArtifacts, ptau: Path, *, contributions: int | Sequence[str] = 1,
                    names: Optional[Sequence[str]] = None, beacon: Optional[str] = None,
-                   beacon_iterations: int = 10, progress: Progress = None) -> SetupKeys:
+                   beacon_iterations: int = 10, force: bool = False,
+                   progress: Progress = None) -> SetupKeys:
     """Phase-2 ceremony with snarkjs on a powers-of-tau file; returns verified keys.
 
     contributions: a number N (random entropy for each) or the list of entropy strings.
     beacon: optional hex beacon (e.g. a future block hash) applied last (2^beacon_iterations).
+    force: replace existing ceremony keys of this circuit (otherwise they are never touched:
+    tasks created with their verifying key accept only proofs made with them).
     """
+    if not force:
+        try:
+            old = load_keys(artifacts, "ceremony")
+        except SetupError:
+            pass
+        else:
+            raise SetupError(f"ceremony keys for circuit {artifacts.hash} already exist in {old.dir}; "
+                             "nothing was changed. Replacing them (force) makes tasks created with "
+                             "their verifying key reject your new proofs")
     ptau = Path(ptau)
     if not ptau.is_file():
         raise SetupError(f"powers-of-tau file {ptau} not found: download a prepared phase-2 ptau "
