@@ -46,7 +46,6 @@ ERRORS = (
     "EInvalidSpec",
     "EInvalidRule",
     "EInvalidProof",
-    "EWrongRound",
     "ERoundClosed",
     "EAlreadySubmitted",
     "ESenderNotAllowed",
