@@ -23,7 +23,7 @@ const NEW_COMMITMENT: u256 = 182396858268069537231619639938177795436956858820456
 const DATA: u256 = 16801038778121722021405336089827661995040564479369572518872723090369086416052;
 const CONTEXT: u256 = 1960651093139765271697731199001778515812924560487758033242269191945981611374;
 const VK: vector<u8> = x"7b84895cc3bcb8c10953fed40e4f8af06c8a70f63fe9f939bc997560d2f73420adf0011fdda4fec20a9f818c996eb02140b4274234554558dcf9bf324d99c6228fd07ba95cc32fd79c27c9b566a5697ae34c4b65c24c18e931155494505eb3ac005aaa26e0b1b930de0c64e266ea192571d40c80b3f065b7489dc24ffe67b6168ff3cf184b67c9850af15c5af3f8bee78534d58d48acea782074be6192a5661de0eb9dc5341781e52fe53d5733cb55b3b1a2cef3eaad64dbab79a76073bd832b07aeb8906a79489e0e84820fbf1ce09b1142f3be96c9f134eb7f7f7047f38d9e05000000000000008a863369174ebe5c0829642f7214fba4313b750a9d797d8c26f9c543b2645612ba48a7fdf2d58050edaaa4767f5a17fb2fef39ab21446b47c1c595c063638ca7bfb638710ed815d0d54252903dcff4f850dfda9a3eb482fb7357df0c11b6a4837cabec5dc1c3fa78530d882ca54f408f8e70b198dabdb962e07eed39e7bc6aa1977749cebc59d27f1db58b0c64d7dc55f54dd0a090b618a5829917173eb4ec19";
-const PROOF: vector<u8> = x"da66953cf78d129163337271e61a0e889788f6b2ef59ebdba35e1b29f5a0f898e40d3a6cb8a742a746674fcf92e6fd9f1e924c14339316cafc85450e3911631c8e551e3d2ee0f2dad4383fbef5c45d5af4271d0cf9db6582d18bf77db2e45193ff56fb66a4c61a9a5a1beedecfaa52200179bbc67aff122ebb225c3004e5a8a6";
+const PROOF: vector<u8> = x"bc91ccd1750f8b5dfe1ea26261d78483b0c082846d8d0b1e85ad89c78e91ab926cc5a17f641623ce3989ac9ede1a04733bd72242a14458101ab621e415d25d2515869f73a7a9b5d4f262f0d5aed591062b5b08a55ce06290e490ab7c208b4e9283bcfb445dcaa559e34c459c72806b11a778c4598a71f2d63832e0e108f94f07";
 
 fun setup(): (Scenario, Clock) {
     let mut sc = ts::begin(ADMIN);
@@ -70,35 +70,35 @@ fun real_proof_is_accepted_and_aggregated() {
     finish(sc, clock);
 }
 
-#[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
-fun real_proof_with_other_data_is_rejected() {
+/// Submit PROOF from `sender` with `weights` and `data` in round 0.
+fun submit_fixture_proof(sender: address, weights: vector<u32>, data: u256) {
     let (mut sc, clock) = setup();
-    sc.next_tx(SENDER);
+    sc.next_tx(sender);
     let mut t = sc.take_shared<Task>();
-    t.submit_update(NEW_WEIGHTS, DATA + 1, PROOF, &clock, sc.ctx());
+    t.submit_update(weights, data, PROOF, &clock, sc.ctx());
     ts::return_shared(t);
     finish(sc, clock);
+}
+
+#[test]
+fun real_proof_is_accepted_alone() {
+    submit_fixture_proof(SENDER, NEW_WEIGHTS, DATA);
+}
+
+#[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
+fun real_proof_with_other_data_is_rejected() {
+    submit_fixture_proof(SENDER, NEW_WEIGHTS, DATA + 1);
 }
 
 #[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
 fun real_proof_with_other_weights_is_rejected() {
-    let (mut sc, clock) = setup();
-    sc.next_tx(SENDER);
-    let mut t = sc.take_shared<Task>();
     let mut w = NEW_WEIGHTS;
     let first = w[0];
     *vector::borrow_mut(&mut w, 0) = first + 1;
-    t.submit_update(w, DATA, PROOF, &clock, sc.ctx());
-    ts::return_shared(t);
-    finish(sc, clock);
+    submit_fixture_proof(SENDER, w, DATA);
 }
 
 #[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
 fun real_proof_from_another_sender_is_rejected() {
-    let (mut sc, clock) = setup();
-    sc.next_tx(OTHER);
-    let mut t = sc.take_shared<Task>();
-    t.submit_update(NEW_WEIGHTS, DATA, PROOF, &clock, sc.ctx());
-    ts::return_shared(t);
-    finish(sc, clock);
+    submit_fixture_proof(OTHER, NEW_WEIGHTS, DATA);
 }

@@ -143,37 +143,37 @@ fun real_proof_is_accepted_and_aggregated() {{
     finish(sc, clock);
 }}
 
-#[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
-fun real_proof_with_other_data_is_rejected() {{
+/// Submit PROOF from `sender` with `weights` and `data` in round 0.
+fun submit_fixture_proof(sender: address, weights: vector<u32>, data: u256) {{
     let (mut sc, clock) = setup();
-    sc.next_tx(SENDER);
+    sc.next_tx(sender);
     let mut t = sc.take_shared<Task>();
-    t.submit_update(NEW_WEIGHTS, DATA + 1, PROOF, &clock, sc.ctx());
+    t.submit_update(weights, data, PROOF, &clock, sc.ctx());
     ts::return_shared(t);
     finish(sc, clock);
+}}
+
+#[test]
+fun real_proof_is_accepted_alone() {{
+    submit_fixture_proof(SENDER, NEW_WEIGHTS, DATA);
+}}
+
+#[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
+fun real_proof_with_other_data_is_rejected() {{
+    submit_fixture_proof(SENDER, NEW_WEIGHTS, DATA + 1);
 }}
 
 #[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
 fun real_proof_with_other_weights_is_rejected() {{
-    let (mut sc, clock) = setup();
-    sc.next_tx(SENDER);
-    let mut t = sc.take_shared<Task>();
     let mut w = NEW_WEIGHTS;
     let first = w[0];
     *vector::borrow_mut(&mut w, 0) = first + 1;
-    t.submit_update(w, DATA, PROOF, &clock, sc.ctx());
-    ts::return_shared(t);
-    finish(sc, clock);
+    submit_fixture_proof(SENDER, w, DATA);
 }}
 
 #[test, expected_failure(abort_code = wafl::task::EInvalidProof)]
 fun real_proof_from_another_sender_is_rejected() {{
-    let (mut sc, clock) = setup();
-    sc.next_tx(OTHER);
-    let mut t = sc.take_shared<Task>();
-    t.submit_update(NEW_WEIGHTS, DATA, PROOF, &clock, sc.ctx());
-    ts::return_shared(t);
-    finish(sc, clock);
+    submit_fixture_proof(OTHER, NEW_WEIGHTS, DATA);
 }}
 '''
 
