@@ -20,25 +20,14 @@ from wafl_sui.protocol import StepSpec
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception classes that mean bad input or a missing artifact (shown without traceback)."""
-    from wafl_sui import stepfile, sui_groth16
+    from wafl_sui import circuit, groth16_setup, move_build, prover, stepfile, sui_groth16, witness
     from wafl_sui.poseidon import PoseidonInputError
 
-    errors: list[type[BaseException]] = [
+    return (
         protocol.ProtocolError, sui_groth16.SuiBytesError, stepfile.StepFileError, PoseidonInputError,
-    ]
-    for mod, names in (
-        ("wafl_sui.circuit", ("CircuitError",)),
-        ("wafl_sui.witness", ("WitnessInputError", "WitnessGenerationError")),
-        ("wafl_sui.groth16_setup", ("SetupError",)),
-        ("wafl_sui.prover", ("ProverError",)),
-        ("wafl_sui.move_build", ("MoveBuildError",)),
-    ):
-        try:
-            m = __import__(mod, fromlist=list(names))
-        except ImportError:
-            continue
-        errors += [getattr(m, n) for n in names if hasattr(m, n)]
-    return tuple(errors)
+        circuit.CircuitError, witness.WitnessInputError, witness.WitnessGenerationError,
+        groth16_setup.SetupError, prover.ProverError, move_build.MoveBuildError,
+    )
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,7 +58,9 @@ def spec_from_options(spec_file: str | None, overrides: tuple[str, ...]) -> Step
             raise click.ClickException(f"spec file {p} does not exist") from None
         except json.JSONDecodeError as e:
             raise click.ClickException(f"spec file {p} is not valid JSON: {e}") from None
-        base.update(loaded.get("spec", loaded) if isinstance(loaded, dict) else {})
+        if not isinstance(loaded, dict):
+            raise click.ClickException(f"spec file {p}: expected a JSON object of StepSpec fields")
+        base.update(loaded.get("spec", loaded))
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
@@ -116,12 +107,9 @@ def spec_cmd(spec_file: str | None, overrides: tuple[str, ...], as_json: bool) -
         "poseidon_calls_per_model_commitment": poseidon_calls(weight_elems),
         "public_inputs": list(protocol.PUBLIC_INPUTS),
     }
-    try:
-        from wafl_sui import circuit
+    from wafl_sui import circuit
 
-        out["constraints_estimate"] = circuit.constraint_formula(spec).get("total")
-    except (ImportError, AttributeError):
-        pass
+    out["constraints_estimate"] = circuit.constraint_formula(spec)["total"]
 
     def human(o: dict[str, Any]) -> None:
         for k, v in o["spec"].items():
@@ -173,9 +161,7 @@ def verify_cmd(vk: str, proof: str, inputs: str, as_json: bool) -> None:
     reason = None
     try:
         sui_groth16.check_groth16_proof(pvk, _hex_arg(inputs, "public inputs"), _hex_arg(proof, "proof"))
-    except sui_groth16.SuiBytesError:
-        raise
-    except ValueError as e:
+    except sui_groth16.ProofRejected as e:
         reason = str(e)
     emit({"verified": reason is None, "reason": reason}, as_json,
          lambda o: click.echo("valid proof" if o["verified"] else f"INVALID: {o['reason']}"))

@@ -44,6 +44,10 @@ class SuiBytesError(ValueError):
     """Bytes that Sui's groth16 functions would reject; the message says which part and why."""
 
 
+class ProofRejected(ValueError):
+    """Well-formed bytes, but the pairing check fails: not a proof for these inputs and key."""
+
+
 # --------------------------------------------------------------------------- field helpers
 def _le(v: int, n: int = 32) -> bytearray:
     return bytearray(int(v).to_bytes(n, "little"))
@@ -298,7 +302,7 @@ def prepare_verifying_key(vk: bytes) -> PreparedVerifyingKey:
 
 
 def check_groth16_proof(pvk: PreparedVerifyingKey, public_inputs: bytes, proof: bytes) -> None:
-    """Raise SuiBytesError for malformed bytes; return None iff the proof verifies; else ValueError."""
+    """Return None iff the proof verifies; SuiBytesError for malformed bytes, else ProofRejected."""
     ic_raw = pvk.vk_gamma_abc_g1
     if len(ic_raw) == 0 or len(ic_raw) % 32:
         raise SuiBytesError("prepared key: vk_gamma_abc_g1 must be a non-empty multiple of 32 bytes")
@@ -328,7 +332,7 @@ def check_groth16_proof(pvk: PreparedVerifyingKey, public_inputs: bytes, proof: 
         vk_x = bn.add(vk_x, bn.multiply(p, s))
     # e(A, B) * e(vk_x, -gamma) * e(C, -delta) == e(alpha, beta)
     if _pairing_product([(a, b), (vk_x, gamma_neg), (c, delta_neg)]) != alpha_beta:
-        raise ValueError("the proof does not verify against this key and these public inputs")
+        raise ProofRejected("the proof does not verify against this key and these public inputs")
 
 
 def verify_groth16_proof(pvk: PreparedVerifyingKey, public_inputs: bytes, proof: bytes) -> bool:
