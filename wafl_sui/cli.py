@@ -15,6 +15,7 @@ from typing import Any, Callable
 import click
 
 from wafl_sui import protocol
+from wafl_sui.cli_move import move_group
 from wafl_sui.protocol import StepSpec
 
 
@@ -199,10 +200,7 @@ def setup_cmd(spec_file, overrides, ptau, contributions, beacon, force, as_json,
         keys = groth16_setup.ceremony_setup(art, Path(ptau), contributions=contributions, beacon=beacon,
                                             force=force, progress=progress)
     else:
-        try:
-            keys = groth16_setup.load_keys(art, "dev-insecure")
-        except groth16_setup.SetupError:
-            keys = groth16_setup.dev_setup(art, progress=progress)
+        keys = groth16_setup.dev_setup(art, progress=progress)  # reuses existing dev keys
     vk = sui_groth16.vk_bytes_from_snarkjs(keys.verification_key())
     out = {
         "circuit_hash": art.hash, "constraints": art.constraints, "setup": keys.kind,
@@ -263,6 +261,8 @@ def prove_cmd(demo, step_file, backend, kind, seed, out, as_json, quiet) -> None
         click.echo(f"proof         {o['proof']}")
         click.echo(f"public inputs {o['public_inputs']}")
         click.echo("verified (Sui bytes): " + ("yes" if o["verified"] else "NO"))
+        if o["setup"] == "dev-insecure":
+            click.echo("WARNING: development keys (single-party, INSECURE): for testing only", err=True)
 
     emit(result, as_json, human)
     if not res.verified:
@@ -284,8 +284,6 @@ def demo_step_cmd(out: str, seed: int | None) -> None:
     p.write_text(json.dumps(make_demo_step(seed), indent=1))
     click.echo(f"wrote {p}")
 
-
-from wafl_sui.cli_move import move_group  # noqa: E402
 
 main.add_command(move_group, "move")
 
