@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from wafl_sui import protocol
-from wafl_sui.poseidon import FIELD_MODULUS
+from wafl_sui.poseidon import FIELD_MODULUS, tree16_shape
 from wafl_sui.protocol import StepSpec
 
 CIRCUIT_VERSION = 1
@@ -172,14 +172,12 @@ def poseidon_constraints(n: int) -> int:
 
 
 def tree16_constraints(n: int) -> int:
+    """Constraints of poseidon_tree16 over n inputs: each level is hashed in chunks of 16."""
     total = 0
-    level = n
-    while True:
-        if level <= 16:
-            return total + poseidon_constraints(level)
-        full, rest = divmod(level, 16)
+    for size in tree16_shape(n):
+        full, rest = divmod(size, 16) if size > 16 else (0, size)
         total += full * poseidon_constraints(16) + (poseidon_constraints(rest) if rest else 0)
-        level = full + (1 if rest else 0)
+    return total
 
 
 def _packed(n: int, bits: int) -> int:
