@@ -1,6 +1,7 @@
 """`wafl setup`, `wafl prove` and `wafl verify` end to end on a small spec (compiles a circuit)."""
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +15,14 @@ SPEC = P.StepSpec(features=4, classes=3, batch_size=2)
 
 def run(*args):
     return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_wafl_home(tmp_path_factory, wafl_home):
+    """Keys of this module only: other modules' ceremony keys for the same specs would be preferred."""
+    os.environ["WAFL_HOME"] = str(tmp_path_factory.mktemp("cli-wafl-home"))
+    yield
+    os.environ["WAFL_HOME"] = wafl_home
 
 
 @pytest.fixture(scope="module")
