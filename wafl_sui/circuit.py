@@ -23,7 +23,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from wafl_sui import protocol
 from wafl_sui.poseidon import FIELD_MODULUS, tree16_shape
@@ -96,6 +96,20 @@ def circom2_cli() -> Path:
 
 def snarkjs_cli() -> Path:
     return js_tool("snarkjs", "build/cli.cjs")
+
+
+def run_snarkjs(args: Sequence[object], what: str, error: type[Exception] = CircuitError,
+                cwd: Optional[Path] = None) -> str:
+    """Run the pinned snarkjs CLI under node; its output, or `error` naming the step that failed."""
+    cmd = [node_bin(), "--max-old-space-size=16384", str(snarkjs_cli()), *map(str, args)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+    except OSError as e:
+        raise error(f"could not run snarkjs for {what}: {e}") from None
+    out = r.stdout + r.stderr
+    if r.returncode != 0 or "[ERROR]" in out:
+        raise error(f"snarkjs {what} failed (exit {r.returncode}):\n{out.strip()[-3000:]}")
+    return out
 
 
 def wafl_home() -> Path:

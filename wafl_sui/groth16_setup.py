@@ -20,13 +20,12 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from wafl_sui.circuit import CircuitArtifacts, node_bin, snarkjs_cli
+from wafl_sui.circuit import CircuitArtifacts, run_snarkjs
 
 Progress = Optional[Callable[[str], None]]
 DEV_WARNING = ("INSECURE development setup: a single party generated (and could keep) the toxic "
@@ -51,16 +50,8 @@ class SetupKeys:
         return json.loads(self.vk_json.read_text())
 
 
-def _snarkjs(args: Sequence[str], what: str, cwd: Optional[Path] = None) -> str:
-    cmd = [node_bin(), "--max-old-space-size=16384", str(snarkjs_cli()), *map(str, args)]
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
-    except OSError as e:
-        raise SetupError(f"could not run snarkjs for {what}: {e}") from None
-    out = r.stdout + r.stderr
-    if r.returncode != 0 or "[ERROR]" in out:
-        raise SetupError(f"snarkjs {what} failed (exit {r.returncode}):\n{out.strip()[-3000:]}")
-    return out
+def _snarkjs(args: Sequence, what: str) -> str:
+    return run_snarkjs(args, what, SetupError)
 
 
 def _sha256(path: Path) -> str:

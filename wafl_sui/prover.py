@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from wafl_sui import witness as wt
-from wafl_sui.circuit import CircuitArtifacts, node_bin, snarkjs_cli
+from wafl_sui.circuit import CircuitArtifacts, run_snarkjs
 from wafl_sui.groth16_setup import SetupKeys, load_keys
 
 BACKENDS = ("groth16py", "snarkjs")
@@ -46,10 +45,6 @@ class ProofResult:
     setup: str = ""               # "dev-insecure" or "ceremony"
     new_weights: list[int] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return dict(proof=self.proof_json, public_signals=self.public_signals, vk=self.vk_json,
-                    witness_seconds=self.witness_seconds, prove_seconds=self.prove_seconds,
-                    backend=self.backend, setup=self.setup)
 
 
 def eth_blob_to_snarkjs(blob: bytes) -> dict:
@@ -63,13 +58,8 @@ def eth_blob_to_snarkjs(blob: bytes) -> dict:
             "pi_c": [w[6], w[7], "1"], "protocol": "groth16", "curve": "bn128"}
 
 
-def _run_snarkjs(args: Sequence[str], what: str) -> str:
-    cmd = [node_bin(), str(snarkjs_cli()), *map(str, args)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    out = r.stdout + r.stderr
-    if r.returncode != 0 or "[ERROR]" in out:
-        raise ProverError(f"snarkjs {what} failed (exit {r.returncode}):\n{out.strip()[-2000:]}")
-    return out
+def _run_snarkjs(args: Sequence, what: str) -> str:
+    return run_snarkjs(args, what, ProverError)
 
 
 def snarkjs_verify(vk_json: dict, public_signals: Sequence[str], proof_json: dict) -> bool:
@@ -79,10 +69,12 @@ def snarkjs_verify(vk_json: dict, public_signals: Sequence[str], proof_json: dic
         (dp / "vk.json").write_text(json.dumps(vk_json))
         (dp / "public.json").write_text(json.dumps([str(s) for s in public_signals]))
         (dp / "proof.json").write_text(json.dumps(proof_json))
-        cmd = [node_bin(), str(snarkjs_cli()), "groth16", "verify", dp / "vk.json",
-               dp / "public.json", dp / "proof.json"]
-        r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-        return r.returncode == 0 and "OK!" in r.stdout
+        try:
+            out = _run_snarkjs(["groth16", "verify", dp / "vk.json", dp / "public.json", dp / "proof.json"],
+                               "groth16 verify")
+        except ProverError:  # an invalid proof: snarkjs prints [ERROR] and exits non-zero
+            return False
+        return "OK!" in out
 
 
 def groth16py_verify(vk_json: dict, public_signals: Sequence[str], proof_json: dict) -> bool:
