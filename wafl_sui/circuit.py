@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from wafl_sui import protocol
+from wafl_sui.iden3_binary import read_sections
 from wafl_sui.poseidon import FIELD_MODULUS, tree16_shape
 from wafl_sui.protocol import StepSpec
 
@@ -286,27 +287,18 @@ def main_source(spec: StepSpec) -> str:
 
 def r1cs_header(path: Path) -> dict[str, int]:
     """Read the header section of a circom .r1cs file (iden3 binary format)."""
-    with open(path, "rb") as f:
-        data = f.read(1 << 16)
-        if data[:4] != b"r1cs":
-            raise CircuitError(f"{path} is not an r1cs file")
-        n_sections = struct.unpack_from("<I", data, 8)[0]
-        pos = 12
-        f.seek(0)
-        for _ in range(n_sections):
-            f.seek(pos)
-            stype, ssize = struct.unpack("<IQ", f.read(12))
-            if stype == 1:
-                body = f.read(ssize)
-                fs = struct.unpack_from("<I", body, 0)[0]
-                off = 4 + fs
-                n_wires, n_pub_out, n_pub_in, n_prv_in = struct.unpack_from("<IIII", body, off)
-                n_labels = struct.unpack_from("<Q", body, off + 16)[0]
-                n_constraints = struct.unpack_from("<I", body, off + 24)[0]
-                return dict(wires=n_wires, public_outputs=n_pub_out, public_inputs=n_pub_in,
-                            private_inputs=n_prv_in, labels=n_labels, constraints=n_constraints)
-            pos += 12 + ssize
-    raise CircuitError(f"{path}: no header section")
+    try:
+        body = read_sections(path, b"r1cs", {1}).get(1)
+    except ValueError as e:
+        raise CircuitError(str(e)) from None
+    if body is None:
+        raise CircuitError(f"{path}: no header section")
+    off = 4 + struct.unpack_from("<I", body, 0)[0]
+    n_wires, n_pub_out, n_pub_in, n_prv_in = struct.unpack_from("<IIII", body, off)
+    n_labels = struct.unpack_from("<Q", body, off + 16)[0]
+    n_constraints = struct.unpack_from("<I", body, off + 24)[0]
+    return dict(wires=n_wires, public_outputs=n_pub_out, public_inputs=n_pub_in,
+                private_inputs=n_prv_in, labels=n_labels, constraints=n_constraints)
 
 
 def _load_cached(spec: StepSpec, d: Path, h: str) -> Optional[CircuitArtifacts]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from wafl_sui import protocol
+from wafl_sui.iden3_binary import read_sections
 from wafl_sui.poseidon import FIELD_MODULUS
 from wafl_sui.protocol import ProtocolError, StepSpec
 
@@ -199,24 +200,14 @@ def compute_witness(artifacts, inputs: StepInputs | dict, wtns_path: Path,
 
 
 def read_wtns(path: Path) -> list[int]:
-    data = Path(path).read_bytes()
-    if data[:4] != b"wtns":
-        raise WitnessGenerationError(f"{path} is not a .wtns file")
-    n_sec = struct.unpack_from("<I", data, 8)[0]
-    pos = 12
-    n8 = n_wit = None
-    values: list[int] = []
-    for _ in range(n_sec):
-        stype, ssize = struct.unpack_from("<IQ", data, pos)
-        body = data[pos + 12: pos + 12 + ssize]
-        if stype == 1:
-            n8 = struct.unpack_from("<I", body, 0)[0]
-            n_wit = struct.unpack_from("<I", body, 4 + n8)[0]
-        elif stype == 2:
-            assert n8 is not None and n_wit is not None
-            values = [int.from_bytes(body[i * n8:(i + 1) * n8], "little") for i in range(n_wit)]
-        pos += 12 + ssize
-    return values
+    try:
+        sec = read_sections(path, b"wtns", {1, 2})
+    except ValueError as e:
+        raise WitnessGenerationError(str(e)) from None
+    hdr, body = sec[1], sec[2]
+    n8 = struct.unpack_from("<I", hdr, 0)[0]
+    n_wit = struct.unpack_from("<I", hdr, 4 + n8)[0]
+    return [int.from_bytes(body[i * n8:(i + 1) * n8], "little") for i in range(n_wit)]
 
 
 def write_wtns(path: Path, values: Sequence[int]) -> None:
@@ -240,21 +231,10 @@ def read_sym(path: Path) -> dict[str, int]:
 
 def read_r1cs_constraints(path: Path):
     """The constraints of a circom .r1cs: list of (A, B, C), each a dict wire -> coefficient."""
-    data = Path(path).read_bytes()
-    n_sec = struct.unpack_from("<I", data, 8)[0]
-    pos = 12
-    n8 = n_constraints = None
-    cons_body = None
-    for _ in range(n_sec):
-        stype, ssize = struct.unpack_from("<IQ", data, pos)
-        body = data[pos + 12: pos + 12 + ssize]
-        if stype == 1:
-            n8 = struct.unpack_from("<I", body, 0)[0]
-            n_constraints = struct.unpack_from("<I", body, 4 + n8 + 24)[0]
-        elif stype == 2:
-            cons_body = body
-        pos += 12 + ssize
-    assert n8 is not None and cons_body is not None
+    sec = read_sections(path, b"r1cs", {1, 2})
+    n8 = struct.unpack_from("<I", sec[1], 0)[0]
+    n_constraints = struct.unpack_from("<I", sec[1], 4 + n8 + 24)[0]
+    cons_body = sec[2]
     cons = []
     off = 0
     for _ in range(n_constraints):
