@@ -17,13 +17,13 @@ import base64
 import json
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wafl_sui.move_stubs import StubError, ensure_stubs
 from wafl_sui import leb128
+from wafl_sui.circuit import CircuitError, node_bin
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACKAGE = PROJECT_ROOT / "move"
@@ -61,9 +61,11 @@ class MoveBuild:
 
 
 def _node() -> str:
-    node = shutil.which("node")
-    if not node:
-        raise MoveBuildError("node (Node.js >= 18) is not on PATH; it runs the WASM Move compiler", "toolchain")
+    try:
+        node = node_bin()  # honours WAFL_NODE, like the circuit tools
+    except CircuitError as e:
+        raise MoveBuildError(f"{e} (it runs the WASM Move compiler)", "toolchain") from None
+    # tools/move/build.mjs imports the builder as an ES module: it must be in the project's node_modules
     if not BUILDER_MODULE.exists():
         raise MoveBuildError(
             f"{BUILDER_MODULE.relative_to(PROJECT_ROOT)} is missing; run `npm ci` in {PROJECT_ROOT}",
