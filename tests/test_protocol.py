@@ -209,3 +209,10 @@ def test_aggregation_rejections():
         P.trimmed_mean([[1]], 5000)
     assert e.value.name == "EInvalidRule"
     assert P.median([[1], [4]]) == [2] and P.trimmed_mean([[0], [10], [11], [1000]], 2500) == [10]
+
+
+def test_public_inputs_bytes_rejects_what_sui_rejects():
+    with pytest.raises(P.ProtocolError, match="canonical"):
+        P.public_inputs_bytes([FIELD_MODULUS])
+    with pytest.raises(P.ProtocolError, match="at most 8"):
+        P.public_inputs_bytes([0] * 9)

@@ -55,7 +55,7 @@ def sui_verify(res) -> bool | None:
         from wafl_sui import sui_groth16 as sg
     except ImportError:
         return None
-    return sg.verify_raw(sg.vk_bytes_from_snarkjs(res.vk_json), sg.public_inputs_bytes(res.public_signals),
+    return sg.verify_raw(sg.vk_bytes_from_snarkjs(res.vk_json), protocol.public_inputs_bytes(res.public_signals),
                          sg.proof_bytes_from_snarkjs(res.proof_json))
 
 
@@ -117,10 +117,10 @@ def test_tampered_public_rejected_by_sui_encoder(honest):
     si, res = honest
     vk = sg.vk_bytes_from_snarkjs(res.vk_json)
     proof = sg.proof_bytes_from_snarkjs(res.proof_json)
-    assert sg.verify_raw(vk, sg.public_inputs_bytes(res.public_signals), proof)
+    assert sg.verify_raw(vk, protocol.public_inputs_bytes(res.public_signals), proof)
     for name in ("new weights", "round", "task"):
         pub = _tampered_publics(si)[name]
-        assert not sg.verify_raw(vk, sg.public_inputs_bytes(pub), proof), name
+        assert not sg.verify_raw(vk, protocol.public_inputs_bytes(pub), proof), name
 
 
 def test_negative_field_encoding_proves(dev_prover):

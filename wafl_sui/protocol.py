@@ -303,9 +303,18 @@ def public_inputs(old_model: int, new_model: int, data: int, context: int) -> li
     return vals
 
 
-def public_inputs_bytes(values: Sequence[int]) -> bytes:
-    """Sui's `public_proof_inputs_from_bytes` layout: each value 32 bytes little-endian."""
-    return b"".join(int(v).to_bytes(32, "little") for v in values)
+def public_inputs_bytes(values: Sequence[int | str]) -> bytes:
+    """Sui's `public_proof_inputs_from_bytes` layout: each value 32 bytes little-endian, canonical
+    (< r), at most MAX_PUBLIC_INPUTS of them."""
+    if len(values) > MAX_PUBLIC_INPUTS:
+        raise ProtocolError("EValueOutOfBounds", f"Sui allows at most {MAX_PUBLIC_INPUTS} public inputs, got {len(values)}")
+    out = b""
+    for i, v in enumerate(values):
+        x = int(v)
+        if not 0 <= x < FIELD_MODULUS:
+            raise ProtocolError("EValueOutOfBounds", f"public input {i} is not a canonical scalar (must be in [0, r))")
+        out += x.to_bytes(32, "little")
+    return out
 
 
 # --------------------------------------------------------------------------- validation

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from wafl_sui import circuit, groth16_setup, model, sui_groth16, witness
+from wafl_sui import circuit, groth16_setup, model, protocol, sui_groth16, witness
 from wafl_sui.circuit import CircuitArtifacts
 from wafl_sui.groth16_setup import SetupError, SetupKeys
 from wafl_sui.prover import Prover
@@ -112,7 +112,7 @@ def prove_step(
             prover.close()
     vk_b = sui_groth16.vk_bytes_from_snarkjs(res.vk_json)
     proof_b = sui_groth16.proof_bytes_from_snarkjs(res.proof_json)
-    inputs_b = sui_groth16.public_inputs_bytes(res.public_signals)
+    inputs_b = protocol.public_inputs_bytes(res.public_signals)
     t0 = time.perf_counter()
     ok = sui_groth16.verify_raw(vk_b, inputs_b, proof_b)
     v_secs = time.perf_counter() - t0

@@ -8,6 +8,7 @@ Encoding (arkworks canonical compressed, what fastcrypto deserializes):
   vk            alpha_g1 || beta_g2 || gamma_g2 || delta_g2 || u64_le(len(IC)) || IC[0..]
   proof         A (G1) || B (G2) || C (G1)                      128 bytes
   public inputs each scalar 32 bytes LE, canonical (< r), in the circuit's public order
+                (protocol.public_inputs_bytes)
   prepared vk   (pvk_to_bytes order) vk_gamma_abc_g1 = IC points concatenated,
                 alpha_g1_beta_g2 = e(alpha, beta) as Fq12 (384 bytes), -gamma, -delta (G2)
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Sequence
 
 import py_ecc.optimized_bn128 as bn
 from py_ecc.fields import optimized_bn128_FQ as FQ
@@ -28,11 +28,12 @@ from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128.optimized_pairing import cast_point_to_fq12, miller_loop
 
+from wafl_sui.protocol import MAX_PUBLIC_INPUTS  # Sui's limit
+
 Q = bn.field_modulus  # base field
 R = bn.curve_order  # scalar field
 Y_IS_NEGATIVE = 0x80
 INFINITY = 0x40
-MAX_PUBLIC_INPUTS = 8
 PROOF_BYTES = 128
 # arkworks' BN254 final exponentiation (Fuentes-Castaneda et al.) yields py_ecc's pairing value
 # raised to 2x(6x^2+3x+1), x the BN parameter; Sui's alpha_g1_beta_g2 bytes are arkworks values.
@@ -242,17 +243,6 @@ def proof_bytes_from_snarkjs(proof: dict) -> bytes:
         + g1_to_bytes(_g1_json(proof["pi_c"], "proof C"))
     )
 
-
-def public_inputs_bytes(values: Sequence[int | str]) -> bytes:
-    if len(values) > MAX_PUBLIC_INPUTS:
-        raise SuiBytesError(f"Sui allows at most {MAX_PUBLIC_INPUTS} public inputs, got {len(values)}")
-    out = b""
-    for i, v in enumerate(values):
-        x = int(v)
-        if not 0 <= x < R:
-            raise SuiBytesError(f"public input {i} is not a canonical scalar (must be in [0, r))")
-        out += x.to_bytes(32, "little")
-    return out
 
 
 # --------------------------------------------------------------------------- prepare + verify
