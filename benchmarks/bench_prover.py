@@ -42,7 +42,10 @@ def _rss_mb(who) -> float:
 
 
 def run_one(name: str, runs: int, ptau_dir: str | None) -> dict:
-    from wafl_sui import circuit, groth16_setup, prover, witness
+    from wafl_sui.zk import circuit
+    from wafl_sui.zk import setup as groth16_setup
+    from wafl_sui.zk import prover
+    from wafl_sui.zk import witness
     from wafl_sui.protocol import StepSpec
 
     spec = StepSpec(**SIZES[name])

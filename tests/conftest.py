@@ -24,7 +24,7 @@ def test_ptau(wafl_home):
     WAFL_TEST_PTAU_DIR): 2^12 takes seconds."""
     from pathlib import Path
 
-    from wafl_sui import groth16_setup
+    from wafl_sui.zk import setup as groth16_setup
 
     def make(power: int = 12) -> Path:
         d = Path(os.environ.get("WAFL_TEST_PTAU_DIR") or Path(wafl_home) / "ptau")

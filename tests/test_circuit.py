@@ -11,9 +11,10 @@ import subprocess
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from wafl_sui import circuit, protocol
-from wafl_sui import witness as wt
-from wafl_sui.poseidon import FIELD_MODULUS as P
+from wafl_sui import protocol
+from wafl_sui.zk import circuit
+from wafl_sui.zk import witness as wt
+from wafl_sui.protocol.poseidon import FIELD_MODULUS as P
 from wafl_sui.protocol import StepSpec
 
 SMALL = StepSpec(features=4, classes=3, batch_size=2)

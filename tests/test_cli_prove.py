@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from wafl_sui import protocol as P
 from wafl_sui.cli import main
-from wafl_sui.stepfile import DEMO_SENDER, DEMO_TASK_ID
+from wafl_sui.client.stepfile import DEMO_SENDER, DEMO_TASK_ID
 
 SPEC = P.StepSpec(features=4, classes=3, batch_size=2)
 

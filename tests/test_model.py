@@ -5,7 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wafl_sui import data, model as M, protocol as P
+from wafl_sui import protocol as P
+from wafl_sui.client import data
+from wafl_sui.client import model as M
 
 
 def _batch(spec, rng, xlo=None, xhi=None):

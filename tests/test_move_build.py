@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from wafl_sui import protocol
-from wafl_sui.move_build import DEFAULT_PACKAGE, MoveBuildError, build_package, error_constant_names
-from wafl_sui.move_vm import bcs_encode
+from wafl_sui.contract.build import DEFAULT_PACKAGE, MoveBuildError, build_package
+from wafl_sui.contract.bytecode import error_constant_names
+from wafl_sui.contract.vm import bcs_encode
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not (Path(__file__).parent.parent / "node_modules").is_dir(),
@@ -30,7 +31,7 @@ MAX_WEIGHTS = 4095  # docs/MOVE.md
 
 @pytest.fixture(scope="session")
 def vm():
-    from wafl_sui.move_vm import MoveVM
+    from wafl_sui.contract.vm import MoveVM
 
     return MoveVM.shared()
 
@@ -53,7 +54,7 @@ def test_error_constants_are_protocol_names(vm):
     found = set()
     for code in vm.build.module_bytes():
         found |= {v for v in error_constant_names(code).values() if v.startswith("E") and " " not in v}
-    used = {"EInvalidSpec", "EInvalidRule", "EInvalidProof", "ERoundClosed", "EAlreadySubmitted",
+    used = {"EInvalidSpec", "EInvalidVerifyingKey", "EInvalidRoundRules", "EInvalidAggregationRule", "EInvalidProof", "ERoundClosed", "EAlreadySubmitted",
             "ESenderNotAllowed", "EValueOutOfBounds", "EWrongLength", "ETaskFinished",
             "EQuorumNotReached", "ENoUpdates", "ENotAdmin"}
     assert found == used
@@ -61,7 +62,7 @@ def test_error_constants_are_protocol_names(vm):
 
 
 def test_cli_build_json(tmp_path):
-    from wafl_sui.cli_move import move_group
+    from wafl_sui.cli.move import move_group
 
     out = tmp_path / "pkg.json"
     r = CliRunner().invoke(move_group, ["build", "--json", "--out", str(out)])
@@ -86,7 +87,7 @@ def _broken_copy(tmp_path: Path, rel: str, old: str, new: str) -> Path:
 
 
 def test_cli_compile_error_has_file_and_line(tmp_path):
-    from wafl_sui.cli_move import move_group
+    from wafl_sui.cli.move import move_group
 
     pkg = _broken_copy(tmp_path, "sources/rules.move", "let k = updates.length();", "let k = updates.lenght();")
     r = CliRunner().invoke(move_group, ["build", "--package", str(pkg)])
@@ -108,7 +109,7 @@ def test_test_mode_catches_errors_in_tests(tmp_path):
 
 
 def test_stub_cache_respects_wafl_home(tmp_path, monkeypatch):
-    from wafl_sui.move_stubs import ensure_stubs
+    from wafl_sui.contract.stubs import ensure_stubs
 
     monkeypatch.setenv("WAFL_HOME", str(tmp_path))
     p = ensure_stubs(test_mode=False)

@@ -2,7 +2,7 @@
 
 `sui::poseidon` cannot be loaded by the sandbox VM, so this test compiles a copy of the package
 in which `poseidon_bn254` is replaced by a simple stand-in hash (same input rules: 1..16 field
-elements), and runs the same stand-in inside `wafl_sui.poseidon`'s tree construction. Equal
+elements), and runs the same stand-in inside `wafl_sui.protocol.poseidon`'s tree construction. Equal
 results show the Move tree16, packing and context pre-image feed the hash exactly as protocol.py
 does; that the hash itself is Poseidon is checked against Sui's vectors in test_poseidon.py."""
 
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wafl_sui import poseidon as pos
+from wafl_sui.protocol import poseidon as pos
 from wafl_sui import protocol
-from wafl_sui.move_build import DEFAULT_PACKAGE, build_package
+from wafl_sui.contract.build import DEFAULT_PACKAGE, build_package
 from wafl_sui.protocol import StepSpec
 
 pytestmark = pytest.mark.skipif(
@@ -55,7 +55,7 @@ def stand_in(xs):
 
 @pytest.fixture(scope="module")
 def vm(tmp_path_factory):
-    from wafl_sui.move_vm import MoveVM
+    from wafl_sui.contract.vm import MoveVM
 
     pkg = tmp_path_factory.mktemp("standin") / "move"
     shutil.copytree(DEFAULT_PACKAGE, pkg, ignore=shutil.ignore_patterns("build", "tests"))
@@ -70,7 +70,6 @@ def vm(tmp_path_factory):
 @pytest.fixture
 def python_stand_in(monkeypatch):
     monkeypatch.setattr(pos, "poseidon", stand_in)
-    monkeypatch.setattr(protocol, "poseidon", stand_in)
 
 
 @settings(max_examples=25, deadline=None)
@@ -78,7 +77,7 @@ def python_stand_in(monkeypatch):
 def test_tree16_shape(vm, n):
     leaves = [(i * 0x9E3779B97F4A7C15 + 7) % R for i in range(n)]
     got = vm.call1("commitment", "tree16", [("vector<u256>", leaves)])
-    level = leaves  # wafl_sui.poseidon.poseidon_tree16's construction with the stand-in
+    level = leaves  # wafl_sui.protocol.poseidon.poseidon_tree16's construction with the stand-in
     while len(level) > 16:
         level = [stand_in(level[i : i + 16]) for i in range(0, len(level), 16)]
     assert got == stand_in(level)

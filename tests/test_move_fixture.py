@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from wafl_sui import protocol as P
-from wafl_sui import sui_groth16
+from wafl_sui.zk import sui_bytes as sui_groth16
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = json.loads((ROOT / "tests" / "data" / "move_proof_fixture.json").read_text())

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from wafl_sui import protocol, task_rules
-from wafl_sui.poseidon import FIELD_MODULUS, poseidon, poseidon_tree16
+from wafl_sui import protocol
+from wafl_sui.protocol import codec, round as round_rules, rules as agg_rules, spec as spec_rules
+from wafl_sui.protocol.poseidon import FIELD_MODULUS, poseidon, poseidon_tree16
 from wafl_sui.protocol import ProtocolError, StepSpec
 
 pytestmark = pytest.mark.skipif(
@@ -33,7 +34,7 @@ addresses = st.binary(min_size=32, max_size=32)
 
 @pytest.fixture(scope="session")
 def vm():
-    from wafl_sui.move_vm import MoveVM
+    from wafl_sui.contract.vm import MoveVM
 
     return MoveVM.shared()
 
@@ -47,7 +48,7 @@ def py_result(fn, *args):
 
 
 def move_result(vm, module, function, args):
-    from wafl_sui.move_vm import MoveAbort
+    from wafl_sui.contract.vm import MoveAbort
 
     try:
         out = vm.call(module, function, args)
@@ -95,8 +96,8 @@ def test_aggregate_rejections(vm):
     assert both([]) == ("ENoUpdates", "ENoUpdates")
     assert both([], rule=1) == ("ENoUpdates", "ENoUpdates")
     assert both([[1, 2], [3]]) == ("EWrongLength", "EWrongLength")
-    assert both([[1]], rule=7) == ("EInvalidRule", "EInvalidRule")
-    assert both([[1]], rule=2, trim=5000) == ("EInvalidRule", "EInvalidRule")
+    assert both([[1]], rule=7) == ("EInvalidAggregationRule", "EInvalidAggregationRule")
+    assert both([[1]], rule=2, trim=5000) == ("EInvalidAggregationRule", "EInvalidAggregationRule")
 
 
 @fast
@@ -169,7 +170,7 @@ def test_spec_defaults_and_digits(vm):
 
 
 def _spec_bytes(d):
-    from wafl_sui.move_vm import encode_spec
+    from wafl_sui.contract.vm import encode_spec
 
     return encode_spec(d)
 
@@ -202,7 +203,7 @@ def test_lr_q_check(vm, lr_bits, lr_q):
     assume(py_spec_ok(d) is None)
     spec = StepSpec(**d)
     got = move_result(vm, "spec", "check_lr_q", [("raw", _spec_bytes(d)), ("u64", lr_q)])[1]
-    assert got == py_result(task_rules.check_lr_q, spec, lr_q)[1]
+    assert got == py_result(spec_rules.check_lr_q, spec, lr_q)[1]
 
 
 # --------------------------------------------------------------------------- packing & inputs
@@ -285,7 +286,7 @@ def test_constants(vm):
 def test_vk_num_public_inputs(vm, ic, extra, header):
     vk = header + ic.to_bytes(8, "little") + bytes(max(32 * ic + extra, 0))
     got = move_result(vm, "codec", "vk_num_public_inputs", [("vector<u8>", vk)])
-    assert got == py_result(task_rules.vk_num_public_inputs, vk)
+    assert got == py_result(codec.vk_num_public_inputs, vk)
 
 
 # --------------------------------------------------------------------------- round rules
@@ -297,37 +298,37 @@ times = st.one_of(st.integers(0, 2000), st.sampled_from([0, U64 - 1, U64]))
        allowed=st.booleans(), already=st.booleans())
 def test_check_submit(vm, finished, now, deadline, n, allowed, already):
     got = move_result(vm, "round", "check_submit", [("bool", finished), ("u64", now), ("u64", deadline), ("u64", n), ("bool", allowed), ("bool", already)])
-    assert got[1] == py_result(task_rules.check_submit, finished, now, deadline, n, allowed, already)[1]
-    assert vm.call1("round", "max_updates_per_round") == task_rules.MAX_UPDATES_PER_ROUND
+    assert got[1] == py_result(round_rules.check_submit, finished, now, deadline, n, allowed, already)[1]
+    assert vm.call1("round", "max_updates_per_round") == round_rules.MAX_UPDATES_PER_ROUND
 
 
 @fast
 @given(finished=st.booleans(), now=times, deadline=times, n=st.integers(0, 5), quorum=st.integers(0, 5))
 def test_check_aggregate(vm, finished, now, deadline, n, quorum):
     got = move_result(vm, "round", "check_aggregate", [("bool", finished), ("u64", now), ("u64", deadline), ("u64", n), ("u64", quorum)])
-    assert got[1] == py_result(task_rules.check_aggregate, finished, now, deadline, n, quorum)[1]
+    assert got[1] == py_result(round_rules.check_aggregate, finished, now, deadline, n, quorum)[1]
 
 
 @fast
 @given(start=times, duration=times, round_=st.integers(0, 1000), max_rounds=st.integers(1, 1000),
        q=st.sampled_from([0, 1, 2, 255, 256, 257, U64]), d=st.integers(0, 3), m=st.integers(0, 3))
 def test_round_arithmetic(vm, start, duration, round_, max_rounds, q, d, m):
-    assert vm.call1("round", "deadline", [("u64", start), ("u64", duration)]) == task_rules.deadline(start, duration)
-    assert tuple(vm.call("round", "next_round", [("u64", round_), ("u64", max_rounds)])) == task_rules.next_round(round_, max_rounds)
+    assert vm.call1("round", "deadline", [("u64", start), ("u64", duration)]) == round_rules.deadline(start, duration)
+    assert tuple(vm.call("round", "next_round", [("u64", round_), ("u64", max_rounds)])) == round_rules.next_round(round_, max_rounds)
     got = move_result(vm, "round", "validate_round_rules", [("u64", q), ("u64", d), ("u64", m)])[1]
-    assert got == py_result(task_rules.validate_round_rules, q, d, m)[1]
+    assert got == py_result(round_rules.validate_round_rules, q, d, m)[1]
 
 
 @fast
 @given(rule=st.integers(0, 255), trim=st.integers(0, 10000))
 def test_validate_rule(vm, rule, trim):
     got = move_result(vm, "rules", "validate_rule", [("u8", rule), ("u64", trim)])[1]
-    assert got == py_result(task_rules.validate_rule, rule, trim)[1]
+    assert got == py_result(agg_rules.validate_rule, rule, trim)[1]
 
 
 def test_every_move_error_is_a_protocol_error(vm):
     """The package aborts only with names from protocol.ERRORS."""
-    from wafl_sui.move_build import error_constant_names
+    from wafl_sui.contract.bytecode import error_constant_names
 
     names = set()
     for code in vm.build.module_bytes():

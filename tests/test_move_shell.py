@@ -1,5 +1,5 @@
 """The task shell (`wafl::task::submit_update` / `aggregate`) executed in the Sui Move VM against
-`wafl_sui/task_rules.py`.
+`wafl_sui/protocol/task.py and round.py`.
 
 The sandbox VM cannot load `sui::poseidon` or run `sui::groth16`, so this test compiles a copy of
 the package in which both are replaced by stand-ins with the same API:
@@ -25,9 +25,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wafl_sui import poseidon as pos
-from wafl_sui import protocol, task_rules as tr
-from wafl_sui.move_build import DEFAULT_PACKAGE, build_package
+from wafl_sui.protocol import poseidon as pos
+from wafl_sui import protocol
+from wafl_sui.protocol import round as round_rules, task
+from wafl_sui.contract.build import DEFAULT_PACKAGE, build_package
 from wafl_sui.protocol import ProtocolError, StepSpec
 
 from test_move_commitment import STAND_IN, stand_in
@@ -105,16 +106,16 @@ START, DUR = 5_000, 1_000
 
 class Shell:
     def __init__(self, vm):
-        from wafl_sui.move_vm import MoveVM
+        from wafl_sui.contract.vm import MoveVM
 
         self.vm: MoveVM = vm
         self.sender = vm.call1("harness", "sender")
 
     # -------------------------------------------------------------- BCS of the Task object
     @staticmethod
-    def task_bcs(s: tr.TaskState) -> bytes:
-        from wafl_sui.move_vm import bcs_encode as e
-        from wafl_sui.move_vm import encode_spec
+    def task_bcs(s: task.TaskState) -> bytes:
+        from wafl_sui.contract.vm import bcs_encode as e
+        from wafl_sui.contract.vm import encode_spec
 
         u64 = lambda x: e("u64", x)  # noqa: E731
         return b"".join([
@@ -130,7 +131,7 @@ class Shell:
 
     @staticmethod
     def decode(raw: bytes) -> dict:
-        from wafl_sui.move_vm import bcs_decode
+        from wafl_sui.contract.vm import bcs_decode
 
         layout = [("id", "address")] + [(f, "u64") for f in (
             "features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits",
@@ -152,8 +153,8 @@ class Shell:
         h.update(b"\xf0" + parent + len(key).to_bytes(8, "little") + key + type_tag)
         return h.digest()
 
-    def _children(self, s: tr.TaskState) -> dict:
-        from wafl_sui.move_vm import bcs_encode as e
+    def _children(self, s: task.TaskState) -> dict:
+        from wafl_sui.contract.vm import bcs_encode as e
 
         def field(parent, key_hex, value_ty, value):
             key = bytes.fromhex(key_hex[2:])
@@ -166,11 +167,11 @@ class Shell:
             "0x" + ALLOW_ID.hex(): [field(ALLOW_ID, a, "bool", True) for a in sorted(s.allowlist)],
         }
 
-    def run(self, fn: str, s: tr.TaskState, now: int, pure=()) -> dict:
+    def run(self, fn: str, s: task.TaskState, now: int, pure=()) -> dict:
         """Call harness::fn on the Task `s` at clock `now`; the new object state, or MoveAbort."""
         import sui_sandbox
 
-        from wafl_sui.move_vm import MoveAbort, bcs_decode, bcs_encode
+        from wafl_sui.contract.vm import MoveAbort, bcs_decode, bcs_encode
 
         objs = [
             {"object_id": s.task_id, "bcs_bytes": self.task_bcs(s), "type_tag": "0x0::task::Task",
@@ -187,7 +188,7 @@ class Shell:
 
             m = re.search(r"ABORTED, sub_status: Some\((\d+)\)", r["error"] or "")
             assert m, r["error"]
-            from wafl_sui.move_vm import abort_module
+            from wafl_sui.contract.vm import abort_module
 
             mod = abort_module(r["error"])
             name, line = self.vm.error_name(mod, int(m.group(1)))
@@ -203,7 +204,7 @@ class Shell:
 
 @pytest.fixture(scope="module")
 def shell(tmp_path_factory):
-    from wafl_sui.move_vm import MoveVM
+    from wafl_sui.contract.vm import MoveVM
 
     pkg = tmp_path_factory.mktemp("shell") / "move"
     shutil.copytree(DEFAULT_PACKAGE, pkg, ignore=shutil.ignore_patterns("build", "tests"))
@@ -229,8 +230,8 @@ def python_stand_in(monkeypatch):
     monkeypatch.setattr(protocol, "poseidon", stand_in)
 
 
-def state(quorum=2, max_rounds=2, rule=0, trim_bps=0, open_=True, model=(128,) * 6) -> tr.TaskState:
-    return tr.create_task(TASK_ID, "0x" + "ca" * 32, SPEC, 16, quorum, DUR, max_rounds, rule, trim_bps, open_,
+def state(quorum=2, max_rounds=2, rule=0, trim_bps=0, open_=True, model=(128,) * 6) -> task.TaskState:
+    return task.create_task(TASK_ID, "0x" + "ca" * 32, SPEC, 16, quorum, DUR, max_rounds, rule, trim_bps, open_,
                           list(model), VK, START)
 
 
@@ -238,11 +239,11 @@ def stand_in_verify(vk, inputs, proof):
     return protocol.public_inputs_bytes(inputs) == proof
 
 
-def honest_proof(s: tr.TaskState, sender: str, weights, data) -> bytes:
-    return protocol.public_inputs_bytes(tr.public_inputs_for(s, sender, weights, data))
+def honest_proof(s: task.TaskState, sender: str, weights, data) -> bytes:
+    return protocol.public_inputs_bytes(task.public_inputs_for(s, sender, weights, data))
 
 
-def assert_same(got: dict, want: tr.TaskState):
+def assert_same(got: dict, want: task.TaskState):
     assert got["round"] == want.round
     assert got["round_start_ms"] == want.round_start_ms and got["deadline_ms"] == want.deadline_ms
     assert got["model"] == list(want.model)
@@ -253,7 +254,7 @@ def assert_same(got: dict, want: tr.TaskState):
 
 
 def names(shell_call, py_call):
-    from wafl_sui.move_vm import MoveAbort
+    from wafl_sui.contract.vm import MoveAbort
 
     try:
         shell_call()
@@ -274,7 +275,7 @@ def test_honest_submit_is_accepted_with_protocol_public_inputs(shell):
     w = [100, 200, 100, 200, 100, 200]
     proof = honest_proof(s, shell.sender, w, 7)
     got = shell.submit(s, START + 1, w, 7, proof)
-    want = tr.submit_update(s, shell.sender, w, 7, proof, START + 1, stand_in_verify)
+    want = task.submit_update(s, shell.sender, w, 7, proof, START + 1, stand_in_verify)
     assert_same(got, want)
     assert got["updates_size"] == 1 and got["submitters"] == [shell.sender]
 
@@ -290,12 +291,12 @@ def test_submit_binds_round_task_and_lr(shell):
     other_sender = honest_proof(s, "0x" + "ee" * 32, w, 9)
     for bad in (other_round, other_task, other_lr, other_sender):
         assert names(lambda: shell.submit(s, START, w, 9, bad),
-                     lambda: tr.submit_update(s, shell.sender, w, 9, bad, START, stand_in_verify)) == ("EInvalidProof",) * 2
+                     lambda: task.submit_update(s, shell.sender, w, 9, bad, START, stand_in_verify)) == ("EInvalidProof",) * 2
 
 
 def _submit_case(shell, s, now, w, data, proof):
     return names(lambda: shell.submit(s, now, w, data, proof),
-                 lambda: tr.submit_update(s, shell.sender, w, data, proof, now, stand_in_verify))
+                 lambda: task.submit_update(s, shell.sender, w, data, proof, now, stand_in_verify))
 
 
 def test_submit_rejections_match(shell):
@@ -317,7 +318,7 @@ def test_submit_rejections_match(shell):
     # data commitment not a field element
     assert _submit_case(shell, s, START, w, pos.FIELD_MODULUS, ok) == ("EValueOutOfBounds",) * 2
     # a full round is closed
-    full = dataclasses.replace(s, updates=tuple(("0x%064x" % (i + 1), tuple(w)) for i in range(tr.MAX_UPDATES_PER_ROUND)))
+    full = dataclasses.replace(s, updates=tuple(("0x%064x" % (i + 1), tuple(w)) for i in range(round_rules.MAX_UPDATES_PER_ROUND)))
     assert _submit_case(shell, full, START, w, 7, ok)[0] == "ERoundClosed"
     # allowlisted sender is accepted
     allowed = dataclasses.replace(s, open=False, allowlist=frozenset({shell.sender}))
@@ -355,10 +356,10 @@ def test_aggregate_matches_task_rules(shell, rule, trim, n, data, late, last_rou
                 for i in range(n))
     s = dataclasses.replace(s, updates=ups)
     now = START + (DUR + 5 if late else 3)
-    from wafl_sui.move_vm import MoveAbort
+    from wafl_sui.contract.vm import MoveAbort
 
     try:
-        want = tr.aggregate(s, now)
+        want = task.aggregate(s, now)
     except ProtocolError as e:
         with pytest.raises(MoveAbort) as got:
             shell.aggregate(s, now)
@@ -374,7 +375,7 @@ def test_aggregate_rejections_match(shell):
     one = dataclasses.replace(s, updates=(("0x" + "01" * 32, (1,) * 6),))
     for st_, now, want in ((s, START, "EQuorumNotReached"), (s, START + DUR + 1, "ENoUpdates"),
                            (one, START + DUR, "EQuorumNotReached"), (dataclasses.replace(one, finished=True), START, "ETaskFinished")):
-        assert names(lambda: shell.aggregate(st_, now), lambda: tr.aggregate(st_, now)) == (want, want)
+        assert names(lambda: shell.aggregate(st_, now), lambda: task.aggregate(st_, now)) == (want, want)
 
 
 def test_full_round_trip(shell):
@@ -382,15 +383,15 @@ def test_full_round_trip(shell):
     s = state(quorum=1, max_rounds=2)
     w = [10, 20, 30, 40, 50, 60]
     got = shell.submit(s, START, w, 5, honest_proof(s, shell.sender, w, 5))
-    s1 = tr.submit_update(s, shell.sender, w, 5, honest_proof(s, shell.sender, w, 5), START, stand_in_verify)
+    s1 = task.submit_update(s, shell.sender, w, 5, honest_proof(s, shell.sender, w, 5), START, stand_in_verify)
     assert_same(got, s1)
     got = shell.aggregate(s1, START + 2)
-    s2 = tr.aggregate(s1, START + 2)
+    s2 = task.aggregate(s1, START + 2)
     assert_same(got, s2)
     assert got["model"] == w and got["round"] == 1 and not got["finished"]
     # round 1: the old-model commitment is now the aggregate's
     got = shell.submit(s2, START + 3, w, 5, honest_proof(s2, shell.sender, w, 5))
-    s3 = tr.submit_update(s2, shell.sender, w, 5, honest_proof(s2, shell.sender, w, 5), START + 3, stand_in_verify)
+    s3 = task.submit_update(s2, shell.sender, w, 5, honest_proof(s2, shell.sender, w, 5), START + 3, stand_in_verify)
     assert_same(got, s3)
     got = shell.aggregate(s3, START + 4)
     assert got["finished"] and got["round"] == 2

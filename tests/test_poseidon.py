@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from wafl_sui.poseidon import FIELD_MODULUS, PoseidonInputError, poseidon, poseidon_calls, poseidon_tree16
+from wafl_sui.protocol.poseidon import FIELD_MODULUS, PoseidonInputError, poseidon, poseidon_calls, poseidon_tree16
 
 VEC = json.loads((Path(__file__).parent / "data" / "sui_poseidon_bn254.json").read_text())
 

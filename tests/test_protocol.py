@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wafl_sui import protocol as P
-from wafl_sui.poseidon import FIELD_MODULUS, poseidon, poseidon_tree16
+from wafl_sui.protocol.poseidon import FIELD_MODULUS, poseidon, poseidon_tree16
 
 SMALL = P.StepSpec(features=3, classes=2, batch_size=2)
 
@@ -204,10 +204,10 @@ def test_aggregation_rejections():
     assert e.value.name == "EWrongLength"
     with pytest.raises(P.ProtocolError) as e:
         P.aggregate([[1]], 7)
-    assert e.value.name == "EInvalidRule"
+    assert e.value.name == "EInvalidAggregationRule"
     with pytest.raises(P.ProtocolError) as e:
         P.trimmed_mean([[1]], 5000)
-    assert e.value.name == "EInvalidRule"
+    assert e.value.name == "EInvalidAggregationRule"
     assert P.median([[1], [4]]) == [2] and P.trimmed_mean([[0], [10], [11], [1000]], 2500) == [10]
 
 

@@ -10,9 +10,11 @@ import random
 
 import pytest
 
-from wafl_sui import circuit, groth16_setup, protocol
-from wafl_sui import prover as pv
-from wafl_sui import witness as wt
+from wafl_sui import protocol
+from wafl_sui.zk import circuit
+from wafl_sui.zk import setup as groth16_setup
+from wafl_sui.zk import prover as pv
+from wafl_sui.zk import witness as wt
 from wafl_sui.protocol import StepSpec
 
 SPEC = StepSpec(features=4, classes=3, batch_size=2)
@@ -52,7 +54,7 @@ def honest(dev_prover):
 
 def sui_verify(res) -> bool | None:
     try:
-        from wafl_sui import sui_groth16 as sg
+        from wafl_sui.zk import sui_bytes as sg
     except ImportError:
         return None
     return sg.verify_raw(sg.vk_bytes_from_snarkjs(res.vk_json), protocol.public_inputs_bytes(res.public_signals),
@@ -111,8 +113,8 @@ def test_tampered_public_inputs_rejected(honest, dev_prover):
 
 
 def test_tampered_public_rejected_by_sui_encoder(honest):
-    pytest.importorskip("wafl_sui.sui_groth16")
-    from wafl_sui import sui_groth16 as sg
+    pytest.importorskip("wafl_sui.zk.sui_bytes")
+    from wafl_sui.zk import sui_bytes as sg
 
     si, res = honest
     vk = sg.vk_bytes_from_snarkjs(res.vk_json)

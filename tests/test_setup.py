@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from wafl_sui import circuit, groth16_setup
+from wafl_sui.zk import circuit
+from wafl_sui.zk import setup as groth16_setup
 from wafl_sui.protocol import StepSpec
 
 SPEC = StepSpec(features=3, classes=2, batch_size=2)

@@ -6,7 +6,7 @@ from pathlib import Path
 import py_ecc.optimized_bn128 as bn
 import pytest
 
-from wafl_sui import sui_groth16 as g
+from wafl_sui.zk import sui_bytes as g
 
 VEC = json.loads((Path(__file__).parent / "data" / "sui_groth16_bn254.json").read_text())
 PREP = VEC["prepare_verifying_key_bn254"]

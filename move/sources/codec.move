@@ -9,6 +9,9 @@ use std::bcs;
 #[error]
 const EValueOutOfBounds: vector<u8> =
     b"A value does not fit in its bit width, or is not a BN254 field element";
+#[error]
+const EInvalidVerifyingKey: vector<u8> =
+    b"The verifying key's length does not match its count of IC points";
 
 /// Values are packed little-endian into field elements of at most this many bits.
 const PACK_BITS: u64 = 253;
@@ -127,17 +130,17 @@ const VK_HEADER_BYTES: u64 = 232;
 const G1_BYTES: u64 = 32;
 
 /// Number of public inputs a raw (arkworks compressed) BN254 verifying key is for, read from
-/// its IC count; aborts with EValueOutOfBounds when the byte length does not match the count.
+/// its IC count; aborts with EInvalidVerifyingKey when the byte length does not match the count.
 public fun vk_num_public_inputs(vk: &vector<u8>): u64 {
     let len = vk.length();
-    assert!(len >= VK_HEADER_BYTES, EValueOutOfBounds);
+    assert!(len >= VK_HEADER_BYTES, EInvalidVerifyingKey);
     let mut ic: u64 = 0;
     let mut k = 0;
     while (k < 8) {
         ic = ic | ((vk[VK_HEADER_BYTES - 8 + k] as u64) << ((8 * k) as u8));
         k = k + 1;
     };
-    assert!(ic >= 1 && ic <= (len - VK_HEADER_BYTES) / G1_BYTES, EValueOutOfBounds);
-    assert!(len == VK_HEADER_BYTES + G1_BYTES * ic, EValueOutOfBounds);
+    assert!(ic >= 1 && ic <= (len - VK_HEADER_BYTES) / G1_BYTES, EInvalidVerifyingKey);
+    assert!(len == VK_HEADER_BYTES + G1_BYTES * ic, EInvalidVerifyingKey);
     ic - 1
 }

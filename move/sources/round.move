@@ -1,10 +1,10 @@
 /// The round rules of a task as pure functions of its state (mirrored by
-/// `wafl_sui/task_rules.py`): task options, submit and aggregate preconditions in the order
+/// `wafl_sui/protocol/round.py`): task options, submit and aggregate preconditions in the order
 /// the shell checks them, deadlines and round advance.
 module wafl::round;
 
 #[error]
-const EInvalidRule: vector<u8> = b"quorum must be in 1..256, round duration and max_rounds >= 1";
+const EInvalidRoundRules: vector<u8> = b"quorum must be in 1..256, round duration and max_rounds >= 1";
 #[error]
 const ETaskFinished: vector<u8> = b"The task has finished its last round";
 #[error]
@@ -26,10 +26,10 @@ const MAX_UPDATES_PER_ROUND: u64 = 256;
 
 public fun max_updates_per_round(): u64 { MAX_UPDATES_PER_ROUND }
 
-/// 1 <= quorum <= MAX_UPDATES_PER_ROUND, round_duration_ms >= 1, max_rounds >= 1 (EInvalidRule).
+/// 1 <= quorum <= MAX_UPDATES_PER_ROUND, round_duration_ms >= 1, max_rounds >= 1 (EInvalidRoundRules).
 public fun validate_round_rules(quorum: u64, round_duration_ms: u64, max_rounds: u64) {
-    assert!(quorum >= 1 && quorum <= MAX_UPDATES_PER_ROUND, EInvalidRule);
-    assert!(round_duration_ms >= 1 && max_rounds >= 1, EInvalidRule);
+    assert!(quorum >= 1 && quorum <= MAX_UPDATES_PER_ROUND, EInvalidRoundRules);
+    assert!(round_duration_ms >= 1 && max_rounds >= 1, EInvalidRoundRules);
 }
 
 /// Deadline of a round that starts at `start_ms` (saturating at u64::MAX). A round accepts

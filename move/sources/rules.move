@@ -3,7 +3,7 @@
 module wafl::rules;
 
 #[error]
-const EInvalidRule: vector<u8> = b"Unknown aggregation rule, or trim_bps not in 0..4999";
+const EInvalidAggregationRule: vector<u8> = b"Unknown aggregation rule, or trim_bps not in 0..4999";
 #[error]
 const ENoUpdates: vector<u8> = b"Aggregation needs at least one update";
 #[error]
@@ -23,15 +23,15 @@ public fun trimmed_mean_rule(): u8 { RULE_TRIMMED_MEAN }
 
 public fun bps(): u64 { BPS }
 
-/// A task's rule options: a known rule and 0 <= trim_bps < 5000 (EInvalidRule).
+/// A task's rule options: a known rule and 0 <= trim_bps < 5000 (EInvalidAggregationRule).
 public fun validate_rule(rule: u8, trim_bps: u64) {
-    assert!(rule <= RULE_TRIMMED_MEAN, EInvalidRule);
-    assert!(trim_bps < BPS / 2, EInvalidRule);
+    assert!(rule <= RULE_TRIMMED_MEAN, EInvalidAggregationRule);
+    assert!(trim_bps < BPS / 2, EInvalidAggregationRule);
 }
 
 /// k = floor(n * trim_bps / 10000) values dropped at each end.
 public fun trim_count(n: u64, trim_bps: u64): u64 {
-    assert!(trim_bps < BPS / 2, EInvalidRule);
+    assert!(trim_bps < BPS / 2, EInvalidAggregationRule);
     (((n as u128) * (trim_bps as u128) / (BPS as u128)) as u64)
 }
 
@@ -40,7 +40,7 @@ public fun aggregate(updates: &vector<vector<u32>>, rule: u8, trim_bps: u64): ve
     if (rule == RULE_FEDAVG) fedavg(updates)
     else if (rule == RULE_MEDIAN) median(updates)
     else if (rule == RULE_TRIMMED_MEAN) trimmed_mean(updates, trim_bps)
-    else abort EInvalidRule
+    else abort EInvalidAggregationRule
 }
 
 /// Coordinate-wise floor(sum / n).

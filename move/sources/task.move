@@ -22,7 +22,7 @@ const ENotAdmin: vector<u8> = b"The admin capability belongs to another task";
 #[error]
 const EInvalidProof: vector<u8> = b"The Groth16 proof does not verify for the contract's public inputs";
 #[error]
-const EInvalidSpec: vector<u8> = b"The verifying key is not for a circuit with 4 public inputs";
+const EInvalidVerifyingKey: vector<u8> = b"The verifying key is not for a circuit with 4 public inputs";
 
 /// Public inputs of the step circuit: old model, new model, data, context.
 const NUM_PUBLIC_INPUTS: u64 = 4;
@@ -65,8 +65,8 @@ public struct TaskAdminCap has key, store {
 }
 
 /// Create and share a task; returns its admin capability.
-/// Aborts: EInvalidSpec (spec, lr_q or verifying-key shape), EInvalidRule (round rules),
-/// EWrongLength / EValueOutOfBounds (initial model).
+/// Aborts: EInvalidSpec (spec or lr_q), EInvalidRoundRules, EInvalidAggregationRule,
+/// EWrongLength / EValueOutOfBounds (initial model), EInvalidVerifyingKey.
 public fun create_task(
     features: u64,
     classes: u64,
@@ -98,7 +98,7 @@ public fun create_task(
     round::validate_round_rules(quorum, round_duration_ms, max_rounds);
     rules::validate_rule(rule, trim_bps);
     spec.validate_weights(&initial_model);
-    assert!(codec::vk_num_public_inputs(&vk_bytes) == NUM_PUBLIC_INPUTS, EInvalidSpec);
+    assert!(codec::vk_num_public_inputs(&vk_bytes) == NUM_PUBLIC_INPUTS, EInvalidVerifyingKey);
     let vk = groth16::prepare_verifying_key(&groth16::bn254(), &vk_bytes);
     let model_commitment = commitment::model_commitment(&initial_model, (weight_bits as u8));
     let now = clock.timestamp_ms();

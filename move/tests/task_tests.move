@@ -116,21 +116,21 @@ fun create_rejects_lr_q_out_of_range() {
     finish(sc, clock);
 }
 
-#[test, expected_failure(abort_code = wafl::round::EInvalidRule)]
+#[test, expected_failure(abort_code = wafl::round::EInvalidRoundRules)]
 fun create_rejects_zero_quorum() {
     let (mut sc, clock) = start();
     create(&mut sc, &clock, 0, 1, 0, 0, true);
     finish(sc, clock);
 }
 
-#[test, expected_failure(abort_code = wafl::rules::EInvalidRule)]
+#[test, expected_failure(abort_code = wafl::rules::EInvalidAggregationRule)]
 fun create_rejects_unknown_rule() {
     let (mut sc, clock) = start();
     create(&mut sc, &clock, 1, 1, 3, 0, true);
     finish(sc, clock);
 }
 
-#[test, expected_failure(abort_code = wafl::rules::EInvalidRule)]
+#[test, expected_failure(abort_code = wafl::rules::EInvalidAggregationRule)]
 fun create_rejects_trim_half() {
     let (mut sc, clock) = start();
     create(&mut sc, &clock, 1, 1, 2, 5000, true);
@@ -148,7 +148,7 @@ fun create_rejects_wrong_model_length() {
     finish(sc, clock);
 }
 
-#[test, expected_failure(abort_code = wafl::task::EInvalidSpec)]
+#[test, expected_failure(abort_code = wafl::task::EInvalidVerifyingKey)]
 fun create_rejects_vk_for_other_circuit() {
     let (mut sc, clock) = start();
     // the same key with its last IC point dropped: 3 public inputs

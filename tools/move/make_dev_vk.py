@@ -10,7 +10,7 @@ usage: .venv/bin/python tools/move/make_dev_vk.py
 
 import py_ecc.optimized_bn128 as bn
 
-from wafl_sui.sui_groth16 import g1_to_bytes, g2_to_bytes
+from wafl_sui.zk.sui_bytes import g1_to_bytes, g2_to_bytes
 
 
 def main() -> None:

@@ -22,7 +22,8 @@ import json
 from pathlib import Path
 
 from wafl_sui import protocol as P
-from wafl_sui import proving
+from wafl_sui.client.step_proof import prove_step
+from wafl_sui.zk.setup import ensure_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 MOVE_OUT = ROOT / "move" / "tests" / "proof_fixture_tests.move"
@@ -49,8 +50,8 @@ def fixture() -> dict:
     task_id = test_scenario_object_id(1, 0)
     step = {"weights": INITIAL, "features": FEATURES, "labels": LABELS, "salt": SALT,
             "task_id": task_id, "sender": SENDER, "round": 0, "lr_q": LR_Q}
-    keys = proving.ensure_keys(SPEC, "dev-insecure", progress=print)
-    res = proving.prove_step(SPEC, step, keys=keys)
+    keys = ensure_keys(SPEC, "dev-insecure", progress=print)
+    res = prove_step(SPEC, step, keys=keys)
     if not res.verified:
         raise SystemExit("the fixture proof does not verify")
     enc = lambda ws: [P.encode_signed(w, SPEC.weight_bits) for w in ws]  # noqa: E731

@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from wafl_sui import witness as wt
-from wafl_sui.circuit import CircuitArtifacts, run_snarkjs
-from wafl_sui.groth16_setup import SetupKeys, load_keys
+from wafl_sui.errors import WaflError
+from wafl_sui.zk import witness as wt
+from wafl_sui.zk.circuit import CircuitArtifacts, run_snarkjs
+from wafl_sui.zk.setup import SetupKeys, load_keys
 
 BACKENDS = ("groth16py", "snarkjs")
 
 
-class ProverError(RuntimeError):
+class ProverError(WaflError, RuntimeError):
     """Proving failed; the message names the problem and the fix."""
 
 

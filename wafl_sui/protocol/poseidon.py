@@ -15,20 +15,22 @@ from functools import lru_cache
 from importlib import resources
 from typing import Sequence
 
+from wafl_sui.errors import WaflError
+
 FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 MAX_INPUTS = 16
 _ROUNDS_F = 8
 _ROUNDS_P = (56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68)
 
 
-class PoseidonInputError(ValueError):
+class PoseidonInputError(WaflError, ValueError):
     """An input Sui's native would reject (empty, too many, or not a canonical field element)."""
 
 
 @lru_cache(maxsize=1)
 def _constants() -> tuple[list[list[int]], list[list[list[int]]]]:
     raw = json.loads(
-        resources.files("wafl_sui").joinpath("data/poseidon_bn254_constants.json").read_text()
+        resources.files("wafl_sui.protocol").joinpath("data/poseidon_bn254_constants.json").read_text()
     )
     c = [[int(x, 16) for x in row] for row in raw["C"]]
     m = [[[int(x, 16) for x in r] for r in mat] for mat in raw["M"]]

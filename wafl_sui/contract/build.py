@@ -21,18 +21,19 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wafl_sui.move_stubs import StubError, ensure_stubs
-from wafl_sui import leb128
-from wafl_sui.circuit import CircuitError, node_bin
+from wafl_sui.errors import WaflError
+from wafl_sui.contract.stubs import StubError, ensure_stubs
+from wafl_sui.contract.bytecode import module_name
+from wafl_sui.toolchain import ToolchainError, node_bin, node_modules_dir, repo_root
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = repo_root()
 DEFAULT_PACKAGE = PROJECT_ROOT / "move"
 BUILD_SCRIPT = PROJECT_ROOT / "tools" / "move" / "build.mjs"
-BUILDER_MODULE = PROJECT_ROOT / "node_modules" / "@zktx.io" / "sui-move-builder"
+BUILDER_MODULE = node_modules_dir() / "@zktx.io" / "sui-move-builder"
 BUILD_TIMEOUT_S = 300
 
 
-class MoveBuildError(RuntimeError):
+class MoveBuildError(WaflError, RuntimeError):
     """The package did not compile, or the toolchain is missing. `str()` is the user message."""
 
     def __init__(self, message: str, category: str = "compile"):
@@ -63,7 +64,7 @@ class MoveBuild:
 def _node() -> str:
     try:
         node = node_bin()  # honours WAFL_NODE, like the circuit tools
-    except CircuitError as e:
+    except ToolchainError as e:
         raise MoveBuildError(f"{e} (it runs the WASM Move compiler)", "toolchain") from None
     # tools/move/build.mjs imports the builder as an ES module: it must be in the project's node_modules
     if not BUILDER_MODULE.exists():
@@ -144,80 +145,3 @@ def build_package(package_dir: str | Path = DEFAULT_PACKAGE, test: bool = False)
         test_mode=test,
         module_names=[module_name(base64.b64decode(m)) for m in mods],
     )
-
-
-# ---------------------------------------------------------------- minimal bytecode reading
-_MAGIC = b"\xa1\x1c\xeb\x0b"
-_MODULE_HANDLES, _CONSTANT_POOL, _IDENTIFIERS = 0x1, 0x6, 0x7
-_VECTOR_TOKEN = 0x0A
-
-
-def _tables(code: bytes) -> tuple[dict[int, bytes], int]:
-    if code[:4] != _MAGIC:
-        raise ValueError("not a Move module (bad magic)")
-    j = 8
-    n, j = leb128.decode(code, j)
-    heads = []
-    for _ in range(n):
-        kind = code[j]
-        off, j = leb128.decode(code, j + 1)
-        cnt, j = leb128.decode(code, j)
-        heads.append((kind, off, cnt))
-    base = j
-    tables = {kind: code[base + off : base + off + cnt] for kind, off, cnt in heads}
-    end = max((off + cnt for _, off, cnt in heads), default=0)
-    self_idx, _ = leb128.decode(code, base + end)
-    return tables, self_idx
-
-
-def identifiers(code: bytes) -> list[str]:
-    """The identifier table of a compiled module (clever-error codes index into it)."""
-    tables, _ = _tables(code)
-    raw = tables.get(_IDENTIFIERS, b"")
-    out, i = [], 0
-    while i < len(raw):
-        n, i = leb128.decode(raw, i)
-        out.append(raw[i : i + n].decode())
-        i += n
-    return out
-
-
-def module_name(code: bytes) -> str:
-    tables, self_idx = _tables(code)
-    raw = tables[_MODULE_HANDLES]
-    i = 0
-    for k in range(self_idx + 1):
-        _addr, i = leb128.decode(raw, i)
-        name, i = leb128.decode(raw, i)
-    return identifiers(code)[name]
-
-
-def constants(code: bytes) -> list[tuple[bytes, bytes]]:
-    """The constant pool of a compiled module as (type signature bytes, BCS value bytes)."""
-    tables, _ = _tables(code)
-    raw = tables.get(_CONSTANT_POOL, b"")
-    out, i = [], 0
-    while i < len(raw):
-        start = i
-        while raw[i] == _VECTOR_TOKEN:  # constants are primitives or vectors of them
-            i += 1
-        i += 1
-        sig = raw[start:i]
-        n, i = leb128.decode(raw, i)
-        out.append((sig, raw[i : i + n]))
-        i += n
-    return out
-
-
-def error_constant_names(code: bytes) -> dict[int, str]:
-    """{constant-pool index: text} of the vector<u8> constants (clever errors name their
-    constant through one of them)."""
-    out = {}
-    for k, (sig, val) in enumerate(constants(code)):
-        if sig == bytes([_VECTOR_TOKEN, 0x02]):
-            n, i = leb128.decode(val, 0)
-            try:
-                out[k] = val[i : i + n].decode()
-            except UnicodeDecodeError:
-                continue
-    return out

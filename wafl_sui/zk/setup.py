@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from wafl_sui.circuit import CircuitArtifacts, run_snarkjs
+from wafl_sui.errors import WaflError
+from wafl_sui.protocol import StepSpec
+from wafl_sui.zk.circuit import CircuitArtifacts, run_snarkjs
+from wafl_sui.zk.circuit import build as build_circuit
 
 Progress = Optional[Callable[[str], None]]
 DEV_WARNING = ("INSECURE development setup: a single party generated (and could keep) the toxic "
@@ -33,7 +36,7 @@ DEV_WARNING = ("INSECURE development setup: a single party generated (and could 
                "for any deployment.")
 
 
-class SetupError(RuntimeError):
+class SetupError(WaflError, RuntimeError):
     """A Groth16 setup step failed; the message names the problem and the fix."""
 
 
@@ -240,3 +243,48 @@ def load_keys(artifacts: CircuitArtifacts, kind: Optional[str] = None) -> SetupK
                          zkey=zkey if zkey.is_file() else None, meta=meta)
     raise SetupError(f"no {' or '.join(kinds)} keys for circuit {artifacts.hash} in {artifacts.dir}/keys: "
                      "run groth16_setup.dev_setup(artifacts) (development) or ceremony_setup(...)")
+
+
+@dataclass
+class Keys:
+    artifacts: CircuitArtifacts
+    setup: SetupKeys
+
+
+def ensure_keys(spec: StepSpec, kind: Optional[str] = None, progress: Progress = None) -> Keys:
+    """The circuit of `spec` and its keys: cached ones (ceremony first), else a new dev setup.
+
+    kind: None (any; make dev keys if none), "dev-insecure", or "ceremony" (must exist already:
+    `wafl setup --ptau FILE`).
+    """
+    art = build_circuit(spec, progress=progress)
+    try:
+        keys = load_keys(art, kind)
+    except SetupError:
+        if kind == "ceremony":
+            raise SetupError(
+                f"no ceremony keys for circuit {art.hash}: run `wafl setup --ptau FILE` first"
+            ) from None
+        if progress:
+            progress("no keys yet for this circuit: running the development setup (INSECURE) ...")
+        keys = dev_setup(art, progress=progress)
+    return Keys(art, keys)
+
+
+def setup_keys(spec: StepSpec, *, ptau: Optional[Path] = None, contributions: int = 1,
+               beacon: Optional[str] = None, force: bool = False, progress: Progress = None) -> dict:
+    """Compile the circuit of `spec` and set up its keys: the ceremony path with `ptau`, else the
+    (cached) development setup. Returns what a user needs to know, with the vk in Sui bytes."""
+    from wafl_sui.zk import sui_bytes
+
+    art = build_circuit(spec, progress=progress)
+    if ptau is not None:
+        keys = ceremony_setup(art, ptau, contributions=contributions, beacon=beacon, force=force,
+                              progress=progress)
+    else:
+        keys = dev_setup(art, progress=progress)  # reuses existing dev keys
+    return {
+        "circuit_hash": art.hash, "constraints": art.constraints, "setup": keys.kind,
+        "keys_dir": str(keys.dir), "vk": sui_bytes.vk_bytes_from_snarkjs(keys.verification_key()).hex(),
+        "spec": spec.to_dict(), "warning": DEV_WARNING if keys.kind == "dev-insecure" else None,
+    }

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from wafl_sui import protocol
-from wafl_sui.iden3_binary import read_sections
-from wafl_sui.poseidon import FIELD_MODULUS, tree16_shape
-from wafl_sui.protocol import StepSpec
+from wafl_sui.errors import WaflError
+from wafl_sui.protocol import FIELD_MODULUS, StepSpec, tree16_shape
+from wafl_sui.toolchain import js_tool, node_bin, node_modules_dir, repo_root, wafl_home
+from wafl_sui.zk.iden3_binary import read_sections
 
 CIRCUIT_VERSION = 1
 TEMPLATE_FILES = ("wafl_step.circom", "fixed_point.circom", "commit.circom")
@@ -41,15 +42,11 @@ _ROUNDS_P = (56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68)
 Progress = Optional[Callable[[str], None]]
 
 
-class CircuitError(RuntimeError):
+class CircuitError(WaflError, RuntimeError):
     """Building the step circuit failed; the message names the problem and the fix."""
 
 
 # --------------------------------------------------------------------------- locations
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
 def templates_dir() -> Path:
     env = os.environ.get("WAFL_CIRCUITS_DIR")
     # a checkout has them in circuits/; an installed package may ship them in wafl_sui/circom/
@@ -61,34 +58,12 @@ def templates_dir() -> Path:
                        "wafl_step.circom); run from a checkout of the project or set WAFL_CIRCUITS_DIR")
 
 
-def node_modules_dir() -> Path:
-    env = os.environ.get("WAFL_NODE_MODULES")
-    d = Path(env) if env else repo_root() / "node_modules"
-    return d
-
-
 def circomlib_dir() -> Path:
     d = node_modules_dir() / "circomlib" / "circuits"
     if not (d / "poseidon.circom").is_file():
         raise CircuitError(f"circomlib not found in {d}; run `npm ci` in the project root "
                            "(package.json pins circomlib 2.0.5) or set WAFL_NODE_MODULES")
     return d
-
-
-def node_bin() -> str:
-    node = shutil.which(os.environ.get("WAFL_NODE", "node"))
-    if not node:
-        raise CircuitError("node (Node.js >= 18) is not on PATH; install it (e.g. apt-get install "
-                           "nodejs) or set WAFL_NODE to its path")
-    return node
-
-
-def js_tool(package: str, script: str) -> Path:
-    p = node_modules_dir() / package / script
-    if not p.is_file():
-        raise CircuitError(f"{package} not found at {p}; run `npm ci` in the project root "
-                           "(package.json pins it) or set WAFL_NODE_MODULES")
-    return p
 
 
 def circom2_cli() -> Path:
@@ -111,10 +86,6 @@ def run_snarkjs(args: Sequence[object], what: str, error: type[Exception] = Circ
     if r.returncode != 0 or "[ERROR]" in out:
         raise error(f"snarkjs {what} failed (exit {r.returncode}):\n{out.strip()[-3000:]}")
     return out
-
-
-def wafl_home() -> Path:
-    return Path(os.environ.get("WAFL_HOME", Path.home() / ".cache" / "wafl"))
 
 
 # --------------------------------------------------------------------------- parameters
@@ -379,3 +350,20 @@ def build(spec: StepSpec, *, force: bool = False, optimize: str = "O2",
     if art is None:
         raise CircuitError(f"circom did not produce all artifacts in {d}")
     return art
+
+
+def describe_spec(spec: StepSpec) -> dict:
+    """What a spec implies: sizes, value ranges, commitment cost and the circuit's constraints."""
+    from wafl_sui.protocol import PUBLIC_INPUTS, poseidon_calls
+
+    weight_elems = -(-spec.num_weights // spec.weights_per_element)
+    return {
+        "spec": spec.to_dict(),
+        "num_weights": spec.num_weights,
+        "weight_range": [spec.weight_min / (1 << spec.frac_bits), spec.weight_max / (1 << spec.frac_bits)],
+        "feature_range": [spec.feature_min / (1 << spec.feature_frac_bits), spec.feature_max / (1 << spec.feature_frac_bits)],
+        "model_field_elements": weight_elems,
+        "poseidon_calls_per_model_commitment": poseidon_calls(weight_elems),
+        "public_inputs": list(PUBLIC_INPUTS),
+        "constraints_estimate": constraint_formula(spec)["total"],
+    }

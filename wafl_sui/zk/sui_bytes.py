@@ -28,24 +28,25 @@ from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128.optimized_pairing import cast_point_to_fq12, miller_loop
 
-from wafl_sui.protocol import MAX_PUBLIC_INPUTS  # Sui's limit
+from wafl_sui.errors import WaflError
+from wafl_sui.protocol.codec import MAX_PUBLIC_INPUTS, PROOF_BYTES  # Sui's limit; A || B || C
 
 Q = bn.field_modulus  # base field
 R = bn.curve_order  # scalar field
 Y_IS_NEGATIVE = 0x80
 INFINITY = 0x40
-PROOF_BYTES = 128
+
 # arkworks' BN254 final exponentiation (Fuentes-Castaneda et al.) yields py_ecc's pairing value
 # raised to 2x(6x^2+3x+1), x the BN parameter; Sui's alpha_g1_beta_g2 bytes are arkworks values.
 BN_X = 4965661367192848881
 ARKWORKS_GT_EXPONENT = 2 * BN_X * (6 * BN_X * BN_X + 3 * BN_X + 1)
 
 
-class SuiBytesError(ValueError):
+class SuiBytesError(WaflError, ValueError):
     """Bytes that Sui's groth16 functions would reject; the message says which part and why."""
 
 
-class ProofRejected(ValueError):
+class ProofRejected(WaflError, ValueError):
     """Well-formed bytes, but the pairing check fails: not a proof for these inputs and key."""
 
 

@@ -22,8 +22,10 @@ import base64
 import re
 from typing import Any, Iterable, Sequence
 
-from wafl_sui.move_build import MoveBuild, build_package, error_constant_names, module_name
-from wafl_sui import leb128
+from wafl_sui.errors import WaflError
+from wafl_sui.contract.build import MoveBuild, build_package
+from wafl_sui.contract.bytecode import error_constant_names, module_name
+from wafl_sui.contract import leb128
 
 PACKAGE_ID = "0x0"
 _INT_BYTES = {"u8": 1, "u16": 2, "u32": 4, "u64": 8, "u128": 16, "u256": 32}
@@ -38,7 +40,7 @@ class MoveAbort(Exception):
         self.module, self.code, self.name, self.line, self.raw = module, code, name, line, raw
 
 
-class MoveVMError(RuntimeError):
+class MoveVMError(WaflError, RuntimeError):
     """The call failed for another reason than an abort (bad types, missing function, VM error)."""
 
 

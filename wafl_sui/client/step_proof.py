@@ -1,10 +1,10 @@
 """A client's proof of one local-training step, from step fields to the bytes Sui verifies.
 
-    keys   = ensure_keys(spec)                  # compile + set up once (cached per circuit hash)
+    keys   = ensure_keys(spec)   # zk.setup: compile + set up once (cached per circuit hash)
     result = prove_step(spec, step, keys=keys)  # JAX step, witness, proof, Sui bytes, our check
 
 The new weights come from the JAX integer path and are checked against the protocol reference
-before proving; the bytes are checked with `sui_groth16` (what `sui::groth16` would say).
+before proving; the bytes are checked with `zk.sui_bytes` (what `sui::groth16` would say).
 """
 
 from __future__ import annotations
@@ -13,39 +13,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from wafl_sui import circuit, groth16_setup, model, protocol, sui_groth16, witness
-from wafl_sui.circuit import CircuitArtifacts
-from wafl_sui.groth16_setup import SetupError, SetupKeys
-from wafl_sui.prover import Prover
+from wafl_sui import protocol
+from wafl_sui.client import model
 from wafl_sui.protocol import StepSpec
+from wafl_sui.zk import sui_bytes, witness
+from wafl_sui.zk.prover import Prover
+from wafl_sui.zk.setup import Keys
 
 Progress = Optional[Callable[[str], None]]
-
-
-@dataclass
-class Keys:
-    artifacts: CircuitArtifacts
-    setup: SetupKeys
-
-
-def ensure_keys(spec: StepSpec, kind: Optional[str] = None, progress: Progress = None) -> Keys:
-    """The circuit of `spec` and its keys: cached ones (ceremony first), else a new dev setup.
-
-    kind: None (any; make dev keys if none), "dev-insecure", or "ceremony" (must exist already:
-    `wafl setup --ptau FILE`).
-    """
-    art = circuit.build(spec, progress=progress)
-    try:
-        keys = groth16_setup.load_keys(art, kind)
-    except SetupError:
-        if kind == "ceremony":
-            raise SetupError(
-                f"no ceremony keys for circuit {art.hash}: run `wafl setup --ptau FILE` first"
-            ) from None
-        if progress:
-            progress("no keys yet for this circuit: running the development setup (INSECURE) ...")
-        keys = groth16_setup.dev_setup(art, progress=progress)
-    return Keys(art, keys)
 
 
 @dataclass
@@ -110,11 +85,11 @@ def prove_step(
     finally:
         if own:
             prover.close()
-    vk_b = sui_groth16.vk_bytes_from_snarkjs(res.vk_json)
-    proof_b = sui_groth16.proof_bytes_from_snarkjs(res.proof_json)
+    vk_b = sui_bytes.vk_bytes_from_snarkjs(res.vk_json)
+    proof_b = sui_bytes.proof_bytes_from_snarkjs(res.proof_json)
     inputs_b = protocol.public_inputs_bytes(res.public_signals)
     t0 = time.perf_counter()
-    ok = sui_groth16.verify_raw(vk_b, inputs_b, proof_b)
+    ok = sui_bytes.verify_raw(vk_b, inputs_b, proof_b)
     v_secs = time.perf_counter() - t0
     return StepProof(
         spec=spec, circuit_hash=keys.artifacts.hash, constraints=keys.artifacts.constraints,
@@ -122,4 +97,5 @@ def prove_step(
         public_signals=[int(s) for s in res.public_signals], new_weights=list(res.new_weights),
         witness_seconds=res.witness_seconds, prove_seconds=res.prove_seconds,
         verify_seconds=v_secs, verified=ok,
+        extra={"task_id": step["task_id"], "sender": step["sender"], "round": step["round"]},
     )

@@ -28,11 +28,11 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
-from wafl_sui import leb128
+from wafl_sui.errors import WaflError
+from wafl_sui.contract import bytecode
 
 STUBS_VERSION = "3"  # bump when the generated text changes
 STD_ADDRESS = "0x" + "0" * 63 + "1"
@@ -54,7 +54,6 @@ INDEX_FUNCTIONS = {
     for m in ("table", "object_table", "bag", "object_bag", "linked_table", "table_vec", "vector")
     for f in ("borrow", "borrow_mut")
 } | {("vec_map", "get"), ("vec_map", "get_mut")}
-_MAGIC = b"\xa1\x1c\xeb\x0b"
 
 # ---------------------------------------------------------------- hand-written test-only stubs
 TEST_ONLY_MODULES = {
@@ -130,38 +129,11 @@ TEST_ONLY_FUNCTIONS = {
 }
 
 
-class StubError(RuntimeError):
+class StubError(WaflError, RuntimeError):
     """The framework bytecode or its interface could not be read from the sui-sandbox wheel."""
 
 
 # ---------------------------------------------------------------- bytecode extraction
-
-
-def _modules_in(blob: bytes) -> list[bytes]:
-    """Every well-formed-looking Move module embedded in a binary (magic, version, tables)."""
-    mods = []
-    for m in re.finditer(re.escape(_MAGIC), blob):
-        i = m.start()
-        try:
-            version = int.from_bytes(blob[i + 4 : i + 8], "little") & 0xFFFFFF
-            if not 5 <= version <= 8:
-                continue
-            j = i + 8
-            ntables, j = leb128.decode(blob, j)
-            if not 1 <= ntables <= 20:
-                continue
-            end = 0
-            for _ in range(ntables):
-                j += 1
-                off, j = leb128.decode(blob, j)
-                cnt, j = leb128.decode(blob, j)
-                end = max(end, off + cnt)
-            k = j + end
-            _, k = leb128.decode(blob, k)  # self module handle index
-            mods.append(blob[i:k])
-        except IndexError:
-            continue
-    return mods
 
 
 def _sandbox_library() -> Path:
@@ -180,7 +152,7 @@ def framework_interfaces() -> dict[str, dict[str, dict]]:
     blob = _sandbox_library().read_bytes()
     out: dict[str, dict[str, dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for n, code in enumerate(_modules_in(blob)):
+        for n, code in enumerate(bytecode.modules_in(blob)):
             d = Path(tmp, str(n), "bytecode_modules")
             d.mkdir(parents=True)
             (d / "m.mv").write_bytes(code)

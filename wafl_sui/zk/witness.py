@@ -22,19 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from wafl_sui.errors import WaflError
 from wafl_sui import protocol
-from wafl_sui.iden3_binary import read_sections
-from wafl_sui.poseidon import FIELD_MODULUS
+from wafl_sui.zk.iden3_binary import read_sections
+from wafl_sui.protocol.poseidon import FIELD_MODULUS
 from wafl_sui.protocol import ProtocolError, StepSpec
 
 P = FIELD_MODULUS
 
 
-class WitnessInputError(ValueError):
+class WitnessInputError(WaflError, ValueError):
     """The inputs of a step cannot be proven (wrong shape, non-integer, out of range)."""
 
 
-class WitnessGenerationError(RuntimeError):
+class WitnessGenerationError(WaflError, RuntimeError):
     """circom's witness generator failed (its message says which constraint)."""
 
 
@@ -174,7 +175,7 @@ def write_input_json(inputs: StepInputs, path: Path, negative: str = "decimal") 
 def compute_witness(artifacts, inputs: StepInputs | dict, wtns_path: Path,
                     negative: str = "decimal") -> float:
     """Run circom's witness generator; returns the seconds it took."""
-    from wafl_sui.circuit import node_bin
+    from wafl_sui.zk.circuit import node_bin
 
     wtns_path = Path(wtns_path)
     inp = wtns_path.with_suffix(".input.json")

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from wafl_sui import data
-from wafl_sui.poseidon import FIELD_MODULUS
+from wafl_sui.errors import WaflError
+from wafl_sui.client import data
+from wafl_sui.protocol.poseidon import FIELD_MODULUS
 from wafl_sui.protocol import ProtocolError, StepSpec, lr_to_fixed
 
 DEMO_TASK_ID = "0x" + "77" * 32
@@ -24,7 +25,7 @@ DEMO_SENDER = "0x" + "5e" * 32
 REQUIRED = ("spec", "task_id", "sender", "round", "lr_q", "weights", "features", "labels")
 
 
-class StepFileError(ValueError):
+class StepFileError(WaflError, ValueError):
     """A step file that cannot be used; the message names the field and the fix."""
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from wafl_sui.move_build import DEFAULT_PACKAGE, MoveBuildError, build_package
+from wafl_sui.contract.build import DEFAULT_PACKAGE, MoveBuildError, build_package
 
 
 @click.group("move", help="Build the WaFL Sui Move package (offline, WASM compiler).")

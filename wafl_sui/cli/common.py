@@ -1,0 +1,78 @@
+"""What the `wafl` commands share: one error handler, JSON-or-human output, spec options,
+progress messages. No protocol rules live in the CLI."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from wafl_sui.errors import WaflError
+from wafl_sui.protocol import StepSpec
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Every user-facing error (a `WaflError`) ends as one `Error: ...` line, exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except WaflError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+def emit(obj: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(obj, indent=2))
+    else:
+        human(obj)
+
+
+def progress_printer(quiet: bool) -> Callable[[str], None] | None:
+    return None if quiet else (lambda msg: click.echo(f"[wafl] {msg}", err=True))
+
+
+def spec_from_options(spec_file: str | None, overrides: tuple[str, ...]) -> StepSpec:
+    base: dict[str, Any] = StepSpec().to_dict()
+    if spec_file:
+        p = Path(spec_file)
+        try:
+            loaded = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise click.ClickException(f"spec file {p} does not exist") from None
+        except json.JSONDecodeError as e:
+            raise click.ClickException(f"spec file {p} is not valid JSON: {e}") from None
+        if not isinstance(loaded, dict):
+            raise click.ClickException(f"spec file {p}: expected a JSON object of StepSpec fields")
+        base.update(loaded.get("spec", loaded))
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        base[key.strip()] = value.strip()
+    return StepSpec.from_dict(base)
+
+
+spec_options = [
+    click.option("--spec-file", type=click.Path(dir_okay=False), help="JSON file with StepSpec fields (or a step file)."),
+    click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one spec field, e.g. --set batch_size=32."),
+]
+
+
+def with_spec_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(spec_options):
+        fn = opt(fn)
+    return fn
+
+
+def new_output_file(out: str | None) -> Path | None:
+    """An --out path that must not exist yet (nothing is ever overwritten)."""
+    if out and Path(out).exists():
+        raise click.ClickException(f"{out} exists; choose another --out (nothing was overwritten)")
+    return Path(out) if out else None

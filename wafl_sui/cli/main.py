@@ -1,0 +1,25 @@
+"""The `wafl` command group: one module per command (group), registered here."""
+
+from __future__ import annotations
+
+import click
+
+from wafl_sui.cli.demo_step import demo_step_cmd
+from wafl_sui.cli.move import move_group
+from wafl_sui.cli.prove import prove_cmd
+from wafl_sui.cli.setup import setup_cmd
+from wafl_sui.cli.spec import spec_cmd
+from wafl_sui.cli.verify import verify_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="wafl-sui", prog_name="wafl")
+def main() -> None:
+    """WaFL: verifiable federated learning on Sui (Groth16 proofs of fixed-point training steps)."""
+
+
+for _cmd in (spec_cmd, setup_cmd, prove_cmd, verify_cmd, demo_step_cmd, move_group):
+    main.add_command(_cmd)
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,32 @@
+"""The WaFL protocol: the one definition the circuit, the client and the Move package agree on.
+
+One module per Move module of `move/sources`, with the same name and the same functions:
+`spec`, `codec`, `commitment`, `rules`, `round`, `task`; plus `step` (the proven training step,
+twin of the circuit), `poseidon` (Sui's `poseidon_bn254`) and `errors` (the shared error
+names). Everything is pure integer arithmetic on Python ints; docs/PROTOCOL.md writes each
+rule down and the tests check the circuit, the JAX path and the Move package against it.
+The public names are re-exported here: `from wafl_sui import protocol; protocol.pack(...)`
+(the hash itself stays `protocol.poseidon.poseidon`, so the submodule name is not shadowed).
+"""
+
+from wafl_sui.protocol.codec import (
+    CONTEXT_DOMAIN, G1_BYTES, G2_BYTES, GT_BYTES, MAX_PUBLIC_INPUTS, PACK_BITS, PROOF_BYTES,
+    PUBLIC_INPUT_BYTES, PUBLIC_INPUTS, VK_HEADER_BYTES, address_bytes, address_limbs,
+    assert_field_element, context_preimage, decode_signed, encode_signed, flatten,
+    is_field_element, normalize_address, pack, public_inputs, public_inputs_bytes,
+    values_per_element, vk_num_public_inputs,
+)
+from wafl_sui.protocol.commitment import context_hash, data_commitment, model_commitment, model_commitment_encoded, tree16
+from wafl_sui.protocol.errors import ERRORS, ProtocolError
+from wafl_sui.protocol.poseidon import FIELD_MODULUS, PoseidonInputError, poseidon_calls, poseidon_tree16, tree16_shape
+from wafl_sui.protocol.rules import (
+    AGG_FEDAVG, AGG_MEDIAN, AGG_TRIMMED_MEAN, AGGREGATION_RULES, BPS, RULE_NAMES, aggregate, check_updates,
+    fedavg, median, trim_count, trimmed_mean, validate_rule,
+)
+from wafl_sui.protocol.spec import (
+    DIGITS_SPEC_DEFAULTS, MAX_INTERMEDIATE_BITS, StepSpec, bit_length, check_lr_q, lr_to_fixed,
+    max_intermediate_bits, validate_spec, validate_weights, validate_weights_signed,
+)
+from wafl_sui.protocol.step import check_batch, hard_sigmoid_fixed, local_training, train_step
+
+PROTOCOL_VERSION = 1

@@ -1,0 +1,34 @@
+"""The protocol's error names: the Move package aborts with `#[error]` constants of these names,
+the Python rules and the ledgers raise `ProtocolError` with the same names (a test checks that
+the compiled package declares exactly these)."""
+
+from __future__ import annotations
+
+from wafl_sui.errors import WaflError
+
+ERRORS = (
+    "EInvalidSpec",  # spec fields or lr_q the circuit cannot serve exactly
+    "EInvalidVerifyingKey",  # a verifying key that is not for the step circuit's 4 public inputs
+    "EInvalidRoundRules",  # quorum, round duration, max rounds, grace period
+    "EInvalidAggregationRule",  # unknown aggregation rule or trim_bps out of range
+    "EInvalidProof",
+    "ERoundClosed",
+    "EAlreadySubmitted",
+    "ESenderNotAllowed",
+    "EValueOutOfBounds",
+    "EWrongLength",
+    "ETaskFinished",
+    "EQuorumNotReached",
+    "ENoUpdates",
+    "ENotAdmin",
+)
+
+
+class ProtocolError(WaflError, ValueError):
+    """A rule of the protocol was broken. `name` is the shared error name (see ERRORS)."""
+
+    def __init__(self, name: str, message: str):
+        if name not in ERRORS:
+            raise AssertionError(f"unknown protocol error name {name}")
+        super().__init__(f"{name}: {message}")
+        self.name = name
