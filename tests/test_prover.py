@@ -125,6 +125,49 @@ def test_tampered_public_rejected_by_sui_encoder(honest):
         assert not sg.verify_raw(vk, protocol.public_inputs_bytes(pub), proof), name
 
 
+def test_fast_sui_verifier_on_a_real_proof(honest):
+    """The ledger's fast verifier (from the prepared key) and the py_ecc reference agree on a
+    proof made by our prover, honest and for tampered public inputs."""
+    from wafl_sui.zk import sui_bytes as sg
+
+    si, res = honest
+    vk = sg.vk_bytes_from_snarkjs(res.vk_json)
+    proof = sg.proof_bytes_from_snarkjs(res.proof_json)
+    pvk = sg.prepare_verifying_key(vk)
+    fv = sg.FastVerifier(pvk)
+    assert fv.fast, fv.slow_reason
+    good = protocol.public_inputs_bytes(res.public_signals)
+    assert fv.verify(good, proof) and sg.verify_prepared(pvk, good, proof)
+    assert sg.verify_groth16_proof(pvk, good, proof)
+    cases = _tampered_publics(si)
+    for name, pub in cases.items():
+        assert not sg.verify_prepared(pvk, protocol.public_inputs_bytes(pub), proof), name
+    for name in ("new weights", "sender"):  # the reference is ~1 s a proof: two of them
+        assert not sg.verify_groth16_proof(pvk, protocol.public_inputs_bytes(cases[name]), proof), name
+
+
+def test_backends_are_classes_behind_one_interface(art, dev_prover):
+    assert set(pv.BACKENDS) == {"groth16py", "snarkjs"}
+    assert pv.BACKENDS["groth16py"] is pv.Groth16pyProver and pv.BACKENDS["snarkjs"] is pv.SnarkjsProver
+    assert all(issubclass(c, pv.Prover) for c in pv.BACKENDS.values())
+    assert isinstance(dev_prover, pv.Groth16pyProver) and dev_prover.backend == "groth16py"
+    assert dev_prover.load_seconds >= 0
+    with pv.make_prover(art, dev_prover.keys, "groth16py") as p:
+        assert type(p) is pv.Groth16pyProver and p.keys.kind == "dev-insecure"
+    with pv.Prover(art, dev_prover.keys) as p:  # the old call: backend defaults to groth16py
+        assert type(p) is pv.Groth16pyProver
+    with pytest.raises(pv.ProverError, match="unknown prover backend"):
+        pv.make_prover(art, dev_prover.keys, "rapidsnark")
+    with pytest.raises(pv.ProverError, match="zkey"):
+        pv.make_prover(art, dev_prover.keys, "snarkjs")
+    with pytest.raises(pv.ProverError, match="zkey"):
+        pv.SnarkjsProver(art, dev_prover.keys)
+    with pytest.raises(pv.ProverError, match="not 'snarkjs'"):
+        pv.Groth16pyProver(art, dev_prover.keys, "snarkjs")
+    with pytest.raises(TypeError):  # the base is abstract: a backend implements _load and _prove_witness
+        type("Half", (pv.Prover,), {"name": "half"})(art, dev_prover.keys)
+
+
 def test_negative_field_encoding_proves(dev_prover):
     w, x, y, kw = make_inputs(3)
     si = wt.step_inputs(SPEC, w, x, y, **kw)
@@ -136,8 +179,9 @@ def test_prover_errors(art, tmp_path):
     keys = groth16_setup.load_keys(art, "dev-insecure") if _has_dev(art) else groth16_setup.dev_setup(art)
     with pytest.raises(pv.ProverError, match="unknown prover backend"):
         pv.Prover(art, keys, backend="rapidsnark")
-    with pytest.raises(pv.ProverError, match="ceremony"):
+    with pytest.raises(pv.ProverError, match="ceremony") as e:
         pv.Prover(art, keys, backend="snarkjs")
+    assert "zkey" in str(e.value)
     other = StepSpec(features=4, classes=2, batch_size=2)
     w = [0] * other.num_weights
     si = wt.step_inputs(other, w, [[0] * 4] * 2, [[1, 0], [0, 1]], salt=1, task_id=TASK, sender=SENDER,
