@@ -76,3 +76,33 @@ def new_output_file(out: str | None) -> Path | None:
     if out and Path(out).exists():
         raise click.ClickException(f"{out} exists; choose another --out (nothing was overwritten)")
     return Path(out) if out else None
+
+
+NETWORKS = ("local", "localnet", "devnet", "testnet")
+
+ledger_options = [
+    click.option("--network", type=click.Choice(NETWORKS), default="local", show_default=True,
+                 help="The embedded local ledger, or a Sui network."),
+    click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False),
+                 help="Local ledger file [default: $WAFL_HOME/ledger.sqlite]."),
+]
+
+
+def with_ledger_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(ledger_options):
+        fn = opt(fn)
+    return fn
+
+
+def ledger_spec(network: str, ledger_file: str | None) -> str:
+    """What `ledger.open_ledger` takes: a local ledger file, "local" (the default file), or a network."""
+    if network != "local":
+        if ledger_file:
+            raise click.UsageError("--ledger names a local ledger file; it does not go with --network " + network)
+        return network
+    return str(Path(ledger_file).resolve()) if ledger_file else "local"
+
+
+def metrics_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--metrics", "metrics_file", type=click.Path(dir_okay=False),
+                        help="Metrics database [default: $WAFL_HOME/metrics.sqlite].")(fn)

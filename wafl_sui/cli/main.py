@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import click
 
+from wafl_sui.cli.client import client_group
+from wafl_sui.cli.dashboard import dashboard_cmd
+from wafl_sui.cli.deploy import deploy_cmd
 from wafl_sui.cli.demo_step import demo_step_cmd
+from wafl_sui.cli.evaluate import evaluate_cmd
+from wafl_sui.cli.keys import faucet_cmd, keys_group
+from wafl_sui.cli.model import model_group
 from wafl_sui.cli.move import move_group
 from wafl_sui.cli.prove import prove_cmd
+from wafl_sui.cli.report import report_cmd
 from wafl_sui.cli.setup import setup_cmd
+from wafl_sui.cli.simulate import simulate_cmd
 from wafl_sui.cli.spec import spec_cmd
+from wafl_sui.cli.status import status_cmd
+from wafl_sui.cli.task import task_group
 from wafl_sui.cli.verify import verify_cmd
 
 
@@ -18,7 +28,9 @@ def main() -> None:
     """WaFL: verifiable federated learning on Sui (Groth16 proofs of fixed-point training steps)."""
 
 
-for _cmd in (spec_cmd, setup_cmd, prove_cmd, verify_cmd, demo_step_cmd, move_group):
+for _cmd in (simulate_cmd, status_cmd, dashboard_cmd, report_cmd, evaluate_cmd, task_group, client_group,
+             model_group, keys_group, faucet_cmd, deploy_cmd, spec_cmd, setup_cmd, prove_cmd, verify_cmd,
+             demo_step_cmd, move_group):
     main.add_command(_cmd)
 
 if __name__ == "__main__":  # pragma: no cover

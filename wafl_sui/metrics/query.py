@@ -196,3 +196,9 @@ def task_summary(store: MetricsStore, task_id: str, network: str) -> dict[str, A
         version=data_version(store, task_id, network),
     )
     return out
+
+
+
+def task_extra(store: MetricsStore, task_id: str, network: str) -> dict[str, Any]:
+    """The task's `extra` record (e.g. the feature scaling and the run's configuration)."""
+    return _task_row(store, *_key(task_id, network))["extra"]

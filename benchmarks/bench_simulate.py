@@ -1,0 +1,83 @@
+"""Benchmarks of `wafl simulate` (figures and ratios, not tests).
+
+1. The default run (digits, 4 clients, fedavg, 40 rounds, every update proven and verified) from
+   an EMPTY artifact cache (circuit compile and set-up included): wall time, accuracy vs the
+   float baseline. Targets: accuracy >= 0.92, within 2 points of the baseline, <= 240 s.
+2. Label-flip attackers (1 of 4, 3 of 10) under fedavg, median and trimmed mean, side by side;
+   forged updates (1 of 4): how many were accepted (must be 0).
+
+    .venv/bin/python benchmarks/bench_simulate.py [--part default|attacks|all] [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WAFL = [sys.executable, "-m", "wafl_sui.cli.main"]
+
+
+def simulate(home: Path, *args: str) -> dict:
+    env = dict(os.environ, WAFL_HOME=str(home))
+    t0 = time.perf_counter()
+    r = subprocess.run([*WAFL, "simulate", "--json", "--quiet", *args], env=env, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"simulate {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
+    s = json.loads(r.stdout[r.stdout.index("{"):])
+    s["process_wall_seconds"] = round(wall, 1)
+    return s
+
+
+def default_run(rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="wafl-bench-") as d:
+        s = simulate(Path(d), "--rounds", str(rounds))
+    gap = s["final_accuracy"] - s["float_baseline_accuracy"]
+    print(f"default simulate (digits, 4 clients, fedavg, {rounds} rounds, empty cache):")
+    print(f"  wall {s['process_wall_seconds']} s (target <= 240 s: {'ok' if s['process_wall_seconds'] <= 240 else 'MISSED'})")
+    print(f"  test accuracy {s['final_accuracy']:.4f}, float baseline {s['float_baseline_accuracy']:.4f}, "
+          f"gap {gap:+.4f} (targets >= 0.92 and within 0.02)")
+    print(f"  updates accepted {s['updates_accepted']}, proofs verified {s['proofs_verified']}, "
+          f"median prove {s['prove_seconds_median']} s, median verify {s['verify_seconds_median']} s")
+
+
+def attacks(rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="wafl-bench-") as d:
+        home = Path(d)
+        print(f"label-flip attackers ({rounds} rounds, digits), test accuracy by rule:")
+        print(f"  {'setting':<22} {'fedavg':>8} {'median':>8} {'trimmed':>8}")
+        for clients, attackers in ((4, 0), (4, 1), (10, 3)):
+            accs = []
+            for rule in ("fedavg", "median", "trimmed-mean"):
+                extra = ["--attackers", str(attackers), "--attack", "label-flip"] if attackers else []
+                trim = ["--trim", "0.3"] if clients == 10 else ["--trim", "0.25"]
+                s = simulate(home, "--clients", str(clients), "--rounds", str(rounds), "--rule", rule, *trim, *extra)
+                accs.append(s["final_accuracy"])
+            label = f"{attackers} of {clients}"
+            print(f"  {label:<22} {accs[0]:>8.4f} {accs[1]:>8.4f} {accs[2]:>8.4f}", flush=True)
+        s = simulate(home, "--clients", "4", "--rounds", str(rounds), "--attackers", "1", "--attack", "forged-update")
+        print(f"forged updates (1 of 4): accepted {s['forged_accepted']}, rejected {s['rejected_by_error']}, "
+              f"accuracy {s['final_accuracy']:.4f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", choices=["default", "attacks", "all"], default="all")
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--attack-rounds", type=int, default=20)
+    a = ap.parse_args()
+    if a.part in ("default", "all"):
+        default_run(a.rounds)
+    if a.part in ("attacks", "all"):
+        attacks(a.attack_rounds)
+
+
+if __name__ == "__main__":
+    main()

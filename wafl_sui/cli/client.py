@@ -1,0 +1,79 @@
+"""`wafl client run`: one participant joins a task with its own data, round after round."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from wafl_sui.cli.chain import key_option, load_identity
+from wafl_sui.cli.common import NETWORKS, friendly_errors, ledger_spec, metrics_option, progress_printer
+
+
+@click.group("client", help="Take part in a task as a client.")
+def client_group() -> None:
+    pass
+
+
+@client_group.command("run")
+@click.option("--task", "task", required=True, help="Task id (0x...) or name.")
+@click.option("--data", "data", required=True, help="Your training data: a .csv / .npz file or a bundled dataset.")
+@click.option("--label-column", help="CSV: the label column.")
+@click.option("--scaling", type=click.Path(exists=True, dir_okay=False),
+              help="The task's feature scaling (JSON, as in an exported model); default: fitted on your data.")
+@click.option("--rounds", type=click.IntRange(1), help="How many rounds to contribute to [default: until the task ends].")
+@click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between looks at the task.")
+@click.option("--seed", type=int, default=None, help="Batch sampling seed [default: fresh].")
+@click.option("--network", type=click.Choice(NETWORKS), default="local", show_default=True)
+@click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False), help="Local ledger file.")
+@key_option
+@metrics_option
+@click.option("--quiet", is_flag=True)
+@friendly_errors
+def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledger_file, key, metrics_file, quiet) -> None:
+    """Each round: check the task's key, draw a batch, train the exact step, prove, submit."""
+    from wafl_sui.client import datasets
+    from wafl_sui.client.participant import Client
+    from wafl_sui.ledger import open_ledger
+    from wafl_sui.metrics.store import MetricsError, MetricsStore
+    from wafl_sui.zk.setup import ensure_keys
+
+    say = progress_printer(quiet) or (lambda m: None)
+    ident = load_identity(key)
+    raw = datasets.load_raw(data, label_column)
+    sc = (datasets.FeatureScaling.from_dict(json.loads(Path(scaling).read_text())) if scaling
+          else datasets.scaling_for(raw))
+    with open_ledger(ledger_spec(network, ledger_file)) as ledger:
+        view = ledger.task(task)
+        keys = ensure_keys(view.spec, progress=say)
+        client = Client(ident, datasets.to_dataset(raw, sc), view.spec, keys, seed=seed or time.time_ns() % 2**32)
+        client.check_task(view)
+        store = MetricsStore(metrics_file)
+        done = 0
+        say(f"client {ident.address} on task {view.task_id}, round {view.round}")
+        try:
+            while rounds is None or done < rounds:
+                view = ledger.task(view.task_id)
+                if view.finished:
+                    say("the task is finished")
+                    break
+                if ledger.has_submitted(view.task_id, client.address) or view.num_updates >= view.round_rules.quorum:
+                    time.sleep(poll)
+                    continue
+                r = client.run_round(ledger, view.task_id)
+                done += 1
+                click.echo(f"round {r.round}: " + ("accepted" if r.accepted else f"rejected ({r.error})")
+                           + f", proof {r.prove_seconds:.2f} s")
+                try:
+                    store.record_contribution(view.task_id, network, r.round, r.client, accepted=r.accepted,
+                                              update_norm=r.update_norm, batch_size=r.batch_size,
+                                              prove_seconds=r.prove_seconds, verify_seconds=r.verify_seconds,
+                                              error=r.error)
+                except MetricsError:
+                    pass  # the metrics store does not know this task (created elsewhere): figures shown only
+        except KeyboardInterrupt:
+            say("stopped")
+        finally:
+            client.close()

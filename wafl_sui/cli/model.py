@@ -1,0 +1,39 @@
+"""`wafl model export`: a task's global model as an .npz file for numpy / JAX."""
+
+from __future__ import annotations
+
+import click
+
+from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, new_output_file, with_ledger_options
+
+
+@click.group("model", help="The global model of a task.")
+def model_group() -> None:
+    pass
+
+
+@model_group.command("export")
+@click.option("--task", "task", required=True, help="Task id (0x...) or name.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.npz, must not exist).")
+@with_ledger_options
+@metrics_option
+@friendly_errors
+def export_cmd(task, out, network, ledger_file, metrics_file) -> None:
+    """Write float weights (C, D+1), integer weights, the spec and the feature scaling."""
+    from wafl_sui.client.datasets import FeatureScaling
+    from wafl_sui.client.export import export_model
+    from wafl_sui.ledger import open_ledger
+    from wafl_sui.metrics import query
+    from wafl_sui.metrics.store import MetricsError, MetricsStore
+
+    path = new_output_file(out)
+    with open_ledger(ledger_spec(network, ledger_file)) as ledger:
+        view = ledger.task(task)
+    try:
+        extra = query.task_extra(MetricsStore(metrics_file, create=False), view.task_id, network)
+    except MetricsError:
+        extra = {}
+    scaling = FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling") else None
+    export_model(view, path, scaling=scaling)
+    click.echo(f"wrote {path}: round {view.round} model of task {view.task_id}"
+               + ("" if scaling else " (feature scaling unknown: not recorded for this task)"))

@@ -1,0 +1,189 @@
+"""`wafl task ...`: create a task, read it, check its key before contributing, and every other
+operation of the contract (aggregate, discard a stuck round, the admin calls), each signed with
+`--key` or printed unsigned with `--serialize-unsigned-transaction`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import click
+
+from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
+from wafl_sui.cli.common import emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options
+
+with_spec_overrides = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                                   help="Override a spec field, e.g. --set batch_size=32.")
+
+
+@click.group("task", help="Tasks on a ledger.")
+def task_group() -> None:
+    pass
+
+
+def _view_dict(v) -> dict:
+    return {"task_id": v.task_id, "name": v.name, "round": v.round, "max_rounds": v.round_rules.max_rounds,
+            "quorum": v.round_rules.quorum, "num_updates": v.num_updates, "submitters": list(v.submitters),
+            "deadline_ms": v.deadline_ms, "finished": v.finished, "open": v.open, "rule": v.aggregation.rule,
+            "trim_bps": v.aggregation.trim_bps, "lr_q": v.lr_q, "spec": v.spec.to_dict(),
+            "model_commitment": str(v.model_commitment), "version": v.version}
+
+
+@task_group.command("show")
+@click.option("--task", "task", required=True, help="Task id (0x...) or name.")
+@with_ledger_options
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def show_cmd(task, network, ledger_file, as_json) -> None:
+    """The task's state: round, deadline, quorum, submitters, rules."""
+    from wafl_sui.ledger import open_ledger
+
+    with open_ledger(ledger_spec(network, ledger_file)) as ledger:
+        out = _view_dict(ledger.task(task))
+    emit(out, as_json, lambda o: click.echo("\n".join(f"{k:>16}: {json.dumps(v) if isinstance(v, (dict, list)) else v}"
+                                                       for k, v in o.items())))
+
+
+@task_group.command("check")
+@click.option("--task", "task", required=True, help="Task id (0x...) or name.")
+@with_ledger_options
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--quiet", is_flag=True)
+@friendly_errors
+def check_cmd(task, network, ledger_file, as_json, quiet) -> None:
+    """Check that the task's verifying key is the key of its spec's circuit held here (exit 1 if not)."""
+    from wafl_sui.client.trust import check_task_key
+    from wafl_sui.ledger import open_ledger
+    from wafl_sui.zk import sui_bytes
+    from wafl_sui.zk.setup import ensure_keys
+
+    with open_ledger(ledger_spec(network, ledger_file)) as ledger:
+        view = ledger.task(task)
+    keys = ensure_keys(view.spec, progress=progress_printer(quiet))
+    check_task_key(view, view.spec, sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key()))
+    emit({"task_id": view.task_id, "trusted": True, "setup": keys.setup.kind, "circuit_hash": keys.artifacts.hash},
+         as_json, lambda o: click.echo(f"task {o['task_id']}: its key is the {o['setup']} key of circuit "
+                                       f"{o['circuit_hash']} held here; safe to contribute"))
+
+
+# --------------------------------------------------------------------------- creating a task
+@task_group.command("create")
+@click.option("--dataset", default="digits", show_default=True,
+              help="The spec follows the dataset's features and classes (digits, iris, ..., or a file).")
+@click.option("--label-column", help="CSV: the label column.")
+@with_spec_overrides
+@click.option("--lr", type=float, default=1.0, show_default=True)
+@click.option("--quorum", type=click.IntRange(1, 256), default=4, show_default=True)
+@click.option("--rounds", type=click.IntRange(1), default=40, show_default=True)
+@click.option("--round-duration", "round_duration_s", type=click.IntRange(1), default=3600, show_default=True, help="Seconds.")
+@click.option("--grace", "grace_s", type=click.IntRange(0), default=3600, show_default=True,
+              help="Seconds after the deadline before anyone may discard the round.")
+@click.option("--rule", type=click.Choice(["fedavg", "median", "trimmed-mean"]), default="fedavg", show_default=True)
+@click.option("--trim", type=float, default=0.1, show_default=True)
+@click.option("--allowlist", is_flag=True, help="Only addresses the admin adds may submit (default: open).")
+@click.option("--name", help="A name to find the task by.")
+@with_ledger_options
+@key_option
+@with_tx_options
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--quiet", is_flag=True)
+@friendly_errors
+def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_duration_s, grace_s, rule, trim,
+               allowlist, name, network, ledger_file, key, as_json, quiet, **kw) -> None:
+    """Create a task: the dataset's spec, the zero model, the circuit's verifying key, the rules."""
+    from wafl_sui import protocol
+    from wafl_sui.client import datasets
+    from wafl_sui.federation.config import RULE_ALIASES
+    from wafl_sui.ledger import open_ledger
+    from wafl_sui.protocol.round import RoundRules
+    from wafl_sui.protocol.rules import AggregationRule
+    from wafl_sui.zk import sui_bytes
+    from wafl_sui.zk.setup import ensure_keys
+
+    raw = datasets.load_raw(dataset, label_column)
+    spec = datasets.spec_for(raw, **_overrides(overrides))
+    lr_q = protocol.lr_to_fixed(lr, spec.batch_size, spec.lr_frac_bits, spec.lr_bits)
+    rid = protocol.AGGREGATION_RULES[RULE_ALIASES[rule]]
+    agg = AggregationRule(rid, int(round(trim * protocol.BPS)) if rule == "trimmed-mean" else 0)
+    rules = RoundRules(quorum, round_duration_s * 1000, rounds, grace_s * 1000)
+    keys = ensure_keys(spec, progress=progress_printer(quiet))
+    vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
+    zero = [protocol.encode_signed(0, spec.weight_bits)] * spec.num_weights
+    unsigned = unsigned_builder(network, key, tx_opts(**kw))
+    if unsigned is not None:
+        click.echo(unsigned.create_task(spec, rules, agg, lr_q, not allowlist, zero, vk))
+        return
+    with open_ledger(ledger_spec(network, ledger_file)) as ledger:
+        ref = ledger.create_task(load_identity(key), spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)
+    emit({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id, "name": ref.name, "spec": spec.to_dict(),
+          "setup": keys.setup.kind}, as_json,
+         lambda o: click.echo(f"created task {o['task_id']} (admin cap {o['admin_cap_id']})"
+                              + (f", name {o['name']}" if o["name"] else "")))
+
+
+def _overrides(items: tuple[str, ...]) -> dict[str, int]:
+    out = {}
+    for item in items:
+        k, sep, v = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        try:
+            out[k.strip()] = int(v)
+        except ValueError:
+            raise click.BadParameter(f"{k.strip()} must be an integer, got {v!r}", param_hint="--set") from None
+    return out
+
+
+# --------------------------------------------------------------------------- operations on a task
+def _operation(name: str, help_: str, call: Callable[..., Any], offline: Callable[..., str], *extra: Any):
+    """One subcommand per ledger operation: sign and send it, or print it unsigned."""
+
+    @task_group.command(name, help=help_)
+    @click.option("--task", "task", required=True, help="Task id (0x...) or name.")
+    @with_ledger_options
+    @key_option
+    @with_tx_options
+    @click.option("--json", "as_json", is_flag=True)
+    @friendly_errors
+    def cmd(task, network, ledger_file, key, as_json, **kw):
+        args = [kw.pop(p.name) for p in extra]
+        unsigned = unsigned_builder(network, key, tx_opts(**kw))
+        if unsigned is not None:
+            click.echo(offline(unsigned, task, *args))
+            return
+        from wafl_sui.ledger import open_ledger
+
+        with open_ledger(ledger_spec(network, ledger_file)) as ledger:
+            receipts = call(ledger, load_identity(key), task, *args)
+        receipts = receipts if isinstance(receipts, list) else [receipts]
+        out = {"task": task, "transactions": [r.tx for r in receipts],
+               "events": [{"type": e.type, **e.fields} for r in receipts for e in r.events]}
+        emit(out, as_json, lambda o: click.echo(
+            f"{name}: done ({len(o['transactions'])} transaction(s)); events: "
+            + (", ".join(e["type"] for e in o["events"]) or "none")))
+
+    for p in reversed(extra):
+        cmd = p(cmd)
+    cmd.__name__ = f"{name.replace('-', '_')}_cmd"
+    return cmd
+
+
+_participant = click.argument("participant")
+_participant.name = "participant"
+_open_flag = click.option("--open/--allowlist", "open_", default=True, help="Open to all, or allowlist only.")
+_open_flag.name = "open_"
+
+_operation("aggregate", "Aggregate the round (every step until the round advances; anyone may).",
+           lambda lg, s, t: lg.aggregate_round(s, t), lambda u, t: u.aggregate(t))
+_operation("discard-round", "Drop a stuck round's updates after its deadline and grace period (anyone).",
+           lambda lg, s, t: lg.discard_round(s, t), lambda u, t: u.discard_round(t))
+_operation("add-participant", "Allow an address to submit (admin).",
+           lambda lg, s, t, p: lg.add_participant(s, t, p), lambda u, t, p: u.add_participant(t, p), _participant)
+_operation("remove-participant", "Remove an address from the allowlist (admin).",
+           lambda lg, s, t, p: lg.remove_participant(s, t, p), lambda u, t, p: u.remove_participant(t, p), _participant)
+_operation("set-open", "Open the task to everyone, or restrict it to the allowlist (admin).",
+           lambda lg, s, t, o: lg.set_open(s, t, o), lambda u, t, o: u.set_open(t, o), _open_flag)
+_operation("restart-round", "Restart the current round's timer, keeping its updates (admin).",
+           lambda lg, s, t: lg.restart_round(s, t), lambda u, t: u.restart_round(t))
+_operation("migrate", "Move the task to this package version (admin).",
+           lambda lg, s, t: lg.migrate(s, t), lambda u, t: u.migrate(t))

@@ -1,0 +1,139 @@
+"""One federated-learning client and its round: read the task, check its key, draw a batch from
+the private data, compute the exact integer step (JAX), commit to the batch with a fresh salt,
+prove, submit, and report what happened.
+
+The prover stays resident between rounds (loading a proving key takes seconds). The client talks
+to any `Ledger`, so the same code runs on the local ledger and on Sui.
+
+Attacks (for `wafl simulate --attack`, to show what the proofs buy):
+* `label-flip`: honest steps on poisoned data (labels y -> C-1-y). The proofs verify; only robust
+  aggregation rules limit the damage.
+* `forged-update`: an honest step and its proof, but submitted with other weights (the update
+  scaled by -4): the contract rebuilds the public inputs from the submitted weights, so the proof
+  no longer matches and the update is rejected with EInvalidProof.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from wafl_sui import protocol
+from wafl_sui.client import data as client_data
+from wafl_sui.client import model
+from wafl_sui.client.data import Dataset
+from wafl_sui.client.stepfile import random_salt
+from wafl_sui.client.trust import check_task_key
+from wafl_sui.errors import WaflError
+from wafl_sui.protocol import ProtocolError, StepSpec
+from wafl_sui.zk import sui_bytes, witness
+from wafl_sui.zk.prover import Prover
+from wafl_sui.zk.setup import Keys
+
+ATTACKS = ("label-flip", "forged-update")
+FORGE_SCALE = -4
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    """What one client's round did (one row of the metrics store's contributions)."""
+
+    client: str
+    round: int
+    accepted: bool
+    error: Optional[str]  # the Move error name of a rejection, e.g. "EInvalidProof"
+    prove_seconds: float
+    witness_seconds: float
+    submit_seconds: float  # the ledger call: on the local ledger it includes the proof's verification
+    verify_seconds: Optional[float]  # the ledger's own proof check, where it reports one
+    update_norm: float  # L2 norm of the submitted update, in weight units (dequantized)
+    batch_size: int
+    attack: Optional[str] = None
+    skipped: Optional[str] = None  # why no update was sent (e.g. already submitted this round)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def poison(ds: Dataset, attack: Optional[str]) -> Dataset:
+    """The data an attacker trains on (label-flip: y -> C-1-y); others train on their own data."""
+    if attack == "label-flip":
+        return Dataset(ds.x, ds.classes - 1 - ds.y, ds.classes, ds.name)
+    return ds
+
+
+class Client:
+    """A participant with its own identity, private data and resident prover."""
+
+    def __init__(self, identity: Any, dataset: Dataset, spec: StepSpec, keys: Keys, *, seed: int = 0,
+                 attack: Optional[str] = None, prover: Optional[Prover] = None):
+        if attack is not None and attack not in ATTACKS:
+            raise WaflError(f"unknown attack {attack!r}; choose one of {ATTACKS}")
+        if len(dataset) == 0:
+            raise WaflError("this client has no training data (more clients than samples?); use fewer clients")
+        self.identity = identity
+        self.address: str = identity.address
+        self.spec = spec
+        self.keys = keys
+        self.attack = attack
+        self.data = poison(dataset, attack)
+        self.rng = np.random.default_rng(seed)
+        self.prover = prover or Prover(keys.artifacts, keys.setup, "groth16py")
+        self._vk_bytes = sui_bytes.vk_bytes_from_snarkjs(self.prover.vk_json)
+        self._checked: set[str] = set()
+
+    def close(self) -> None:
+        self.prover.close()
+
+    # ------------------------------------------------------------------ the round
+    def check_task(self, view: Any) -> None:
+        """Refuse a task whose verifying key is not the key of our circuit of its spec."""
+        if view.task_id not in self._checked:
+            check_task_key(view, self.spec, self._vk_bytes)
+            self._checked.add(view.task_id)
+
+    def run_round(self, ledger: Any, task: str) -> RoundReport:
+        view = ledger.task(task)
+        rnd = view.round
+        if view.finished:
+            return self._report(rnd, False, "ETaskFinished", skipped="the task is finished")
+        if ledger.has_submitted(view.task_id, self.address):
+            return self._report(rnd, True, None, skipped="already submitted this round")
+        self.check_task(view)
+        spec = self.spec
+        old = [protocol.decode_signed(u, spec.weight_bits) for u in view.model]
+        x, y = client_data.sample_batch(self.data, spec, self.rng)
+        salt = random_salt()  # fresh per commitment: the commitment hides the batch
+        inputs = witness.step_inputs(spec, old, x, y, salt=salt, task_id=view.task_id, sender=self.address,
+                                     round_=rnd, lr_q=view.lr_q)
+        jax_new = model.int_local_training(old, x, y, view.lr_q, spec)
+        if jax_new.tolist() != inputs.new_weights:  # two implementations of one rule disagree
+            raise WaflError("internal error: the JAX step and the protocol reference disagree")
+        res = self.prover.prove(inputs)
+        proof = sui_bytes.proof_bytes_from_snarkjs(res.proof_json)
+        new = list(inputs.new_weights)
+        if self.attack == "forged-update":
+            new = [min(max(o + FORGE_SCALE * (n - o), spec.weight_min), spec.weight_max) for o, n in zip(old, new)]
+        encoded = [protocol.encode_signed(w, spec.weight_bits) for w in new]
+        data_c = inputs.public_signals[2]
+        norm = float(np.linalg.norm(np.subtract(new, old))) / (1 << spec.frac_bits)
+        t0 = time.perf_counter()
+        verify = None
+        try:
+            receipt = ledger.submit_update(self.identity, view.task_id, encoded, data_c, proof)
+            verify = receipt.info.get("verify_seconds")
+            error = None
+        except ProtocolError as e:
+            error = e.name
+            verify = getattr(e, "verify_seconds", None)
+        return self._report(rnd, error is None, error, res.prove_seconds, res.witness_seconds,
+                            time.perf_counter() - t0, verify, norm)
+
+    def _report(self, rnd: int, accepted: bool, error: Optional[str], prove: float = 0.0, wit: float = 0.0,
+                submit: float = 0.0, verify: Optional[float] = None, norm: float = 0.0,
+                skipped: Optional[str] = None) -> RoundReport:
+        return RoundReport(self.address, rnd, accepted, error, prove, wit, submit, verify, norm,
+                           self.spec.batch_size * self.spec.local_steps, self.attack, skipped)

@@ -1,0 +1,392 @@
+"""`wafl simulate`: a whole federation on one machine, every update proven and verified.
+
+The coordinator (this process) creates the task, holds the evaluator's held-out data, starts one
+process per client (each loads its own partition and keeps its prover resident, so proving uses
+all cores), and then, round by round: asks every client for its update, waits for their reports,
+aggregates on the ledger (anyone may), evaluates the new global model and records everything in
+the metrics store. The run is keyed by its configuration: running the same command again
+continues from the ledger's state (same task, same identities) instead of starting over.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, TextIO
+
+import numpy as np
+
+from wafl_sui import protocol
+from wafl_sui.client import datasets
+from wafl_sui.errors import WaflError
+from wafl_sui.federation.config import SimulationConfig
+from wafl_sui.federation.worker import WorkerSpec, worker_main
+from wafl_sui.protocol.round import RoundRules
+from wafl_sui.protocol.rules import AggregationRule
+from wafl_sui.toolchain import wafl_home
+
+Say = Callable[[str], None]
+
+
+class SimulationError(WaflError):
+    """The federation could not run (a client process failed, the ledger refused, ...)."""
+
+
+@dataclass
+class RoundRow:
+    """One line of the live table."""
+
+    round: int
+    accepted: int
+    rejected: int
+    accuracy: float
+    loss: float
+    prove_seconds: float
+    verify_seconds: Optional[float]
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+SUI_NETWORKS = ("localnet", "devnet", "testnet", "mainnet")
+
+
+def network_of(ledger_spec: str) -> str:
+    """"local" for the embedded ledger (the name "local" or a file path), else the Sui network."""
+    return ledger_spec if ledger_spec in SUI_NETWORKS else "local"
+
+
+def run_dir(cfg: SimulationConfig, ledger_spec: str) -> Path:
+    import hashlib
+
+    where = hashlib.sha256(ledger_spec.encode()).hexdigest()[:8]
+    return wafl_home() / "runs" / f"{cfg.dataset.replace('/', '_')[-40:]}-{cfg.run_key()}-{where}"
+
+
+def _identities(d: Path, clients: int) -> tuple[Any, list[Path]]:
+    from wafl_sui.ledger.identity import Identity
+
+    d.mkdir(parents=True, exist_ok=True)
+    paths = [d / "admin.key"] + [d / f"client-{i}.key" for i in range(clients)]
+    for p in paths:
+        if not p.exists():
+            Identity.generate().save(p)
+    return Identity.from_file(paths[0]), paths[1:]
+
+
+def _median(xs: list[float]) -> Optional[float]:
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+class Simulation:
+    """One run: set up (or resume) the task, run the remaining rounds, summarise."""
+
+    def __init__(self, cfg: SimulationConfig, ledger_spec: str, *, metrics_path: Optional[Path] = None,
+                 say: Say = print, table_file: Optional[TextIO] = None, progress_bar: bool = True):
+        self.cfg = cfg
+        self.ledger_spec = ledger_spec
+        self.network = network_of(ledger_spec)
+        self.say = say
+        self.table_file = table_file or sys.stdout
+        self.progress_bar = progress_bar
+        self.metrics_path = metrics_path
+        self.dir = run_dir(cfg, ledger_spec)
+        self.rows: list[RoundRow] = []
+        self.reports: list[dict] = []
+
+    # ------------------------------------------------------------------ set-up
+    def _data(self) -> None:
+        cfg = self.cfg
+        raw = datasets.load_raw(cfg.dataset, cfg.label_column)
+        if len(raw.y) < cfg.clients * 2:
+            raise SimulationError(f"dataset {cfg.dataset} has {len(raw.y)} samples: too few for {cfg.clients} clients")
+        self.train_raw, self.test_raw = datasets.split(raw, cfg.test_fraction, cfg.seed)
+        self.scaling = datasets.scaling_for(self.train_raw)
+        self.train = datasets.to_dataset(self.train_raw, self.scaling)
+        self.test = datasets.to_dataset(self.test_raw, self.scaling)
+        self.spec = datasets.spec_for(self.train_raw, batch_size=cfg.batch_size, local_steps=cfg.local_steps)
+        self.lr_q = protocol.lr_to_fixed(cfg.lr, self.spec.batch_size, self.spec.lr_frac_bits, self.spec.lr_bits)
+
+    def _task(self, ledger: Any, admin: Any, vk: bytes) -> Any:
+        from wafl_sui.ledger.base import TaskNotFound
+
+        run_file = self.dir / "run.json"
+        if run_file.exists():
+            task_id = json.loads(run_file.read_text())["task_id"]
+            try:
+                view = ledger.task(task_id)
+                self.say(f"resuming task {task_id} at round {view.round} of {self.cfg.rounds}")
+                return view
+            except TaskNotFound:
+                self.say(f"task {task_id} of an earlier run is not on this ledger; creating a new one")
+        cfg = self.cfg
+        rules = RoundRules(quorum=cfg.quorum, round_duration_ms=cfg.round_duration_ms,
+                           max_rounds=cfg.rounds, grace_ms=cfg.grace_ms)
+        agg = AggregationRule(cfg.rule_id, cfg.trim_bps)
+        zero = [protocol.encode_signed(0, self.spec.weight_bits)] * self.spec.num_weights
+        ref = ledger.create_task(admin, self.spec, rules, agg, self.lr_q, True, zero, vk,
+                                 name=cfg.name or f"sim-{cfg.run_key()}")
+        run_file.write_text(json.dumps({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id,
+                                        "ledger": self.ledger_spec, "config": cfg.to_dict()}, indent=1))
+        self.say(f"created task {ref.task_id} ({cfg.rule}, quorum {cfg.quorum}, {cfg.rounds} rounds)")
+        return ledger.task(ref.task_id)
+
+    def _metrics(self, view: Any) -> Any:
+        from wafl_sui.metrics.store import MetricsStore
+
+        store = MetricsStore(self.metrics_path)
+        cfg = self.cfg
+        store.record_task(
+            view.task_id, self.network, name=view.name or cfg.name or "", rules={
+                "spec": self.spec.to_dict(), "lr": cfg.lr, "lr_q": self.lr_q, "rule": cfg.rule,
+                "trim_bps": cfg.trim_bps, "quorum": cfg.quorum, "max_rounds": cfg.rounds,
+                "round_duration_ms": cfg.round_duration_ms, "clients": cfg.clients,
+                "attackers": cfg.attackers, "attack": cfg.attack, "dataset": cfg.dataset,
+                "partition": "iid" if cfg.alpha is None else f"dirichlet({cfg.alpha})",
+            },
+            status=self._status(view), float_baseline_accuracy=self.baseline.accuracy,
+            extra={"scaling": self.scaling.to_dict(), "config": cfg.to_dict(),
+                   "float_baseline_loss": self.baseline.loss},
+        )
+        return store
+
+    @staticmethod
+    def _status(view: Any) -> dict:
+        return {"round": view.round, "deadline_ms": view.deadline_ms, "finished": view.finished,
+                "num_updates": view.num_updates, "quorum": view.round_rules.quorum}
+
+    def _start_workers(self, key_files: list[Path]) -> list[Any]:
+        ctx = mp.get_context("spawn")
+        procs = []
+        for i, kf in enumerate(key_files):
+            parent, child = ctx.Pipe()
+            ws = WorkerSpec(i, str(kf), self.ledger_spec, self.cfg.to_dict(), self.spec.to_dict(),
+                            self.cfg.attack_of(i), str(wafl_home()))
+            p = ctx.Process(target=worker_main, args=(child, ws), daemon=True, name=f"wafl-client-{i}")
+            p.start()
+            procs.append((p, parent))
+        for i, (p, conn) in enumerate(procs):
+            kind, payload = conn.recv()
+            if kind == "error":
+                self._stop(procs)
+                raise SimulationError(f"client {i} could not start: {payload['message']}\n{payload['traceback']}".rstrip())
+        return procs
+
+    @staticmethod
+    def _stop(procs: list[Any]) -> None:
+        for p, conn in procs:
+            try:
+                conn.send(("stop",))
+            except (BrokenPipeError, OSError):
+                pass
+        for p, _ in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
+
+    # ------------------------------------------------------------------ the run
+    def evaluate(self, view: Any) -> Any:
+        from wafl_sui.client import model
+
+        w = [protocol.decode_signed(u, self.spec.weight_bits) for u in view.model]
+        return model.evaluate(model.to_flax(w, self.spec), self.test.x, self.test.y)
+
+    def run(self, *, report_dir: Optional[Path] = None, model_file: Optional[Path] = None) -> dict:
+        from wafl_sui.federation.baseline import float_baseline
+        from wafl_sui.ledger import open_ledger
+        from wafl_sui.zk import sui_bytes
+        from wafl_sui.zk.setup import ensure_keys
+
+        t_start = time.perf_counter()
+        cfg = self.cfg
+        self._data()
+        admin, key_files = _identities(self.dir / "keys", cfg.clients)
+        keys = ensure_keys(self.spec, progress=self.say)
+        vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
+        self.baseline = float_baseline(self.train, self.test, rounds=cfg.rounds, clients=cfg.clients,
+                                       batch_size=self.spec.batch_size, local_steps=self.spec.local_steps,
+                                       lr=cfg.lr, seed=cfg.seed)
+        with open_ledger(self.ledger_spec) as ledger:
+            view = self._task(ledger, admin, vk)
+            store = self._metrics(view)
+            if view.finished:
+                self.say(f"task {view.task_id} already finished all {cfg.rounds} rounds; nothing to do "
+                         "(change an option, e.g. --seed, for a new run)")
+            else:
+                self._rounds(ledger, admin, view, key_files, store)
+            view = ledger.task(view.task_id)
+            final = self.evaluate(view)
+            summary = self._summary(view, final, store, t_start)
+            summary["model_file"] = str(self._export(ledger, view, model_file))
+            summary["report_dir"] = str(self._report(store, view, report_dir))
+            summary["wall_seconds"] = round(time.perf_counter() - t_start, 2)
+        return summary
+
+    def _rounds(self, ledger: Any, admin: Any, view: Any, key_files: list[Path], store: Any) -> None:
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        self.say(f"starting {cfg.clients} client processes (each loads its data and its prover) ...")
+        procs = self._start_workers(key_files)
+        seq = max((e.seq for e in ledger.events(view.task_id)), default=-1)
+        store.record_events(view.task_id, self.network, [self._event(e) for e in ledger.events(view.task_id)])
+        bar = tqdm(total=cfg.rounds, initial=view.round, desc="rounds", unit="round",
+                   disable=not self.progress_bar, leave=False)
+
+        def emit(line: str) -> None:
+            bar.write(line, file=self.table_file)
+
+        emit(f"{'round':>5} {'accepted':>8} {'rejected':>8} {'accuracy':>8} {'loss':>7} {'prove s':>7} {'verify s':>8}")
+        try:
+            while not view.finished:
+                rnd = view.round
+                if view.num_updates < view.round_rules.quorum:
+                    reports = self._collect(procs, view.task_id, store, rnd)
+                else:
+                    reports = []
+                view = ledger.task(view.task_id)
+                if view.num_updates == 0:
+                    raise SimulationError(f"round {rnd}: no update was accepted ({self._errors(reports)}); "
+                                          "nothing to aggregate")
+                if view.num_updates < view.round_rules.quorum:
+                    raise SimulationError(
+                        f"round {rnd}: {view.num_updates} of {view.round_rules.quorum} updates accepted "
+                        f"({self._errors(reports)}); the round closes at its deadline, then `wafl aggregate` "
+                        "or this command again continues")
+                ledger.aggregate_round(admin, view.task_id)
+                view = ledger.task(view.task_id)
+                m = self.evaluate(view)
+                store.record_evaluation(view.task_id, self.network, rnd, m.accuracy, m.loss)
+                new = ledger.events(view.task_id, seq)
+                if new:
+                    store.record_events(view.task_id, self.network, [self._event(e) for e in new])
+                    seq = new[-1].seq
+                store.update_status(view.task_id, self.network, self._status(view))
+                row = self._row(rnd, reports, m)
+                self.rows.append(row)
+                bar.update(1)
+                line = (f"{row.round:>5} {row.accepted:>8} {row.rejected:>8} {row.accuracy:>8.3f} {row.loss:>7.4f} "
+                        f"{row.prove_seconds:>7.2f} " + (f"{row.verify_seconds:>8.3f}" if row.verify_seconds is not None else f"{'-':>8}")
+                        + (f"  {row.errors}" if row.errors else ""))
+                emit(line)
+        finally:
+            bar.close()
+            self._stop(procs)
+
+    def _collect(self, procs: list[Any], task_id: str, store: Any, rnd: int) -> list[dict]:
+        """One round of every client. Forging clients go first, while the round still has room: a
+        round closes at its quorum (ERoundFull), and the point is to show their proofs rejected."""
+        forging = [i for i in range(len(procs)) if self.cfg.attack_of(i) == "forged-update"]
+        others = [i for i in range(len(procs)) if i not in forging]
+        reports = []
+        for phase in (forging, others):
+            for i in phase:
+                procs[i][1].send(("round", task_id))
+            reports += self._receive(procs, phase, task_id, store, rnd)
+        self.reports.extend(reports)
+        return reports
+
+    def _receive(self, procs: list[Any], which: list[int], task_id: str, store: Any, rnd: int) -> list[dict]:
+        reports = []
+        for i in which:
+            conn = procs[i][1]
+            kind, payload = conn.recv()
+            if kind == "error":
+                raise SimulationError(f"client {i} failed in round {rnd}: {payload['message']}\n{payload['traceback']}".rstrip())
+            reports.append(payload)
+            if payload.get("skipped"):
+                continue
+            store.record_contribution(
+                task_id, self.network, rnd, payload["client"], accepted=payload["accepted"],
+                update_norm=payload["update_norm"], batch_size=payload["batch_size"],
+                prove_seconds=payload["prove_seconds"], verify_seconds=payload["verify_seconds"],
+                error=payload["error"], attacker=payload["attack"])
+        return reports
+
+    @staticmethod
+    def _errors(reports: list[dict]) -> str:
+        errs: dict[str, int] = {}
+        for r in reports:
+            if r.get("error"):
+                errs[r["error"]] = errs.get(r["error"], 0) + 1
+        return ", ".join(f"{k} x{v}" for k, v in errs.items()) or "no rejections"
+
+    @staticmethod
+    def _event(e: Any) -> dict:
+        return {"seq": e.seq, "type": e.type, "fields": _jsonable(e.fields), "timestamp_ms": e.timestamp_ms}
+
+    @staticmethod
+    def _row(rnd: int, reports: list[dict], m: Any) -> RoundRow:
+        sent = [r for r in reports if not r.get("skipped")]
+        errs: dict[str, int] = {}
+        for r in sent:
+            if r["error"]:
+                errs[r["error"]] = errs.get(r["error"], 0) + 1
+        return RoundRow(rnd, sum(r["accepted"] for r in sent), sum(not r["accepted"] for r in sent),
+                        m.accuracy, m.loss, _median([r["prove_seconds"] for r in sent]) or 0.0,
+                        _median([r["verify_seconds"] for r in sent]), errs)
+
+    # ------------------------------------------------------------------ results
+    def _summary(self, view: Any, final: Any, store: Any, t_start: float) -> dict:
+        from wafl_sui.metrics import query
+
+        contrib = query.contributions(store, view.task_id, self.network)
+        accepted = sum(1 for c in contrib if c["accepted"])
+        rejected = len(contrib) - accepted
+        invalid = sum(1 for c in contrib if c.get("error") == "EInvalidProof")
+        return {
+            "task_id": view.task_id, "ledger": self.ledger_spec, "network": self.network,
+            "dataset": self.cfg.dataset, "clients": self.cfg.clients, "rounds": view.round,
+            "rule": self.cfg.rule, "attackers": self.cfg.attackers, "attack": self.cfg.attack,
+            "final_accuracy": round(final.accuracy, 4), "final_loss": round(final.loss, 4),
+            "float_baseline_accuracy": round(self.baseline.accuracy, 4),
+            "float_baseline_loss": round(self.baseline.loss, 4),
+            "updates_accepted": accepted, "updates_rejected": rejected,
+            "rejected_by_error": _count(c.get("error") for c in contrib if not c["accepted"]),
+            "forged_accepted": sum(1 for c in contrib if c["accepted"] and c.get("attacker") == "forged-update"),
+            "proofs_verified": accepted + invalid,
+            "prove_seconds_median": _round(_median([c.get("prove_seconds") for c in contrib])),
+            "verify_seconds_median": _round(_median([c.get("verify_seconds") for c in contrib])),
+            "finished": view.finished,
+        }
+
+    def _export(self, ledger: Any, view: Any, model_file: Optional[Path]) -> Path:
+        from wafl_sui.client.export import export_model
+
+        path = model_file or (self.dir / "model.npz")
+        export_model(view, path, scaling=self.scaling, overwrite=model_file is None)
+        return path
+
+    def _report(self, store: Any, view: Any, report_dir: Optional[Path]) -> Path:
+        from wafl_sui.metrics.report import write_report
+
+        out = report_dir or (self.dir / "report")
+        write_report(store, view.task_id, self.network, out)
+        return out
+
+
+def _count(items: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k in items:
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
+def _round(x: Optional[float]) -> Optional[float]:
+    return None if x is None else round(x, 4)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (bytes, bytearray)):
+        return "0x" + bytes(v).hex()
+    if isinstance(v, np.integer):
+        return int(v)
+    return v

@@ -1,0 +1,176 @@
+"""The one ledger interface: the operations of the Move package, no more and no less.
+
+Every CLI command, the client and the simulator talk to a `Ledger`, so they run unchanged on the
+embedded local ledger (`wafl_sui.ledger.local`) and on a Sui network (`wafl_sui.ledger.sui`).
+Each operation is signed by the sender's `Identity` (a Sui Ed25519 key pair): on Sui the signature
+is the transaction's, on the local ledger it covers the operation's content and is checked the
+way a chain checks a transaction's. A broken rule raises `ProtocolError` with the Move abort's
+name; anything else a user can cause raises a `LedgerError`.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from wafl_sui.errors import WaflError
+from wafl_sui.protocol.round import RoundRules
+from wafl_sui.protocol.rules import AggregationRule
+from wafl_sui.protocol.spec import StepSpec
+
+
+class LedgerError(WaflError):
+    """A ledger could not do what was asked (unknown task, corrupt file, unreachable node, ...)."""
+
+
+class TaskNotFound(LedgerError):
+    """No task with this id (or name) on this ledger."""
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """What creating a task returns: the shared task's id and its admin capability's id."""
+
+    task_id: str
+    admin_cap_id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """What anyone can read of a task (the fields of the Move `Task` object)."""
+
+    task_id: str
+    spec: StepSpec
+    lr_q: int
+    round_rules: RoundRules
+    aggregation: AggregationRule
+    open: bool
+    round: int
+    round_start_ms: int
+    deadline_ms: int
+    model: tuple[int, ...]  # offset-encoded, C x (D+1) row-major
+    model_commitment: int
+    submitters: tuple[str, ...]
+    finished: bool
+    created_ms: int
+    version: int
+    prepared_vk: Any  # zk.sui_bytes.PreparedVerifyingKey: what the chain stores
+    aggregation_done: int = 0
+    aggregation_total: int = 0
+    name: str | None = None
+
+    @property
+    def num_updates(self) -> int:
+        return len(self.submitters)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event as the chain records it: the Move struct name, its fields, and where it is."""
+
+    seq: int  # position in the task's event history (0, 1, ...)
+    type: str  # e.g. "UpdateAccepted"
+    fields: dict[str, Any]
+    timestamp_ms: int
+    tx: str | None = None  # transaction digest (Sui) or operation id (local)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The outcome of one operation: its id (tx digest on Sui) and the events it emitted."""
+
+    tx: str
+    events: tuple[Event, ...] = field(default_factory=tuple)
+    gas_used: int | None = None  # MIST on Sui; None on the local ledger
+    info: dict[str, Any] = field(default_factory=dict)  # ledger-specific figures, e.g. verify_seconds
+
+    def of_type(self, type_: str) -> list[Event]:
+        return [e for e in self.events if e.type == type_]
+
+
+class Ledger(abc.ABC):
+    """The operations of `move/sources/task.move`. Addresses and ids are 0x + 64 hex."""
+
+    network: str  # "local", "localnet", "devnet", "testnet"
+
+    # --- tasks
+    @abc.abstractmethod
+    def create_task(
+        self, signer: Any, spec: StepSpec, round_rules: RoundRules, aggregation: AggregationRule,
+        lr_q: int, open_: bool, initial_model: Sequence[int], vk: bytes, *, name: str | None = None,
+    ) -> TaskRef:
+        """`task::create_task`; the signer receives the admin capability."""
+
+    @abc.abstractmethod
+    def task(self, task: str) -> TaskView:
+        """A task by id (or by the name it was created with); TaskNotFound if none."""
+
+    @abc.abstractmethod
+    def tasks(self) -> list[TaskView]:
+        """Every task this ledger knows (local: all; Sui: those in the deployments file)."""
+
+    @abc.abstractmethod
+    def has_submitted(self, task: str, participant: str) -> bool: ...
+
+    @abc.abstractmethod
+    def is_allowed(self, task: str, participant: str) -> bool: ...
+
+    # --- clients and aggregators
+    @abc.abstractmethod
+    def submit_update(
+        self, signer: Any, task: str, new_weights: Sequence[int], data_commitment: int, proof: bytes,
+    ) -> Receipt:
+        """`task::submit_update` (the ledger builds the public inputs and verifies the proof)."""
+
+    @abc.abstractmethod
+    def aggregate(self, signer: Any, task: str) -> Receipt:
+        """`task::aggregate`: one aggregation step; the round advances on the last one
+        (a `RoundAggregated` event in the receipt)."""
+
+    @abc.abstractmethod
+    def discard_round(self, signer: Any, task: str) -> Receipt:
+        """`task::discard_round`: after deadline + grace, drop the round's updates and restart it."""
+
+    # --- admin (the signer must own the task's admin capability)
+    @abc.abstractmethod
+    def add_participant(self, signer: Any, task: str, participant: str) -> Receipt: ...
+
+    @abc.abstractmethod
+    def remove_participant(self, signer: Any, task: str, participant: str) -> Receipt: ...
+
+    @abc.abstractmethod
+    def set_open(self, signer: Any, task: str, open_: bool) -> Receipt: ...
+
+    @abc.abstractmethod
+    def restart_round(self, signer: Any, task: str) -> Receipt: ...
+
+    @abc.abstractmethod
+    def migrate(self, signer: Any, task: str) -> Receipt: ...
+
+    # --- history
+    @abc.abstractmethod
+    def events(self, task: str, after_seq: int = -1) -> list[Event]:
+        """The task's events in order (those with seq > after_seq)."""
+
+    def close(self) -> None:  # pragma: no cover - default: nothing to release
+        pass
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- conveniences built on the operations above
+    def aggregate_round(self, signer: Any, task: str, max_steps: int = 100_000) -> list[Receipt]:
+        """Call `aggregate` until the round advances (one call for FedAvg; one per chunk for the
+        robust rules); the receipts in order."""
+        out: list[Receipt] = []
+        for _ in range(max_steps):
+            r = self.aggregate(signer, task)
+            out.append(r)
+            if r.of_type("RoundAggregated"):
+                return out
+        raise LedgerError(f"aggregation of task {task} did not finish in {max_steps} steps")
