@@ -1,4 +1,6 @@
-"""Offline build of the Move package: publish payload, CLI, test-mode compile, size limits."""
+"""Offline build of the Move package: publish payload, the published API (visibility, error
+names, struct layouts against the Python twins), the framework functions it calls, no compiler
+warnings, CLI, test-mode compile, size limits."""
 
 from __future__ import annotations
 
@@ -9,17 +11,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import dataclasses
+
 from wafl_sui import protocol
 from wafl_sui.contract.build import DEFAULT_PACKAGE, MoveBuildError, build_package
-from wafl_sui.contract.bytecode import error_constant_names
+from wafl_sui.contract.bytecode import called_functions, error_constant_names
 from wafl_sui.contract.vm import bcs_encode
+from wafl_sui.protocol import events as py_events
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not (Path(__file__).parent.parent / "node_modules").is_dir(),
     reason="needs node and the project's node_modules (npm ci)",
 )
 
-MODULES = ["codec", "commitment", "events", "round", "rules", "spec", "task"]
+MODULES = ["budget", "codec", "commitment", "events", "round", "rules", "spec", "task"]
 STD, SUI = "0x" + "0" * 63 + "1", "0x" + "0" * 63 + "2"
 # Sui protocol limits (sui-protocol-config): max_pure_argument_size, max_tx_size_bytes,
 # max_move_object_size; groth16 public inputs.
@@ -30,35 +35,179 @@ MAX_WEIGHTS = 4095  # docs/MOVE.md
 
 
 @pytest.fixture(scope="session")
-def vm():
-    from wafl_sui.contract.vm import MoveVM
+def published():
+    """The package as published (no harness modules)."""
+    return build_package()
 
-    return MoveVM.shared()
+
+@pytest.fixture(scope="session")
+def interface(published, tmp_path_factory):
+    """sui-sandbox's interface of the published modules: {module: {structs, functions, ...}}."""
+    import sui_sandbox
+
+    d = tmp_path_factory.mktemp("iface") / "bytecode_modules"
+    d.mkdir()
+    for name, code in zip(published.module_names, published.module_bytes()):
+        (d / f"{name}.mv").write_bytes(code)
+    return sui_sandbox.extract_interface(bytecode_dir=str(d.parent))["modules"]
 
 
-def test_build_payload(vm):
-    b = vm.build
-    assert sorted(b.module_names) == MODULES
+def test_build_payload(published):
+    b = published
+    assert sorted(b.module_names) == MODULES  # the parity_* wrappers are never published
     assert b.dependencies == [STD, SUI]
     assert len(b.digest) == 32 and all(0 <= x < 256 for x in b.digest)
     assert b.to_json().keys() == {"modules", "dependencies", "digest"}
-    assert not b.warnings.strip(), b.warnings
 
 
-def test_build_is_deterministic(vm):
+def test_build_has_no_warnings(published):
+    """`wafl move build` prints the compiler's warnings; the package has none (deprecated
+    framework usage would be one: see test_framework_calls)."""
+    assert not published.warnings.strip(), published.warnings
+
+
+def test_warnings_and_deprecations_are_reported(tmp_path):
+    """The offline build reports what the check above relies on: unused code and deprecated
+    usage (W04037) of a `#[deprecated]` function."""
+    from wafl_sui.contract.harness import build_variant
+
+    old = 'module wafl::old_api;\n#[deprecated(note = b"use g")]\npublic fun f(): u64 { 1 }\n'
+    user = "module wafl::old_user;\npublic fun h(): u64 { let unused = 2; wafl::old_api::f() }\n"
+    w = build_variant({"old_api.move": old, "old_user.move": user}, parity=False).warnings
+    assert "deprecated usage" in w and "unused variable" in w
+
+
+def test_build_is_deterministic(published):
     again = build_package()
-    assert again.modules == vm.build.modules and again.digest == vm.build.digest
+    assert again.modules == published.modules and again.digest == published.digest
 
 
-def test_error_constants_are_protocol_names(vm):
+def test_error_constants_are_protocol_names(published):
     found = set()
-    for code in vm.build.module_bytes():
+    for code in published.module_bytes():
         found |= {v for v in error_constant_names(code).values() if v.startswith("E") and " " not in v}
-    used = {"EInvalidSpec", "EInvalidVerifyingKey", "EInvalidRoundRules", "EInvalidAggregationRule", "EInvalidProof", "ERoundClosed", "EAlreadySubmitted",
-            "ESenderNotAllowed", "EValueOutOfBounds", "EWrongLength", "ETaskFinished",
-            "EQuorumNotReached", "ENoUpdates", "ENotAdmin"}
-    assert found == used
-    assert used <= set(protocol.ERRORS)
+    assert found == set(protocol.ERRORS)
+
+
+# The published API: only what users call is `public` (the rest is `public(package)`).
+PUBLIC_API = {
+    "task": {
+        "create_task", "submit_update", "aggregate", "discard_round", "add_participant", "remove_participant",
+        "set_open", "restart_round", "migrate",
+        # getters (of Task fields, and derived views)
+        "task_id", "version", "spec", "lr_q", "round_rules", "aggregation", "open", "is_allowed", "prepared_vk",
+        "round", "round_start_ms", "deadline_ms", "model", "model_commitment", "submitters", "num_updates",
+        "has_submitted", "update_of", "sums", "partial", "aggregation_done", "aggregation_total", "finished",
+        "created_ms", "current_context_hash",
+    },
+    "spec": {"new", "num_weights", "features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits",
+             "feature_frac_bits", "feature_bits", "lr_frac_bits", "lr_bits"},
+    "round": {"new_rules", "quorum", "round_duration_ms", "max_rounds", "grace_ms"},
+    "rules": {"new_aggregation", "rule", "trim_bps"},
+    "budget": set(), "codec": set(), "commitment": set(), "events": set(),
+}
+
+
+def test_public_api(interface):
+    got = {m: {f for f, d in mod["functions"].items() if d["visibility"] == "public"} for m, mod in interface.items()}
+    assert got == PUBLIC_API
+    entries = [f"{m}::{f}" for m, mod in interface.items() for f, d in mod["functions"].items() if d.get("is_entry")]
+    assert entries == []  # PTB-composable public functions, no `entry`
+
+
+def test_entry_signatures(interface):
+    def params(module, fn):
+        out = []
+        for p in interface[module]["functions"][fn]["params"]:
+            ref = p["kind"] == "ref"
+            t = p["to"] if ref else p
+            name = t.get("name") or t["kind"] + (f"<{t['type']['kind']}>" if t["kind"] == "vector" else "")
+            out.append(("&mut " if ref and p["mutable"] else "&" if ref else "") + name)
+        return out
+
+    assert params("task", "create_task") == [
+        "StepSpec", "RoundRules", "AggregationRule", "u64", "bool", "vector<u32>", "vector<u8>", "&Clock", "&mut TxContext"]
+    assert params("task", "submit_update") == ["&mut Task", "vector<u32>", "u256", "vector<u8>", "&Clock", "&TxContext"]
+    assert params("task", "aggregate") == params("task", "discard_round") == ["&mut Task", "&Clock", "&TxContext"]
+    assert params("task", "migrate") == ["&TaskAdminCap", "&mut Task"]
+    assert params("task", "restart_round") == ["&TaskAdminCap", "&mut Task", "&Clock"]
+    assert params("spec", "new") == ["u64"] * 10
+    assert params("round", "new_rules") == ["u64"] * 4
+    assert params("rules", "new_aggregation") == ["u8", "u64"]
+
+
+def _fields(interface, module, struct):
+    return [f["name"] for f in interface[module]["structs"][struct]["fields"]]
+
+
+def test_structs_match_the_python_twins(interface):
+    """Field names and order of the Move structs = the Python dataclasses (BCS and events decode
+    by this order)."""
+    names = lambda cls: [f.name for f in dataclasses.fields(cls)]  # noqa: E731
+    assert _fields(interface, "spec", "StepSpec") == names(protocol.StepSpec)
+    assert _fields(interface, "round", "RoundRules") == names(protocol.RoundRules)
+    assert _fields(interface, "rules", "AggregationRule") == names(protocol.AggregationRule)
+    task_fields = _fields(interface, "task", "Task")
+    py = names(protocol.TaskState)
+    assert task_fields[0] == "id" and py[:2] == ["task_id", "admin_cap_id"]
+    assert task_fields[1:] == [f for f in py[2:]]  # the admin cap id is only in the state (its event)
+    assert _fields(interface, "task", "TaskAdminCap") == ["id", "task_id"]
+
+
+def test_events_match_the_python_twins(interface):
+    """Every Move event struct has a dataclass of the same name and fields in protocol.events."""
+    move = {name: [f["name"] for f in s["fields"]] for name, s in interface["events"]["structs"].items()}
+    py = {name: [f.name for f in dataclasses.fields(cls)] for name, cls in py_events.EVENT_TYPES.items()}
+    assert move == py
+
+
+# The framework functions the package calls (checked against the framework it builds with: the
+# bytecode inside sui-sandbox 0.22.0, from which the build stubs are generated).
+FRAMEWORK_CALLS = {
+    (STD, "bcs", "to_bytes"), (STD, "vector", "append"), (STD, "vector", "contains"), (STD, "vector", "is_empty"),
+    (SUI, "clock", "timestamp_ms"), (SUI, "event", "emit"), (SUI, "object", "id"), (SUI, "object", "id_address"),
+    (SUI, "object", "new"), (SUI, "transfer", "share_object"), (SUI, "tx_context", "sender"),
+    (SUI, "table", "new"), (SUI, "table", "add"), (SUI, "table", "borrow"), (SUI, "table", "contains"),
+    (SUI, "table", "remove"), (SUI, "poseidon", "poseidon_bn254"), (SUI, "groth16", "bn254"),
+    (SUI, "groth16", "prepare_verifying_key"), (SUI, "groth16", "public_proof_inputs_from_bytes"),
+    (SUI, "groth16", "proof_points_from_bytes"), (SUI, "groth16", "verify_groth16_proof"),
+}
+
+
+def test_framework_calls(published):
+    """The package calls exactly FRAMEWORK_CALLS, each a public function of the framework it is
+    built against. `groth16::public_proof_inputs_from_bytes` was `#[deprecated]` in a 2024
+    framework revision (for `public_proof_inputs_from_scalars`) and restored with input checks
+    since; the framework here is the restored one: it has the checks' constants (EInvalidScalar
+    = 3, MaxPublicInputs = 8) and no `public_proof_inputs_from_scalars`. (Bytecode-derived stubs
+    cannot carry `#[deprecated]`, so this is checked on the bytecode.)"""
+    from wafl_sui.contract import bytecode
+    from wafl_sui.contract.stubs import _sandbox_library, framework_interfaces
+
+    own = "0x" + "0" * 64
+    calls = set()
+    for code in published.module_bytes():
+        calls |= {c for c in called_functions(code) if c[0] != own}
+    assert calls == FRAMEWORK_CALLS
+    ifaces = framework_interfaces()
+    for addr, module, fn in sorted(calls):
+        assert ifaces[addr][module]["functions"][fn]["visibility"] == "public", (module, fn)
+    groth16 = ifaces[SUI]["groth16"]["functions"]
+    assert "public_proof_inputs_from_scalars" not in groth16
+    blob = _sandbox_library().read_bytes()
+    codes = [c for c in bytecode.modules_in(blob) if _is_module(c, "groth16")]
+    assert codes, "no groth16 module in the framework bytecode"
+    values = {int.from_bytes(v, "little") for sig, v in bytecode.constants(codes[0]) if sig == b"\x03"}
+    assert {3, 8} <= values
+
+
+def _is_module(code: bytes, name: str) -> bool:
+    from wafl_sui.contract import bytecode
+
+    try:
+        return bytecode.module_name(code) == name
+    except Exception:
+        return False
 
 
 def test_cli_build_json(tmp_path):
@@ -130,7 +279,9 @@ def test_size_limits_of_the_largest_model():
     assert len(arg) + proof + data + 2048 < MAX_TX_BYTES  # + object refs, gas, signature
     vk = 232 + 5 * 32
     prepared = 5 * 32 + 384 + 64 + 64
-    task_object = 4 * MAX_WEIGHTS + prepared + 32 * 12 + 4096  # model, key, fields, submitters
+    # model (4 B/weight) + FedAvg sums (8 B/weight; a robust rule's partial aggregation is 4 B)
+    # + prepared key + fields + 256 submitters
+    task_object = 4 * MAX_WEIGHTS + 8 * MAX_WEIGHTS + prepared + 32 * 16 + 32 * 256
     assert task_object < MAX_OBJECT_BYTES and vk < MAX_PURE_ARGUMENT
     digits = protocol.StepSpec(features=64, classes=10)
     assert digits.num_weights == 650 <= MAX_WEIGHTS

@@ -1,7 +1,8 @@
 """The wiring of `wafl::commitment` (tree16 over codec's packing, the context hash) in the Move VM.
 
-`sui::poseidon` cannot be loaded by the sandbox VM, so this test compiles a copy of the package
-in which `poseidon_bn254` is replaced by a simple stand-in hash (same input rules: 1..16 field
+`sui::poseidon` cannot be loaded by the sandbox VM, so this test compiles a harness copy of the
+package (wafl_sui/contract/harness.py: `commitment` is package-internal and reached through
+`wafl::parity_commitment`) in which `poseidon_bn254` is replaced by a simple stand-in hash (same input rules: 1..16 field
 elements), and runs the same stand-in inside `wafl_sui.protocol.poseidon`'s tree construction. Equal
 results show the Move tree16, packing and context pre-image feed the hash exactly as protocol.py
 does; that the hash itself is Poseidon is checked against Sui's vectors in test_poseidon.py."""
@@ -17,7 +18,6 @@ from hypothesis import strategies as st
 
 from wafl_sui.protocol import poseidon as pos
 from wafl_sui import protocol
-from wafl_sui.contract.build import DEFAULT_PACKAGE, build_package
 from wafl_sui.protocol import StepSpec
 
 pytestmark = pytest.mark.skipif(
@@ -53,18 +53,15 @@ def stand_in(xs):
     return (acc * 3 + len(xs)) % R
 
 
+HASH_STAND_IN = {"commitment.move": ("use sui::poseidon::poseidon_bn254;", "use wafl::stand_in_hash::poseidon_bn254;")}
+
+
 @pytest.fixture(scope="module")
-def vm(tmp_path_factory):
+def vm():
+    from wafl_sui.contract.harness import build_variant
     from wafl_sui.contract.vm import MoveVM
 
-    pkg = tmp_path_factory.mktemp("standin") / "move"
-    shutil.copytree(DEFAULT_PACKAGE, pkg, ignore=shutil.ignore_patterns("build", "tests"))
-    src = pkg / "sources" / "commitment.move"
-    text = src.read_text()
-    assert "use sui::poseidon::poseidon_bn254;" in text
-    src.write_text(text.replace("use sui::poseidon::poseidon_bn254;", "use wafl::stand_in_hash::poseidon_bn254;"))
-    (pkg / "sources" / "stand_in_hash.move").write_text(STAND_IN)
-    return MoveVM(build_package(pkg))
+    return MoveVM(build_variant({"stand_in_hash.move": STAND_IN}, HASH_STAND_IN))
 
 
 @pytest.fixture
@@ -76,7 +73,7 @@ def python_stand_in(monkeypatch):
 @given(n=st.one_of(st.integers(1, 600), st.sampled_from([1, 16, 17, 256, 257, 272, 4096 + 1])))
 def test_tree16_shape(vm, n):
     leaves = [(i * 0x9E3779B97F4A7C15 + 7) % R for i in range(n)]
-    got = vm.call1("commitment", "tree16", [("vector<u256>", leaves)])
+    got = vm.inner1("commitment", "tree16", [("vector<u256>", leaves)])
     level = leaves  # wafl_sui.protocol.poseidon.poseidon_tree16's construction with the stand-in
     while len(level) > 16:
         level = [stand_in(level[i : i + 16]) for i in range(0, len(level), 16)]
@@ -88,11 +85,11 @@ def test_tree16_shape(vm, n):
 def test_model_commitment_wiring(vm, python_stand_in, kw):
     spec = StepSpec(**kw)
     encoded = [(i * 2654435761) % (1 << spec.weight_bits) for i in range(spec.num_weights)]
-    got = vm.call1("commitment", "model_commitment", [("vector<u32>", encoded), ("u8", spec.weight_bits)])
+    got = vm.inner1("commitment", "model_commitment", [("vector<u32>", encoded), ("u8", spec.weight_bits)])
     assert got == protocol.model_commitment_encoded(encoded, spec)
 
 
 def test_context_hash_wiring(vm, python_stand_in):
     task, sender = "0x" + "5e" * 32, "0x" + "0" * 60 + "beef"
-    got = vm.call1("commitment", "context_hash", [("address", task), ("address", sender), ("u64", 9), ("u64", 655)])
+    got = vm.inner1("commitment", "context_hash", [("address", task), ("address", sender), ("u64", 9), ("u64", 655)])
     assert got == protocol.context_hash(task, sender, 9, 655)

@@ -1,7 +1,11 @@
-"""The Move package's pure functions, run in the Sui Move VM (sui-sandbox), against protocol.py
-and task_rules.py. Any divergence is a bug of the contract (or of the reference).
+"""The Move package's pure functions, run in the Sui Move VM (sui-sandbox), against
+wafl_sui/protocol. Any divergence is a bug of the contract (or of the reference).
 
-The package is compiled once per session (offline, WASM compiler + framework stubs)."""
+The package is compiled once per session (offline, WASM compiler + framework stubs) with the
+test-only `wafl::parity_*` wrappers (wafl_sui/contract/harness.py): the rules are
+`public(package)` in the published package, so the tests reach them through `vm.inner`;
+the public constructors (`spec::new`, `round::new_rules`, `rules::new_aggregation`) are called
+directly."""
 
 from __future__ import annotations
 
@@ -13,9 +17,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from wafl_sui import protocol
-from wafl_sui.protocol import codec, round as round_rules, rules as agg_rules, spec as spec_rules
+from wafl_sui.protocol import budget, codec, round as round_rules, rules as agg_rules, spec as spec_rules
 from wafl_sui.protocol.poseidon import FIELD_MODULUS, poseidon, poseidon_tree16
-from wafl_sui.protocol import ProtocolError, StepSpec
+from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules, StepSpec
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not os.path.isdir(os.path.join(os.path.dirname(__file__), "..", "node_modules")),
@@ -47,11 +51,12 @@ def py_result(fn, *args):
         return None, e.name
 
 
-def move_result(vm, module, function, args):
+def move_result(vm, module, function, args, inner=True):
+    """(value, None) or (None, error name) of a Move function (inner: through its parity wrapper)."""
     from wafl_sui.contract.vm import MoveAbort
 
     try:
-        out = vm.call(module, function, args)
+        out = vm.inner(module, function, args) if inner else vm.call(module, function, args)
         return (out[0] if len(out) == 1 else tuple(out) if out else None), None
     except MoveAbort as e:
         assert e.name is not None, f"abort without a decodable error name: {e}"
@@ -62,14 +67,29 @@ def move_result(vm, module, function, args):
 updates_strategy = st.integers(1, 6).flatmap(
     lambda m: st.lists(st.lists(u32s, min_size=m, max_size=m), min_size=1, max_size=7)
 )
+VVU32 = "vector<vector<u32>>"
 
 
 @fast
 @given(updates=updates_strategy, rule=st.integers(0, 3), trim_bps=st.one_of(st.integers(0, 4999), st.sampled_from([0, 2500, 3333, 4999, 5000, 9999])))
 def test_aggregate_matches_protocol(vm, updates, rule, trim_bps):
     want = py_result(protocol.aggregate, updates, rule, trim_bps)
-    got = move_result(vm, "rules", "aggregate", [("vector<vector<u32>>", updates), ("u8", rule), ("u64", trim_bps)])
+    got = move_result(vm, "rules", "aggregate", [(VVU32, updates), ("u8", rule), ("u64", trim_bps)])
     assert got == want
+
+
+# many updates with few distinct values (ties) or spread values: the partial-heap selection
+# (median ~n/2 pops, trimmed mean t pops at each end) must equal the sorting definitions
+many_updates = st.integers(1, 70).flatmap(lambda n: st.lists(
+    st.lists(st.one_of(st.integers(0, 3), u32s), min_size=2, max_size=2), min_size=n, max_size=n))
+
+
+@fast
+@given(updates=many_updates, trim_bps=st.one_of(st.integers(0, 4999), st.sampled_from([0, 1, 1000, 2500, 4999])))
+def test_selection_matches_sorting(vm, updates, trim_bps):
+    assert move_result(vm, "rules", "median", [(VVU32, updates)]) == py_result(protocol.median, updates)
+    got = move_result(vm, "rules", "trimmed_mean", [(VVU32, updates), ("u64", trim_bps)])
+    assert got == py_result(protocol.trimmed_mean, updates, trim_bps)
 
 
 @pytest.mark.parametrize("fn,py", [("fedavg", protocol.fedavg), ("median", protocol.median)])
@@ -81,15 +101,24 @@ def test_rule_edge_cases(vm, fn, py):
         [[0], [1]],
         [[5, 1], [1, 5], [3, 3]],
         [[U32]] * 8,
+        [[i] for i in range(64, 0, -1)],  # descending
+        [[i] for i in range(65)],  # ascending, odd
     ]
     for updates in cases:
-        assert move_result(vm, "rules", fn, [("vector<vector<u32>>", updates)]) == py_result(py, updates)
+        assert move_result(vm, "rules", fn, [(VVU32, updates)]) == py_result(py, updates)
+
+
+def test_trimmed_mean_edge_cases(vm):
+    for updates, bps in (([[U32]] * 9, 4999), ([[U32], [0], [U32], [0], [7]], 2000), ([[i] for i in range(100)], 4999),
+                         ([[3]], 4999), ([[1], [2]], 4999)):
+        got = move_result(vm, "rules", "trimmed_mean", [(VVU32, updates), ("u64", bps)])
+        assert got == py_result(protocol.trimmed_mean, updates, bps)
 
 
 def test_aggregate_rejections(vm):
     def both(updates, rule=0, trim=0):
         return (
-            move_result(vm, "rules", "aggregate", [("vector<vector<u32>>", updates), ("u8", rule), ("u64", trim)])[1],
+            move_result(vm, "rules", "aggregate", [(VVU32, updates), ("u8", rule), ("u64", trim)])[1],
             py_result(protocol.aggregate, updates, rule, trim)[1],
         )
 
@@ -107,12 +136,33 @@ def test_trim_count(vm, n, trim_bps):
 
 
 @fast
-@given(values=st.lists(st.integers(0, U64), max_size=40))
-def test_heap_sort(vm, values):
-    # heap_sort takes &mut vector<u64>: check through the median of single-coordinate updates
-    got = move_result(vm, "rules", "median", [("vector<vector<u32>>", [[v & U32] for v in values] or [[0]])])
-    want = py_result(protocol.median, [[v & U32] for v in values] or [[0]])
-    assert got == want
+@given(updates=st.integers(0, 5).flatmap(lambda m: st.lists(st.lists(u32s, min_size=m, max_size=m), min_size=1, max_size=6)),
+       extra=st.booleans())
+def test_running_sums_are_fedavg(vm, updates, extra):
+    m = len(updates[0])
+    sums = vm.inner1("rules", "zero_sums", [("u64", m)])
+    assert sums == [0] * m
+    for u in updates:
+        got = move_result(vm, "rules", "add_to_sums", [("vector<u64>", sums), ("vector<u32>", u)])
+        want = py_result(agg_rules.add_to_sums, sums, u)
+        assert got == (list(want[0]), None)
+        sums = got[0]
+    assert move_result(vm, "rules", "fedavg_from_sums", [("vector<u64>", sums), ("u64", len(updates))])[0] == protocol.fedavg(updates)
+    wrong = move_result(vm, "rules", "add_to_sums", [("vector<u64>", sums), ("vector<u32>", [1] * (m + 1))])
+    assert wrong[1] == py_result(agg_rules.add_to_sums, sums, [1] * (m + 1))[1] == "EWrongLength"
+    assert move_result(vm, "rules", "fedavg_from_sums", [("vector<u64>", sums), ("u64", 0)])[1] == "ENoUpdates"
+
+
+@fast
+@given(rule=st.integers(0, 255), trim=st.integers(0, 10000))
+def test_new_aggregation(vm, rule, trim):
+    from wafl_sui.contract.vm import encode_aggregation
+
+    got = move_result(vm, "rules", "new_aggregation", [("u8", rule), ("u64", trim)], inner=False)
+    want = py_result(agg_rules.new_aggregation, rule, trim)
+    assert got[1] == want[1] == move_result(vm, "rules", "validate_rule", [("u8", rule), ("u64", trim)])[1]
+    if want[1] is None:
+        assert got[0] == encode_aggregation(want[0])
 
 
 # --------------------------------------------------------------------------- spec & validation
@@ -151,28 +201,31 @@ def py_spec_ok(d):
         return e.name
 
 
+def _spec_bytes(d):
+    from wafl_sui.contract.vm import encode_spec
+
+    return encode_spec(d)
+
+
 @fast
 @given(d=st.one_of(spec_dicts, plausible_specs, plausible_specs))
 def test_spec_validation_matches_protocol(vm, d):
-    got = move_result(vm, "spec", "validate_fields", [("u64", d[k]) for k in FIELDS])
+    """The public constructor `spec::new` validates exactly as protocol.StepSpec."""
+    got = move_result(vm, "spec", "new", [("u64", d[k]) for k in FIELDS], inner=False)
     want = py_spec_ok(d)
     assert got[1] == want
     if want is None:
-        assert got[0] is True
-        bits = vm.call1("spec", "max_intermediate_bits", [("raw", _spec_bytes(d))])
+        assert got[0] == _spec_bytes(d)  # the struct's BCS: the fields in protocol order
+        bits = vm.inner1("spec", "max_intermediate_bits", [("raw", _spec_bytes(d))])
         assert bits == protocol.max_intermediate_bits(StepSpec(**d))
 
 
 def test_spec_defaults_and_digits(vm):
     for d in (spec_fields(), spec_fields(features=64, classes=10, batch_size=16), spec_fields(weight_bits=32, frac_bits=31)):
-        assert move_result(vm, "spec", "validate_fields", [("u64", d[k]) for k in FIELDS]) == (True, None)
+        assert move_result(vm, "spec", "new", [("u64", d[k]) for k in FIELDS], inner=False) == (_spec_bytes(d), None)
         assert vm.call1("spec", "num_weights", [("raw", _spec_bytes(d))]) == StepSpec(**d).num_weights
-
-
-def _spec_bytes(d):
-    from wafl_sui.contract.vm import encode_spec
-
-    return encode_spec(d)
+        for k in FIELDS:  # the public getters
+            assert vm.call1("spec", k, [("raw", _spec_bytes(d))]) == d[k]
 
 
 weights_cases = st.tuples(
@@ -186,14 +239,15 @@ weights_cases = st.tuples(
 
 @fast
 @given(case=weights_cases)
-def test_validate_weights_matches_protocol(vm, case):
+def test_pack_weights_matches_protocol(vm, case):
+    """One pass validates (length, then each value) and packs, as validate_weights + pack."""
     kw, dlen, data = case
     spec = StepSpec(**spec_fields(**kw))
     n = max(spec.num_weights + dlen, 0)
     hi = min((1 << spec.weight_bits) + 2, U32)
     values = data.draw(st.lists(st.one_of(st.integers(0, (1 << spec.weight_bits) - 1), st.integers(0, hi)), min_size=n, max_size=n))
-    got = move_result(vm, "spec", "validate_weights", [("raw", _spec_bytes(spec.to_dict())), ("vector<u32>", values)])
-    assert got[1] == py_result(protocol.validate_weights, values, spec)[1]
+    got = move_result(vm, "spec", "pack_weights", [("raw", _spec_bytes(spec.to_dict())), ("vector<u32>", values)])
+    assert got == py_result(spec_rules.pack_weights, values, spec)
 
 
 @fast
@@ -211,10 +265,10 @@ def test_lr_q_check(vm, lr_bits, lr_q):
 @given(bits=st.integers(1, 32), data=st.data())
 def test_pack_matches_protocol(vm, bits, data):
     values = data.draw(st.lists(st.one_of(st.integers(0, (1 << bits) - 1), st.sampled_from([0, (1 << bits) - 1])), max_size=70))
-    got = vm.call1("codec", "pack", [("vector<u32>", values), ("u8", bits)])
+    got = vm.inner1("codec", "pack", [("vector<u32>", values), ("u8", bits)])
     assert got == protocol.pack(values, bits)
     assert all(x < FIELD_MODULUS for x in got)
-    assert vm.call1("codec", "values_per_element", [("u8", bits)]) == protocol.PACK_BITS // bits
+    assert vm.inner1("codec", "values_per_element", [("u8", bits)]) == protocol.PACK_BITS // bits
 
 
 @fast
@@ -230,7 +284,7 @@ def test_pack_rejects_out_of_range(vm, bits, data):
 def test_model_commitment_is_tree16_of_move_packing(vm):
     spec = StepSpec(**spec_fields(features=64, classes=10))  # digits: 650 weights, 65 elements
     encoded = [(i * 7919) % (1 << spec.weight_bits) for i in range(spec.num_weights)]
-    packed = vm.call1("codec", "pack", [("vector<u32>", encoded), ("u8", spec.weight_bits)])
+    packed = vm.inner1("spec", "pack_weights", [("raw", _spec_bytes(spec.to_dict())), ("vector<u32>", encoded)])
     assert len(packed) == 65
     assert poseidon_tree16(packed) == protocol.model_commitment_encoded(encoded, spec)
 
@@ -238,23 +292,22 @@ def test_model_commitment_is_tree16_of_move_packing(vm):
 @fast
 @given(a=addresses)
 def test_address_limbs(vm, a):
-    hi, lo = vm.call("codec", "address_limbs", [("address", a)])
+    hi, lo = vm.inner("codec", "address_limbs", [("address", a)])
     assert (hi, lo) == protocol.address_limbs(a)
 
 
 @fast
 @given(task=addresses, sender=addresses, round_=u64s, lr_q=u64s)
 def test_context_preimage(vm, task, sender, round_, lr_q):
-    pre = vm.call1("codec", "context_preimage", [("address", task), ("address", sender), ("u64", round_), ("u64", lr_q)])
+    pre = vm.inner1("codec", "context_preimage", [("address", task), ("address", sender), ("u64", round_), ("u64", lr_q)])
     t_hi, t_lo = protocol.address_limbs(task)
     s_hi, s_lo = protocol.address_limbs(sender)
     assert pre == [protocol.CONTEXT_DOMAIN, t_hi, t_lo, s_hi, s_lo, round_, lr_q]
-    assert vm.call1("codec", "context_domain") == protocol.CONTEXT_DOMAIN
 
 
 def test_context_hash_of_move_preimage(vm):
     task, sender = "0x" + "ab" * 32, "0x" + "0" * 62 + "c5"
-    pre = vm.call1("codec", "context_preimage", [("address", task), ("address", sender), ("u64", 3), ("u64", 4096)])
+    pre = vm.inner1("codec", "context_preimage", [("address", task), ("address", sender), ("u64", 3), ("u64", 4096)])
     assert poseidon(pre) == protocol.context_hash(task, sender, 3, 4096)
 
 
@@ -268,17 +321,21 @@ def test_public_inputs_and_bytes(vm, vals):
     want = py_result(protocol.public_inputs, *vals)
     assert got == want
     if want[1] is None:
-        raw = vm.call1("codec", "public_inputs_bytes", [("vector<u256>", got[0])])
+        raw = vm.inner1("codec", "public_inputs_bytes", [("vector<u256>", got[0])])
         assert raw == protocol.public_inputs_bytes(want[0])
         assert len(raw) == 32 * len(protocol.PUBLIC_INPUTS)
 
 
 def test_constants(vm):
-    assert vm.call1("codec", "field_modulus") == FIELD_MODULUS
-    assert vm.call1("codec", "pack_bits") == protocol.PACK_BITS
-    assert vm.call1("rules", "bps") == protocol.BPS
-    for name, num in protocol.AGGREGATION_RULES.items():
-        assert vm.call1("rules", {"fedavg": "fedavg_rule", "median": "median_rule", "trimmed_mean": "trimmed_mean_rule"}[name]) == num
+    assert vm.inner1("codec", "constants") == [FIELD_MODULUS, protocol.PACK_BITS, protocol.CONTEXT_DOMAIN]
+    r = protocol.AGGREGATION_RULES
+    assert vm.inner1("rules", "constants") == [r["fedavg"], r["median"], r["trimmed_mean"], protocol.BPS]
+    assert vm.inner1("round", "max_updates_per_round") == round_rules.MAX_UPDATES_PER_ROUND
+    assert vm.inner1("budget", "constants") == [budget.MAX_TX_UNITS, budget.STEP_BUDGET_UNITS] + [
+        budget.INTERNAL_PER_UNIT, budget.STEP_BASE, budget.ADVANCE_PER_UPDATE, budget.ADVANCE_PER_WEIGHT,
+        budget.FEDAVG_PER_WEIGHT, budget.LOAD_PER_UPDATE, budget.LOAD_PER_WEIGHT, budget.LOAD_PER_WEIGHT_PAST_NATIVE_LIMIT,
+        budget.COORD_BASE, budget.COPY_PER_VALUE, budget.HEAP_PER_VALUE, budget.SIFT_PER_LEVEL,
+        budget.NATIVE_CALL_LIMIT, budget.NATIVES_PER_UPDATE, budget.NATIVES_PER_STEP]
 
 
 @fast
@@ -291,39 +348,83 @@ def test_vk_num_public_inputs(vm, ic, extra, header):
 
 # --------------------------------------------------------------------------- round rules
 times = st.one_of(st.integers(0, 2000), st.sampled_from([0, U64 - 1, U64]))
+counts = st.sampled_from([0, 1, 2, 255, 256, 257, U64])
 
 
 @fast
-@given(finished=st.booleans(), now=times, deadline=times, n=st.sampled_from([0, 1, 255, 256, 257, U64]),
+@given(finished=st.booleans(), now=times, deadline=times, aggregating=st.booleans(), n=counts, quorum=counts,
        allowed=st.booleans(), already=st.booleans())
-def test_check_submit(vm, finished, now, deadline, n, allowed, already):
-    got = move_result(vm, "round", "check_submit", [("bool", finished), ("u64", now), ("u64", deadline), ("u64", n), ("bool", allowed), ("bool", already)])
-    assert got[1] == py_result(round_rules.check_submit, finished, now, deadline, n, allowed, already)[1]
-    assert vm.call1("round", "max_updates_per_round") == round_rules.MAX_UPDATES_PER_ROUND
+def test_check_submit(vm, finished, now, deadline, aggregating, n, quorum, allowed, already):
+    args = (finished, now, deadline, aggregating, n, quorum, allowed, already)
+    types = ("bool", "u64", "u64", "bool", "u64", "u64", "bool", "bool")
+    got = move_result(vm, "round", "check_submit", list(zip(types, args)))
+    assert got[1] == py_result(round_rules.check_submit, *args)[1]
 
 
 @fast
-@given(finished=st.booleans(), now=times, deadline=times, n=st.integers(0, 5), quorum=st.integers(0, 5))
-def test_check_aggregate(vm, finished, now, deadline, n, quorum):
-    got = move_result(vm, "round", "check_aggregate", [("bool", finished), ("u64", now), ("u64", deadline), ("u64", n), ("u64", quorum)])
-    assert got[1] == py_result(round_rules.check_aggregate, finished, now, deadline, n, quorum)[1]
+@given(finished=st.booleans(), now=times, deadline=times, aggregating=st.booleans(), n=st.integers(0, 5),
+       quorum=st.integers(0, 5))
+def test_check_aggregate(vm, finished, now, deadline, aggregating, n, quorum):
+    args = (finished, now, deadline, aggregating, n, quorum)
+    got = move_result(vm, "round", "check_aggregate", list(zip(("bool", "u64", "u64", "bool", "u64", "u64"), args)))
+    assert got[1] == py_result(round_rules.check_aggregate, *args)[1]
+
+
+@fast
+@given(finished=st.booleans(), now=times, deadline=times, grace=times)
+def test_check_discard(vm, finished, now, deadline, grace):
+    got = move_result(vm, "round", "check_discard", [("bool", finished), ("u64", now), ("u64", deadline), ("u64", grace)])
+    assert got[1] == py_result(round_rules.check_discard, finished, now, deadline, grace)[1]
+    assert vm.inner1("round", "grace_deadline", [("u64", deadline), ("u64", grace)]) == round_rules.grace_deadline(deadline, grace)
 
 
 @fast
 @given(start=times, duration=times, round_=st.integers(0, 1000), max_rounds=st.integers(1, 1000),
-       q=st.sampled_from([0, 1, 2, 255, 256, 257, U64]), d=st.integers(0, 3), m=st.integers(0, 3))
-def test_round_arithmetic(vm, start, duration, round_, max_rounds, q, d, m):
-    assert vm.call1("round", "deadline", [("u64", start), ("u64", duration)]) == round_rules.deadline(start, duration)
-    assert tuple(vm.call("round", "next_round", [("u64", round_), ("u64", max_rounds)])) == round_rules.next_round(round_, max_rounds)
-    got = move_result(vm, "round", "validate_round_rules", [("u64", q), ("u64", d), ("u64", m)])[1]
-    assert got == py_result(round_rules.validate_round_rules, q, d, m)[1]
+       q=st.sampled_from([0, 1, 2, 255, 256, 257, U64]), d=st.integers(0, 3), m=st.integers(0, 3), g=u64s)
+def test_round_arithmetic_and_new_rules(vm, start, duration, round_, max_rounds, q, d, m, g):
+    from wafl_sui.contract.vm import encode_round_rules
+
+    assert vm.inner1("round", "deadline", [("u64", start), ("u64", duration)]) == round_rules.deadline(start, duration)
+    assert tuple(vm.inner("round", "next_round", [("u64", round_), ("u64", max_rounds)])) == round_rules.next_round(round_, max_rounds)
+    got = move_result(vm, "round", "new_rules", [("u64", q), ("u64", d), ("u64", m), ("u64", g)], inner=False)
+    want = py_result(round_rules.new_rules, q, d, m, g)
+    assert got[1] == want[1]
+    if want[1] is None:
+        assert got[0] == encode_round_rules(want[0])
+
+
+# --------------------------------------------------------------------------- gas budget
+aggregations = st.one_of(st.just(AggregationRule(0)), st.just(AggregationRule(1)),
+                         st.integers(0, 4999).map(lambda t: AggregationRule(2, t)))
+
+
+def _agg(a):
+    from wafl_sui.contract.vm import encode_aggregation
+
+    return ("raw", encode_aggregation(a))
 
 
 @fast
-@given(rule=st.integers(0, 255), trim=st.integers(0, 10000))
-def test_validate_rule(vm, rule, trim):
-    got = move_result(vm, "rules", "validate_rule", [("u8", rule), ("u64", trim)])[1]
-    assert got == py_result(agg_rules.validate_rule, rule, trim)[1]
+@given(m=st.one_of(st.integers(1, 5000), st.sampled_from([6, 650, 4095])), n=st.one_of(st.integers(0, 300), st.sampled_from([165, 166])), a=aggregations,
+       coords=st.integers(0, 5000))
+def test_budget_matches_protocol(vm, m, n, a, coords):
+    assert vm.inner1("budget", "heap_levels", [("u64", n)]) == budget.heap_levels(n)
+    assert tuple(vm.inner("budget", "selection_work", [("u64", n), _agg(a)])) == budget.selection_work(n, a)
+    assert vm.inner1("budget", "coordinate_internal", [("u64", n), _agg(a)]) == budget.coordinate_internal(n, a)
+    assert vm.inner1("budget", "load_per_weight", [("u64", n)]) == budget.load_per_weight(n)
+    args = [("u256", m), _agg(a), ("u64", n), ("u64", coords)]
+    assert vm.inner1("budget", "step_internal", args) == budget.step_internal(m, a, n, coords)
+    assert vm.inner1("budget", "step_units", args) == budget.step_units(m, a, n, coords)
+    assert vm.inner1("budget", "coords_per_step", [("u64", m), _agg(a), ("u64", n)]) == budget.coords_per_step(m, a, n)
+    assert vm.inner1("budget", "aggregation_steps", [("u64", m), _agg(a), ("u64", n)]) == budget.aggregation_steps(m, a, n)
+
+
+@fast
+@given(m=st.one_of(st.integers(1, 100_000), st.sampled_from([650, 4095, 50_010, U64, 1 << 80])), q=st.integers(1, 256),
+       a=aggregations)
+def test_check_task_budget_matches_protocol(vm, m, q, a):
+    got = move_result(vm, "budget", "check_task_budget", [("u256", m), _agg(a), ("u64", q)])[1]
+    assert got == py_result(budget.check_task_budget, m, a, q)[1]
 
 
 def test_every_move_error_is_a_protocol_error(vm):

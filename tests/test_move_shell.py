@@ -1,5 +1,7 @@
-"""The task shell (`wafl::task::submit_update` / `aggregate`) executed in the Sui Move VM against
-`wafl_sui/protocol/task.py and round.py`.
+"""The task shell (the public `wafl::task` entry functions) executed in the Sui Move VM against
+`wafl_sui/protocol/task.py`: submit_update, aggregate (FedAvg running sums, chunked median /
+trimmed-mean steps), discard_round and the admin calls. (Their gas under Sui's gas meter is
+checked in test_move_budget.py: sui-sandbox's VM meters gas differently from Sui.)
 
 The sandbox VM cannot load `sui::poseidon` or run `sui::groth16`, so this test compiles a copy of
 the package in which both are replaced by stand-ins with the same API:
@@ -9,9 +11,11 @@ the package in which both are replaced by stand-ins with the same API:
     so acceptance shows the shell built exactly the public inputs of protocol.py (old model,
     new model, data, context of task id / sender / round / lr_q).
 The Task object is given as BCS (a shared object input) with its Table entries as child
-objects; a harness returns the object's BCS after the call, which is compared field by field
-with the Python state transition. Everything else (checks, their order, table clean-up, round
-advance) is the real package code."""
+objects, the TaskAdminCap as an owned object; a harness module (added only to this test build)
+returns the object's BCS after the call, which is compared field by field with the Python state
+transition. Everything else (checks, their order, table clean-up, round advance) is the real
+package code. The sandbox returns no events: their parity with the Move structs is checked by
+field names in test_move_build.py."""
 
 from __future__ import annotations
 
@@ -27,9 +31,8 @@ from hypothesis import strategies as st
 
 from wafl_sui.protocol import poseidon as pos
 from wafl_sui import protocol
-from wafl_sui.protocol import round as round_rules, task
-from wafl_sui.contract.build import DEFAULT_PACKAGE, build_package
-from wafl_sui.protocol import ProtocolError, StepSpec
+from wafl_sui.protocol import budget, round as round_rules, task
+from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules, StepSpec
 
 from test_move_commitment import STAND_IN, stand_in
 
@@ -79,7 +82,7 @@ public fun verify_groth16_proof(
 HARNESS = """module wafl::harness;
 
 use sui::clock::Clock;
-use wafl::task::Task;
+use wafl::task::{Task, TaskAdminCap};
 
 public fun sender(ctx: &TxContext): address { ctx.sender() }
 
@@ -90,18 +93,73 @@ public fun submit_dump(
     std::bcs::to_bytes(task)
 }
 
+/// The update the sender stored by submitting (median / trimmed mean).
+public fun submit_stored(
+    task: &mut Task, clock: &Clock, new_weights: vector<u32>, data: u256, proof: vector<u8>, ctx: &TxContext,
+): vector<u32> {
+    task.submit_update(new_weights, data, proof, clock, ctx);
+    *task.update_of(ctx.sender())
+}
+
 public fun aggregate_dump(task: &mut Task, clock: &Clock, ctx: &TxContext): vector<u8> {
     task.aggregate(clock, ctx);
     std::bcs::to_bytes(task)
 }
+
+public fun discard_dump(task: &mut Task, clock: &Clock, ctx: &TxContext): vector<u8> {
+    task.discard_round(clock, ctx);
+    std::bcs::to_bytes(task)
+}
+
+public fun add_dump(task: &mut Task, cap: &TaskAdminCap, who: address): vector<u8> {
+    wafl::task::add_participant(cap, task, who);
+    std::bcs::to_bytes(task)
+}
+
+public fun remove_dump(task: &mut Task, cap: &TaskAdminCap, who: address): vector<u8> {
+    wafl::task::remove_participant(cap, task, who);
+    std::bcs::to_bytes(task)
+}
+
+public fun set_open_dump(task: &mut Task, cap: &TaskAdminCap, open: bool): vector<u8> {
+    wafl::task::set_open(cap, task, open);
+    std::bcs::to_bytes(task)
+}
+
+public fun restart_dump(task: &mut Task, cap: &TaskAdminCap, clock: &Clock): vector<u8> {
+    wafl::task::restart_round(cap, task, clock);
+    std::bcs::to_bytes(task)
+}
+
+public fun migrate_dump(task: &mut Task, cap: &TaskAdminCap): vector<u8> {
+    wafl::task::migrate(cap, task);
+    std::bcs::to_bytes(task)
+}
+
+public fun is_allowed(task: &Task, who: address): bool { task.is_allowed(who) }
 """
 
 SPEC = StepSpec(features=2, classes=2, batch_size=2, local_steps=1, frac_bits=4, weight_bits=8,
                 feature_frac_bits=4, feature_bits=6, lr_frac_bits=8, lr_bits=8)
-TASK_ID = "0x" + "7a" * 32
+DIGITS = StepSpec(features=64, classes=10)  # 650 weights
+TASK_ID, CAP_ID = "0x" + "7a" * 32, "0x" + "ca" * 32
 ALLOW_ID, UPDATES_ID = b"\x11" * 32, b"\x22" * 32
 VK = bytes(224) + (5).to_bytes(8, "little") + bytes(5 * 32)
-START, DUR = 5_000, 1_000
+START, DUR, GRACE = 5_000, 1_000, 300
+U64 = (1 << 64) - 1
+SUBSTITUTIONS = {
+    "commitment.move": ("use sui::poseidon::poseidon_bn254;", "use wafl::stand_in_hash::poseidon_bn254;"),
+    "task.move": ("use sui::groth16::{Self, PreparedVerifyingKey};",
+                  "use wafl::stand_in_groth16::{Self as groth16, PreparedVerifyingKey};"),
+}
+LAYOUT = [("id", "address"), ("version", "u64")] + [(f, "u64") for f in (
+    "features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits", "feature_frac_bits",
+    "feature_bits", "lr_frac_bits", "lr_bits", "lr_q", "quorum", "round_duration_ms", "max_rounds", "grace_ms")] + [
+    ("rule", "u8"), ("trim_bps", "u64"), ("open", "bool"), ("allowlist_id", "address"), ("allowlist_size", "u64")] + [
+    (f"vk{i}", "vector<u8>") for i in range(4)] + [
+    ("round", "u64"), ("round_start_ms", "u64"), ("deadline_ms", "u64"), ("model", "vector<u32>"),
+    ("model_commitment", "u256"), ("submitters", "vector<address>"), ("updates_id", "address"), ("updates_size", "u64"),
+    ("sums", "vector<u64>"), ("partial", "vector<u32>"), ("finished", "bool"), ("created_ms", "u64")]
 
 
 class Shell:
@@ -110,22 +168,23 @@ class Shell:
 
         self.vm: MoveVM = vm
         self.sender = vm.call1("harness", "sender")
+        self.gas_used: int | None = None
 
     # -------------------------------------------------------------- BCS of the Task object
     @staticmethod
     def task_bcs(s: task.TaskState) -> bytes:
         from wafl_sui.contract.vm import bcs_encode as e
-        from wafl_sui.contract.vm import encode_spec
+        from wafl_sui.contract.vm import encode_aggregation, encode_round_rules, encode_spec
 
         u64 = lambda x: e("u64", x)  # noqa: E731
         return b"".join([
-            bytes.fromhex(s.task_id[2:]), encode_spec(s.spec), u64(s.lr_q), u64(s.quorum),
-            u64(s.round_duration_ms), u64(s.max_rounds), e("u8", s.rule), u64(s.trim_bps), e("bool", s.open),
+            bytes.fromhex(s.task_id[2:]), u64(s.version), encode_spec(s.spec), u64(s.lr_q),
+            encode_round_rules(s.round_rules), encode_aggregation(s.aggregation), e("bool", s.open),
             ALLOW_ID, u64(len(s.allowlist)),
-            e("vector<u8>", s.vk), e("vector<u8>", b""), e("vector<u8>", b""), e("vector<u8>", b""),
+            e("vector<u8>", s.prepared_vk), e("vector<u8>", b""), e("vector<u8>", b""), e("vector<u8>", b""),
             u64(s.round), u64(s.round_start_ms), u64(s.deadline_ms),
-            e("vector<u32>", s.model), e("u256", s.model_commitment),
-            UPDATES_ID, u64(len(s.updates)), e("vector<address>", [a for a, _ in s.updates]),
+            e("vector<u32>", s.model), e("u256", s.model_commitment), e("vector<address>", s.submitters),
+            UPDATES_ID, u64(len(s.updates)), e("vector<u64>", s.sums), e("vector<u32>", s.partial),
             e("bool", s.finished), u64(s.created_ms),
         ])
 
@@ -133,16 +192,8 @@ class Shell:
     def decode(raw: bytes) -> dict:
         from wafl_sui.contract.vm import bcs_decode
 
-        layout = [("id", "address")] + [(f, "u64") for f in (
-            "features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits",
-            "feature_frac_bits", "feature_bits", "lr_frac_bits", "lr_bits", "lr_q", "quorum",
-            "round_duration_ms", "max_rounds")] + [("rule", "u8"), ("trim_bps", "u64"), ("open", "bool"),
-            ("allowlist_id", "address"), ("allowlist_size", "u64")] + [(f"vk{i}", "vector<u8>") for i in range(4)] + [
-            ("round", "u64"), ("round_start_ms", "u64"), ("deadline_ms", "u64"), ("model", "vector<u32>"),
-            ("model_commitment", "u256"), ("updates_id", "address"), ("updates_size", "u64"),
-            ("submitters", "vector<address>"), ("finished", "bool"), ("created_ms", "u64")]
         out, i = {}, 0
-        for name, ty in layout:
+        for name, ty in LAYOUT:
             out[name], i = bcs_decode(ty, raw, i)
         assert i == len(raw)
         return out
@@ -163,37 +214,41 @@ class Shell:
                     "type_tag": f"0x2::dynamic_field::Field<address,{value_ty}>"}
 
         return {
-            "0x" + UPDATES_ID.hex(): [field(UPDATES_ID, a, "vector<u32>", list(w)) for a, w in s.updates],
+            "0x" + UPDATES_ID.hex(): [field(UPDATES_ID, a, "vector<u32>", list(w)) for a, w in zip(s.submitters, s.updates)],
             "0x" + ALLOW_ID.hex(): [field(ALLOW_ID, a, "bool", True) for a in sorted(s.allowlist)],
         }
 
-    def run(self, fn: str, s: task.TaskState, now: int, pure=()) -> dict:
-        """Call harness::fn on the Task `s` at clock `now`; the new object state, or MoveAbort."""
+    def run(self, fn: str, s: task.TaskState, now: int | None = None, pure=(), cap: str | None = None,
+            ret: str = "vector<u8>"):
+        """Call harness::fn on the Task `s` (then the admin cap naming `cap`, then the clock at `now`);
+        the new object state (or the decoded `ret` value); MoveAbort on an abort."""
         import sui_sandbox
 
-        from wafl_sui.contract.vm import MoveAbort, bcs_decode, bcs_encode
+        from wafl_sui.contract.vm import MoveAbort, abort_module, bcs_decode, bcs_encode
 
-        objs = [
-            {"object_id": s.task_id, "bcs_bytes": self.task_bcs(s), "type_tag": "0x0::task::Task",
-             "is_shared": True, "mutable": True},
-            {"object_id": "0x" + "0" * 63 + "6", "bcs_bytes": bytes(31) + b"\x06" + bcs_encode("u64", now),
-             "type_tag": "0x2::clock::Clock", "is_shared": True, "mutable": False},
-        ]
+        objs = [{"object_id": s.task_id, "bcs_bytes": self.task_bcs(s), "type_tag": "0x0::task::Task",
+                 "is_shared": True, "mutable": True}]
+        if cap is not None:
+            objs.append({"object_id": CAP_ID, "bcs_bytes": bytes.fromhex(CAP_ID[2:]) + bytes.fromhex(protocol.codec.normalize_address(cap)[2:]),
+                         "type_tag": "0x0::task::TaskAdminCap", "is_shared": False, "mutable": False})
+        if now is not None:
+            objs.append({"object_id": "0x" + "0" * 63 + "6", "bcs_bytes": bytes(31) + b"\x06" + bcs_encode("u64", now),
+                         "type_tag": "0x2::clock::Clock", "is_shared": True, "mutable": False})
         r = sui_sandbox.call_view_function(
             "0x0", "harness", fn, package_bytecodes=self.vm._pkg, fetch_deps=False, object_inputs=objs,
             pure_inputs=[bcs_encode(t, v) for t, v in pure], child_objects=self._children(s),
         )
+        self.gas_used = r.get("gas_used")
         if not r["success"]:
             import re
 
             m = re.search(r"ABORTED, sub_status: Some\((\d+)\)", r["error"] or "")
             assert m, r["error"]
-            from wafl_sui.contract.vm import abort_module
-
             mod = abort_module(r["error"])
             name, line = self.vm.error_name(mod, int(m.group(1)))
             raise MoveAbort(mod, int(m.group(1)), name, line, r["error"])
-        return self.decode(bcs_decode("vector<u8>", base64.b64decode(r["return_values"][0][0]))[0])
+        value = bcs_decode(ret, base64.b64decode(r["return_values"][0][0]))[0]
+        return self.decode(value) if ret == "vector<u8>" else value
 
     def submit(self, s, now, weights, data, proof):
         return self.run("submit_dump", s, now, [("vector<u32>", weights), ("u256", data), ("vector<u8>", proof)])
@@ -201,27 +256,17 @@ class Shell:
     def aggregate(self, s, now):
         return self.run("aggregate_dump", s, now)
 
+    def discard(self, s, now):
+        return self.run("discard_dump", s, now)
+
 
 @pytest.fixture(scope="module")
-def shell(tmp_path_factory):
+def shell():
+    from wafl_sui.contract.harness import build_variant
     from wafl_sui.contract.vm import MoveVM
 
-    pkg = tmp_path_factory.mktemp("shell") / "move"
-    shutil.copytree(DEFAULT_PACKAGE, pkg, ignore=shutil.ignore_patterns("build", "tests"))
-    subs = {
-        "commitment.move": ("use sui::poseidon::poseidon_bn254;", "use wafl::stand_in_hash::poseidon_bn254;"),
-        "task.move": ("use sui::groth16::{Self, PreparedVerifyingKey};",
-                      "use wafl::stand_in_groth16::{Self as groth16, PreparedVerifyingKey};"),
-    }
-    for name, (old, new) in subs.items():
-        f = pkg / "sources" / name
-        text = f.read_text()
-        assert old in text, (name, old)
-        f.write_text(text.replace(old, new))
-    (pkg / "sources" / "stand_in_hash.move").write_text(STAND_IN)
-    (pkg / "sources" / "stand_in_groth16.move").write_text(STAND_IN_GROTH16)
-    (pkg / "sources" / "harness.move").write_text(HARNESS)
-    return Shell(MoveVM(build_package(pkg)))
+    extra = {"stand_in_hash.move": STAND_IN, "stand_in_groth16.move": STAND_IN_GROTH16, "harness.move": HARNESS}
+    return Shell(MoveVM(build_variant(extra, SUBSTITUTIONS)))
 
 
 @pytest.fixture(autouse=True)
@@ -230,9 +275,18 @@ def python_stand_in(monkeypatch):
     monkeypatch.setattr(protocol, "poseidon", stand_in)
 
 
-def state(quorum=2, max_rounds=2, rule=0, trim_bps=0, open_=True, model=(128,) * 6) -> task.TaskState:
-    return task.create_task(TASK_ID, "0x" + "ca" * 32, SPEC, 16, quorum, DUR, max_rounds, rule, trim_bps, open_,
-                          list(model), VK, START)
+def state(quorum=2, max_rounds=2, rule=0, trim_bps=0, open_=True, model=(128,) * 6, spec=SPEC, grace=GRACE) -> task.TaskState:
+    return task.create_task(TASK_ID, CAP_ID, "0xad", spec, RoundRules(quorum, DUR, max_rounds, grace),
+                            AggregationRule(rule, trim_bps), 16, open_, list(model), VK, START)[0]
+
+
+def with_updates(s: task.TaskState, ups) -> task.TaskState:
+    """`s` holding the round's updates `ups` [(sender, weights)] as submit_update leaves them."""
+    subs = tuple(a for a, _ in ups)
+    if s.aggregation.rule == 0:
+        sums = tuple(sum(col) for col in zip(*(w for _, w in ups))) if ups else s.sums
+        return dataclasses.replace(s, submitters=subs, sums=sums)
+    return dataclasses.replace(s, submitters=subs, updates=tuple(tuple(w) for _, w in ups))
 
 
 def stand_in_verify(vk, inputs, proof):
@@ -244,12 +298,15 @@ def honest_proof(s: task.TaskState, sender: str, weights, data) -> bytes:
 
 
 def assert_same(got: dict, want: task.TaskState):
+    assert got["version"] == want.version
     assert got["round"] == want.round
     assert got["round_start_ms"] == want.round_start_ms and got["deadline_ms"] == want.deadline_ms
     assert got["model"] == list(want.model)
     assert got["model_commitment"] == want.model_commitment
-    assert got["submitters"] == [a for a, _ in want.updates]
+    assert got["submitters"] == list(want.submitters)
     assert got["updates_size"] == len(want.updates)
+    assert got["sums"] == list(want.sums) and got["partial"] == list(want.partial)
+    assert got["open"] == want.open and got["allowlist_size"] == len(want.allowlist)
     assert got["finished"] == want.finished
 
 
@@ -269,15 +326,28 @@ def names(shell_call, py_call):
     return got, want
 
 
+def test_task_bcs_round_trips():
+    raw = Shell.task_bcs(with_updates(state(rule=1), [("0x" + "01" * 32, (1,) * 6)]))
+    d = Shell.decode(raw)
+    assert d["version"] == task.VERSION and d["grace_ms"] == GRACE and d["rule"] == 1 and d["updates_size"] == 1
+
+
 # --------------------------------------------------------------------------- submit
-def test_honest_submit_is_accepted_with_protocol_public_inputs(shell):
-    s = state()
+@pytest.mark.parametrize("rule", [0, 1])
+def test_honest_submit_is_accepted_with_protocol_public_inputs(shell, rule):
+    s = state(rule=rule)
     w = [100, 200, 100, 200, 100, 200]
     proof = honest_proof(s, shell.sender, w, 7)
     got = shell.submit(s, START + 1, w, 7, proof)
-    want = task.submit_update(s, shell.sender, w, 7, proof, START + 1, stand_in_verify)
+    want = task.submit_update(s, shell.sender, w, 7, proof, START + 1, stand_in_verify)[0]
     assert_same(got, want)
-    assert got["updates_size"] == 1 and got["submitters"] == [shell.sender]
+    assert got["submitters"] == [shell.sender]
+    if rule:  # the robust rules store the update itself
+        stored = shell.run("submit_stored", s, START + 1, [("vector<u32>", w), ("u256", 7), ("vector<u8>", proof)],
+                           ret="vector<u32>")
+        assert stored == w and got["updates_size"] == 1 and got["sums"] == []
+    else:
+        assert got["sums"] == w and got["updates_size"] == 0
 
 
 def test_submit_binds_round_task_and_lr(shell):
@@ -304,11 +374,15 @@ def test_submit_rejections_match(shell):
     w = [1, 2, 3, 4, 5, 6]
     ok = honest_proof(s, shell.sender, w, 7)
     other = "0x" + "ab" * 32
+    robust = state(rule=1)
+    aggregating = dataclasses.replace(with_updates(robust, [(other, tuple(w))]), partial=(1,))
     cases = {
+        "EWrongVersion": (dataclasses.replace(s, version=0), START, w, 7, ok),
         "ETaskFinished": (dataclasses.replace(s, finished=True), START, w, 7, ok),
         "ERoundClosed": (s, START + DUR + 1, w, 7, ok),
+        "ERoundFull": (with_updates(s, [(other, tuple(w)), ("0x" + "cd" * 32, tuple(w))]), START, w, 7, ok),
         "ESenderNotAllowed": (dataclasses.replace(s, open=False, allowlist=frozenset({other})), START, w, 7, ok),
-        "EAlreadySubmitted": (dataclasses.replace(s, updates=((shell.sender, tuple(w)),)), START, w, 7, ok),
+        "EAlreadySubmitted": (with_updates(s, [(shell.sender, tuple(w))]), START, w, 7, ok),
         "EWrongLength": (s, START, w[:5], 7, ok),
         "EValueOutOfBounds": (s, START, w[:5] + [256], 7, ok),
         "EInvalidProof": (s, START, w, 7, ok[:-1]),
@@ -317,27 +391,27 @@ def test_submit_rejections_match(shell):
         assert _submit_case(shell, *args) == (want, want), want
     # data commitment not a field element
     assert _submit_case(shell, s, START, w, pos.FIELD_MODULUS, ok) == ("EValueOutOfBounds",) * 2
-    # a full round is closed
-    full = dataclasses.replace(s, updates=tuple(("0x%064x" % (i + 1), tuple(w)) for i in range(round_rules.MAX_UPDATES_PER_ROUND)))
-    assert _submit_case(shell, full, START, w, 7, ok)[0] == "ERoundClosed"
+    # a round whose aggregation started is closed
+    assert _submit_case(shell, aggregating, START, w, 7, ok) == ("ERoundClosed",) * 2
     # allowlisted sender is accepted
     allowed = dataclasses.replace(s, open=False, allowlist=frozenset({shell.sender}))
     assert _submit_case(shell, allowed, START, w, 7, honest_proof(allowed, shell.sender, w, 7)) == (None, None)
 
 
 @settings(max_examples=15, deadline=None)
-@given(finished=st.booleans(), late=st.booleans(), allowed=st.booleans(), already=st.booleans(),
-       length=st.sampled_from([5, 6, 7]), big=st.booleans(), bad_data=st.booleans(), proof_kind=st.sampled_from(["ok", "short", "wrong"]))
-def test_submit_rejection_order_matches(shell, finished, late, allowed, already, length, big, bad_data, proof_kind):
-    base = state()
+@given(old=st.booleans(), finished=st.booleans(), late=st.booleans(), full=st.booleans(), allowed=st.booleans(),
+       already=st.booleans(), length=st.sampled_from([5, 6, 7]), big=st.booleans(), bad_data=st.booleans(),
+       proof_kind=st.sampled_from(["ok", "short", "wrong"]))
+def test_submit_rejection_order_matches(shell, old, finished, late, full, allowed, already, length, big, bad_data, proof_kind):
+    base = state(quorum=2)
     w = ([1, 2, 3, 4, 5, 6, 7][:length])
     if big:
         w[-1] = 300
     data = pos.FIELD_MODULUS + 1 if bad_data else 7
-    s = dataclasses.replace(
-        base, finished=finished, open=allowed,
-        updates=((shell.sender, (1,) * 6),) if already else (),
-    )
+    ups = [(shell.sender, (1,) * 6)] if already else []
+    if full:
+        ups = ups + [("0x%064x" % (i + 1), (1,) * 6) for i in range(2 - len(ups))]
+    s = dataclasses.replace(with_updates(base, ups), version=0 if old else 1, finished=finished, open=allowed)
     proof = honest_proof(base, shell.sender, [1, 2, 3, 4, 5, 6], 7) if length == 6 and not big and not bad_data else bytes(128)
     proof = {"ok": proof, "short": proof[:100], "wrong": bytes(128)}[proof_kind]
     got, want = _submit_case(shell, s, START + (DUR + 1 if late else 0), w, data, proof)
@@ -352,14 +426,14 @@ def test_aggregate_matches_task_rules(shell, rule, trim, n, data, late, last_rou
     s = state(quorum=3, max_rounds=4, rule=rule, trim_bps=trim)
     if last_round:
         s = dataclasses.replace(s, round=3)
-    ups = tuple(("0x%064x" % (i + 1), tuple(data.draw(st.lists(st.integers(0, 255), min_size=6, max_size=6))))
-                for i in range(n))
-    s = dataclasses.replace(s, updates=ups)
+    ups = [("0x%064x" % (i + 1), tuple(data.draw(st.lists(st.integers(0, 255), min_size=6, max_size=6))))
+           for i in range(n)]
+    s = with_updates(s, ups)
     now = START + (DUR + 5 if late else 3)
     from wafl_sui.contract.vm import MoveAbort
 
     try:
-        want = task.aggregate(s, now)
+        want = task.aggregate(s, shell.sender, now)[0]
     except ProtocolError as e:
         with pytest.raises(MoveAbort) as got:
             shell.aggregate(s, now)
@@ -372,26 +446,143 @@ def test_aggregate_matches_task_rules(shell, rule, trim, n, data, late, last_rou
 
 def test_aggregate_rejections_match(shell):
     s = state(quorum=2)
-    one = dataclasses.replace(s, updates=(("0x" + "01" * 32, (1,) * 6),))
+    one = with_updates(s, [("0x" + "01" * 32, (1,) * 6)])
+    full = with_updates(s, [("0x" + "01" * 32, (1,) * 6), ("0x" + "02" * 32, (3,) * 6)])
     for st_, now, want in ((s, START, "EQuorumNotReached"), (s, START + DUR + 1, "ENoUpdates"),
-                           (one, START + DUR, "EQuorumNotReached"), (dataclasses.replace(one, finished=True), START, "ETaskFinished")):
-        assert names(lambda: shell.aggregate(st_, now), lambda: task.aggregate(st_, now)) == (want, want)
+                           (one, START + DUR, "EQuorumNotReached"), (dataclasses.replace(one, finished=True), START, "ETaskFinished"),
+                           (dataclasses.replace(full, version=0), START, "EWrongVersion")):
+        assert names(lambda: shell.aggregate(st_, now), lambda: task.aggregate(st_, shell.sender, now)) == (want, want)
 
 
+def _digits_round(rule, trim_bps, n, seed=5):
+    import random
+
+    r = random.Random(seed)
+    s = state(quorum=n, rule=rule, trim_bps=trim_bps, spec=DIGITS, model=[0] * DIGITS.num_weights)
+    ups = [("0x%064x" % (i + 1), tuple(r.randrange(1 << 24) for _ in range(DIGITS.num_weights))) for i in range(n)]
+    return with_updates(s, ups)
+
+
+@pytest.mark.parametrize("rule,trim_bps,n", [(1, 0, 64), (2, 1000, 64)])
+def test_chunked_aggregation_matches(shell, rule, trim_bps, n):
+    """Median / trimmed mean of 64 updates of the digits model, step by step: every step of the
+    real contract leaves the state the Python step does (chunks of budget.coords_per_step)."""
+    s = _digits_round(rule, trim_bps, n)
+    steps = budget.aggregation_steps(DIGITS.num_weights, AggregationRule(rule, trim_bps), n)
+    assert steps > 1
+    for k in range(steps):
+        got = shell.aggregate(s, START + k)
+        s = task.aggregate(s, shell.sender, START + k)[0]
+        assert_same(got, s)
+    assert s.round == 1 and got["partial"] == [] and got["updates_size"] == 0
+
+
+# --------------------------------------------------------------------------- discard
+@pytest.mark.parametrize("rule", [0, 1])
+def test_discard_matches(shell, rule):
+    s = with_updates(state(quorum=3, rule=rule), [("0x" + "01" * 32, (1,) * 6), ("0x" + "02" * 32, (5,) * 6)])
+    if rule:
+        s = dataclasses.replace(s, partial=(3,))  # an aggregation in progress is dropped too
+    end = START + DUR + GRACE
+    assert names(lambda: shell.discard(s, end), lambda: task.discard_round(s, shell.sender, end)) == ("EGracePeriodNotOver",) * 2
+    got = shell.discard(s, end + 1)
+    want = task.discard_round(s, shell.sender, end + 1)[0]
+    assert_same(got, want)
+    assert got["round"] == 0 and got["submitters"] == [] and got["deadline_ms"] == end + 1 + DUR
+    for bad, name in ((dataclasses.replace(s, finished=True), "ETaskFinished"), (dataclasses.replace(s, version=0), "EWrongVersion")):
+        assert names(lambda: shell.discard(bad, end + 1), lambda: task.discard_round(bad, shell.sender, end + 1)) == (name, name)
+
+
+# --------------------------------------------------------------------------- admin
+def test_admin_calls_match(shell):
+    s = state(open_=False)
+    who = "0x" + "0e" * 32
+    got = shell.run("add_dump", s, pure=[("address", who)], cap=TASK_ID)
+    s1 = task.add_participant(s, TASK_ID, who)[0]
+    assert_same(got, s1)
+    assert shell.run("is_allowed", s1, pure=[("address", who)], ret="bool") is True
+    assert_same(shell.run("remove_dump", s1, pure=[("address", who)], cap=TASK_ID), task.remove_participant(s1, TASK_ID, who)[0])
+    assert_same(shell.run("set_open_dump", s, pure=[("bool", True)], cap=TASK_ID), task.set_open(s, TASK_ID, True)[0])
+    held = with_updates(state(quorum=3), [("0x" + "01" * 32, (1,) * 6)])
+    assert_same(shell.run("restart_dump", held, START + 7 * DUR, cap=TASK_ID), task.restart_round(held, TASK_ID, START + 7 * DUR)[0])
+    old = dataclasses.replace(s, version=0)
+    assert_same(shell.run("migrate_dump", old, cap=TASK_ID), task.migrate(old, TASK_ID)[0])
+
+
+def test_admin_rejections_match(shell):
+    s = state()
+    old = dataclasses.replace(s, version=0)
+    other = "0x" + "99" * 32
+    who = [("address", "0x" + "0e" * 32)]
+    cases = [
+        (lambda st_, cap: shell.run("add_dump", st_, pure=who, cap=cap), lambda st_, cap: task.add_participant(st_, cap, who[0][1])),
+        (lambda st_, cap: shell.run("remove_dump", st_, pure=who, cap=cap), lambda st_, cap: task.remove_participant(st_, cap, who[0][1])),
+        (lambda st_, cap: shell.run("set_open_dump", st_, pure=[("bool", False)], cap=cap), lambda st_, cap: task.set_open(st_, cap, False)),
+        (lambda st_, cap: shell.run("restart_dump", st_, START, cap=cap), lambda st_, cap: task.restart_round(st_, cap, START)),
+    ]
+    for move_call, py_call in cases:
+        assert names(lambda: move_call(s, other), lambda: py_call(s, other)) == ("ENotAdmin",) * 2
+        assert names(lambda: move_call(old, other), lambda: py_call(old, other)) == ("EWrongVersion",) * 2
+    done = dataclasses.replace(s, finished=True)
+    assert names(lambda: shell.run("restart_dump", done, START, cap=TASK_ID), lambda: task.restart_round(done, TASK_ID, START)) == ("ETaskFinished",) * 2
+    for st_, cap, name in ((old, other, "ENotAdmin"), (s, TASK_ID, "EWrongVersion"), (dataclasses.replace(s, version=2), TASK_ID, "EWrongVersion")):
+        assert names(lambda: shell.run("migrate_dump", st_, cap=cap), lambda: task.migrate(st_, cap)) == (name, name)
+
+
+def test_package_version_is_the_protocol_version(shell):
+    assert shell.vm.inner1("task", "version") == task.VERSION
+
+
+# --------------------------------------------------------------------------- round trip and gas
 def test_full_round_trip(shell):
     """submit (honest stand-in proof) -> aggregate -> next round, all in the Move shell."""
     s = state(quorum=1, max_rounds=2)
     w = [10, 20, 30, 40, 50, 60]
     got = shell.submit(s, START, w, 5, honest_proof(s, shell.sender, w, 5))
-    s1 = task.submit_update(s, shell.sender, w, 5, honest_proof(s, shell.sender, w, 5), START, stand_in_verify)
+    s1 = task.submit_update(s, shell.sender, w, 5, honest_proof(s, shell.sender, w, 5), START, stand_in_verify)[0]
     assert_same(got, s1)
     got = shell.aggregate(s1, START + 2)
-    s2 = task.aggregate(s1, START + 2)
+    s2 = task.aggregate(s1, shell.sender, START + 2)[0]
     assert_same(got, s2)
     assert got["model"] == w and got["round"] == 1 and not got["finished"]
     # round 1: the old-model commitment is now the aggregate's
     got = shell.submit(s2, START + 3, w, 5, honest_proof(s2, shell.sender, w, 5))
-    s3 = task.submit_update(s2, shell.sender, w, 5, honest_proof(s2, shell.sender, w, 5), START + 3, stand_in_verify)
+    s3 = task.submit_update(s2, shell.sender, w, 5, honest_proof(s2, shell.sender, w, 5), START + 3, stand_in_verify)[0]
     assert_same(got, s3)
     got = shell.aggregate(s3, START + 4)
     assert got["finished"] and got["round"] == 2
+
+
+LARGEST = StepSpec(features=408, classes=10, weight_bits=32, frac_bits=16)  # 4,090 weights, the most per update
+
+
+@pytest.mark.parametrize("rule", [0, 1])
+def test_submit_at_the_largest_model(shell, rule):
+    m = LARGEST.num_weights
+    s = state(spec=LARGEST, model=[0] * m, rule=rule, quorum=16)
+    w = [(i * 2654435761) % (1 << 32) for i in range(m)]
+    proof = honest_proof(s, shell.sender, w, 7)
+    assert_same(shell.submit(s, START, w, 7, proof), task.submit_update(s, shell.sender, w, 7, proof, START, stand_in_verify)[0])
+
+
+def test_fedavg_step_of_a_full_largest_round(shell):
+    """FedAvg aggregation reads the running sums only: 256 updates of 4,090 weights in one step."""
+    m = LARGEST.num_weights
+    s = state(spec=LARGEST, model=[0] * m, quorum=256)
+    s = with_updates(s, [("0x%064x" % (i + 1), tuple((i * 7 + j) % 1000 for j in range(m))) for i in range(256)])
+    assert_same(shell.aggregate(s, START), task.aggregate(s, shell.sender, START)[0])
+
+
+@pytest.mark.parametrize("rule,trim_bps", [(1, 0), (2, 2500)])
+def test_robust_steps_at_the_largest_model(shell, rule, trim_bps):
+    """16 updates of 4,090 weights: the first step and the last one (one coordinate and the round
+    advance) match."""
+    import random
+
+    r = random.Random(11)
+    m = LARGEST.num_weights
+    s = state(spec=LARGEST, model=[0] * m, quorum=16, rule=rule, trim_bps=trim_bps)
+    s = with_updates(s, [("0x%064x" % (i + 1), tuple(r.randrange(1 << 32) for _ in range(m))) for i in range(16)])
+    assert_same(shell.aggregate(s, START), task.aggregate(s, shell.sender, START)[0])
+    last = dataclasses.replace(s, partial=tuple(range(m - 1)))
+    assert_same(shell.aggregate(last, START), task.aggregate(last, shell.sender, START)[0])

@@ -1,22 +1,30 @@
-"""The Python mirror of the Move task's round rules (wafl_sui/protocol/task.py and round.py): every rejection,
-in the contract's order, and the round life cycle."""
+"""The Python twin of the Move task (wafl_sui/protocol/task.py, round.py, rules.py, budget.py,
+events.py): every rejection in the contract's order, the events of each transition, the round
+life cycle (FedAvg running sums, chunked robust aggregation, discarding, migration)."""
 
 from __future__ import annotations
+
+import dataclasses
+import json
 
 import pytest
 
 from wafl_sui import protocol
-from wafl_sui.protocol import codec, round as round_rules, rules as agg_rules, spec as spec_rules, task
-from wafl_sui.protocol import ProtocolError, StepSpec
+from wafl_sui.protocol import budget, codec, events as ev, round as round_rules, rules as agg_rules
+from wafl_sui.protocol import spec as spec_rules, task
+from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules, StepSpec
 
 SPEC = StepSpec(features=2, classes=2, batch_size=2, local_steps=1, frac_bits=4, weight_bits=8,
                 feature_frac_bits=4, feature_bits=6, lr_frac_bits=8, lr_bits=8)
+DIGITS = StepSpec(features=64, classes=10)  # 650 weights of 24 bits
 VK = bytes(224) + (5).to_bytes(8, "little") + bytes(5 * 32)  # the shape of a 4-input key
 TASK, CAP = "0x" + "7a" * 32, "0x" + "ca" * 32  # admin calls take the task id the cap names
-ALICE, BOB, CAROL = "0xa11ce", "0xb0b", "0xca201"
-START, DUR = 5_000, 1_000
+ADMIN, ALICE, BOB, CAROL = "0xad", "0xa11ce", "0xb0b", "0xca201"
+START, DUR, GRACE = 5_000, 1_000, 500
 PROOF = bytes(128)
 MODEL = [128] * 6
+U64 = (1 << 64) - 1
+norm = codec.normalize_address
 
 
 def w(a, b):
@@ -31,12 +39,26 @@ def reject(vk, inputs, proof):
     return False
 
 
-def make(quorum=2, max_rounds=2, rule=0, trim_bps=0, open_=True, **kw):
-    args = dict(task_id=TASK, admin_cap_id=CAP, spec=SPEC, lr_q=16, quorum=quorum, round_duration_ms=DUR,
-                max_rounds=max_rounds, rule=rule, trim_bps=trim_bps, open_=open_, initial_model=MODEL, vk=VK,
-                now_ms=START)
+def unchecked(cls, **fields):
+    """An instance that skips __post_init__ validation (to test create_task's own checks)."""
+    obj = object.__new__(cls)
+    for k, v in fields.items():
+        object.__setattr__(obj, k, v)
+    return obj
+
+
+def make_with_events(quorum=2, max_rounds=2, rule=0, trim_bps=0, open_=True, grace_ms=GRACE, duration=DUR, **kw):
+    args = dict(task_id=TASK, admin_cap_id=CAP, creator=ADMIN, spec=SPEC,
+                round_rules=unchecked(RoundRules, quorum=quorum, round_duration_ms=duration, max_rounds=max_rounds,
+                                      grace_ms=grace_ms),
+                aggregation=unchecked(AggregationRule, rule=rule, trim_bps=trim_bps),
+                lr_q=16, open_=open_, initial_model=MODEL, vk=VK, now_ms=START)
     args.update(kw)
     return task.create_task(**args)
+
+
+def make(**kw):
+    return make_with_events(**kw)[0]
 
 
 def err(fn, *a, **kw):
@@ -45,17 +67,56 @@ def err(fn, *a, **kw):
     return e.value.name
 
 
+def submit(s, who=ALICE, weights=None, data=7, proof=PROOF, now=START, verify=accept):
+    return task.submit_update(s, who, w(1, 2) if weights is None else weights, data, proof, now, verify)[0]
+
+
+def aggregate(s, who=CAROL, now=START):
+    return task.aggregate(s, who, now)[0]
+
+
+def full_round(s, updates, now=START):
+    for i, u in enumerate(updates):
+        s = submit(s, "0x%x" % (i + 1), u, now=now)
+    return s
+
+
 # --------------------------------------------------------------------------- create
-def test_create_state():
-    s = make()
+def test_create_state_and_event():
+    s, events = make_with_events()
+    assert s.version == task.VERSION == 1
     assert s.round == 0 and s.round_start_ms == START and s.deadline_ms == START + DUR
-    assert s.model == tuple(MODEL) and not s.finished and s.submitters == []
+    assert s.model == tuple(MODEL) and not s.finished and s.submitters == () and s.num_updates == 0
     assert s.model_commitment == protocol.model_commitment_encoded(MODEL, SPEC)
-    assert s.is_allowed(ALICE)
+    assert s.is_allowed(ALICE) and s.prepared_vk == VK
+    assert s.sums == (0,) * 6 and s.updates == () and s.partial == ()  # FedAvg keeps running sums
+    assert s.aggregation_done == 0 and s.aggregation_total == 6
+    assert events == [ev.TaskCreated(
+        task_id=TASK, admin_cap_id=CAP, creator=norm(ADMIN), version=1, spec=SPEC,
+        round_rules=RoundRules(2, DUR, 2, GRACE), aggregation=AggregationRule(0, 0), lr_q=16, open=True,
+        num_weights=6, model_commitment=s.model_commitment, round=0, deadline_ms=START + DUR, timestamp_ms=START)]
+    d = events[0].to_dict()
+    assert d["spec"] == SPEC.to_dict() and d["round_rules"]["grace_ms"] == GRACE and d["creator"] == norm(ADMIN)
+    json.dumps(d)
 
 
-def test_create_from_spec_dict():
+def test_create_robust_rule_keeps_updates_not_sums():
+    s = make(rule=1)
+    assert s.sums == () and s.updates == ()
+
+
+def test_create_from_spec_dict_and_prepare():
     assert make(spec=SPEC.to_dict()).spec == SPEC
+    s = make(prepare=lambda vk: ("prepared", vk))
+    assert s.prepared_vk == ("prepared", VK)
+
+    def bad(vk):
+        raise ProtocolError("EInvalidVerifyingKey", "not on the curve")
+
+    assert err(make, prepare=bad) == "EInvalidVerifyingKey"
+
+
+BIG = StepSpec(features=4999, classes=10)  # 50,000 weights: a robust round of 256 cannot fit
 
 
 @pytest.mark.parametrize("kw,name", [
@@ -64,16 +125,21 @@ def test_create_from_spec_dict():
     (dict(lr_q=256), "EInvalidSpec"),
     (dict(quorum=0), "EInvalidRoundRules"),
     (dict(quorum=round_rules.MAX_UPDATES_PER_ROUND + 1), "EInvalidRoundRules"),
-    (dict(round_duration_ms=0), "EInvalidRoundRules"),
+    (dict(duration=0), "EInvalidRoundRules"),
     (dict(max_rounds=0), "EInvalidRoundRules"),
+    (dict(grace_ms=-1), "EInvalidRoundRules"),
     (dict(rule=3), "EInvalidAggregationRule"),
     (dict(rule=2, trim_bps=5000), "EInvalidAggregationRule"),
+    (dict(spec=BIG, rule=1, quorum=256, initial_model=[0] * BIG.num_weights), "EOverGasBudget"),
     (dict(initial_model=[128] * 5), "EWrongLength"),
     (dict(initial_model=[128] * 5 + [256]), "EValueOutOfBounds"),
     (dict(vk=VK[:-32]), "EInvalidVerifyingKey"),  # length does not match the IC count
     (dict(vk=bytes(224) + (4).to_bytes(8, "little") + bytes(4 * 32)), "EInvalidVerifyingKey"),  # 3 inputs
-    # order: spec before rules before model before key
+    # order: spec, lr_q, round rules, aggregation rule, budget, model, key
     (dict(lr_q=0, quorum=0), "EInvalidSpec"),
+    (dict(quorum=0, rule=3), "EInvalidRoundRules"),
+    (dict(rule=3, spec=BIG, quorum=256), "EInvalidAggregationRule"),
+    (dict(spec=BIG, rule=1, quorum=256, initial_model=[]), "EOverGasBudget"),
     (dict(quorum=0, initial_model=[]), "EInvalidRoundRules"),
     (dict(initial_model=[], vk=b""), "EWrongLength"),
 ])
@@ -88,37 +154,49 @@ def test_vk_num_public_inputs():
 
 
 # --------------------------------------------------------------------------- rounds
-def test_fedavg_round_trip_and_finish():
+def test_fedavg_round_trip_events_and_finish():
     s = make()
     seen = []
-    s = task.submit_update(s, ALICE, w(100, 200), 7, PROOF, START + 1, lambda vk, i, p: seen.append(i) or True)
-    s = task.submit_update(s, BOB, w(101, 255), 7, PROOF, START + 2, accept)
-    assert s.submitters == [codec.normalize_address(ALICE), codec.normalize_address(BOB)] and s.has_submitted(ALICE)
-    # the public inputs the contract builds for ALICE
-    assert seen[0] == [
+    s, e1 = task.submit_update(s, ALICE, w(100, 200), 7, PROOF, START + 1, lambda vk, i, p: seen.append((vk, i)) or True)
+    s, e2 = task.submit_update(s, BOB, w(101, 255), 7, PROOF, START + 2, accept)
+    assert s.submitters == (norm(ALICE), norm(BOB)) and s.has_submitted(ALICE) and not s.has_submitted(CAROL)
+    assert s.sums == tuple(w(201, 455)) and s.updates == () and s.update_of(ALICE) is None
+    # the public inputs the contract builds for ALICE, checked against the stored prepared key
+    inputs = [
         protocol.model_commitment_encoded(MODEL, SPEC),
         protocol.model_commitment_encoded(w(100, 200), SPEC),
         7,
         protocol.context_hash(TASK, ALICE, 0, 16),
     ]
-    s = task.aggregate(s, START + 10)
-    assert s.model == tuple(w(100, 227)) and s.round == 1 and s.updates == ()
+    assert seen == [(VK, inputs)]
+    assert e1 == [ev.UpdateAccepted(task_id=TASK, round=0, sender=norm(ALICE), old_model_commitment=inputs[0],
+                                    new_model_commitment=inputs[1], data_commitment=7, context_hash=inputs[3],
+                                    num_updates=1, timestamp_ms=START + 1)]
+    assert e2[0].num_updates == 2 and e2[0].sender == norm(BOB)
+    s, events = task.aggregate(s, CAROL, START + 10)
+    assert s.model == tuple(w(100, 227)) and s.round == 1 and s.submitters == () and s.sums == (0,) * 6
     assert s.round_start_ms == START + 10 and s.deadline_ms == START + 10 + DUR and not s.finished
     assert s.model_commitment == protocol.model_commitment_encoded(w(100, 227), SPEC)
-    s = task.submit_update(s, ALICE, w(0, 0), 7, PROOF, START + 11, accept)
-    s = task.submit_update(s, BOB, w(1, 1), 7, PROOF, START + 11, accept)
-    s = task.aggregate(s, START + 12)
+    assert events == [ev.RoundAggregated(
+        task_id=TASK, round=0, rule=0, num_updates=2, submitters=(norm(ALICE), norm(BOB)),
+        previous_model_commitment=inputs[0], model_commitment=s.model_commitment, next_round=1,
+        next_deadline_ms=START + 10 + DUR, triggered_by=norm(CAROL), timestamp_ms=START + 10)]
+    s = submit(s, ALICE, w(0, 0), now=START + 11)
+    s = submit(s, BOB, w(1, 1), now=START + 11)
+    s, events = task.aggregate(s, ALICE, START + 12)
     assert s.finished and s.round == 2 and s.model == tuple(w(0, 0))
+    assert [e.type for e in events] == ["RoundAggregated", "TaskFinished"]
+    assert events[1] == ev.TaskFinished(task_id=TASK, rounds=2, model_commitment=s.model_commitment, timestamp_ms=START + 12)
     assert err(task.submit_update, s, CAROL, w(1, 1), 7, PROOF, START + 13, accept) == "ETaskFinished"
-    assert err(task.aggregate, s, START + 13) == "ETaskFinished"
+    assert err(task.aggregate, s, CAROL, START + 13) == "ETaskFinished"
 
 
 def test_context_binds_the_round():
     s = make(quorum=1, max_rounds=3)
     rounds = []
     rec = lambda vk, i, p: rounds.append(i[3]) or True  # noqa: E731
-    s = task.aggregate(task.submit_update(s, ALICE, w(1, 1), 0, PROOF, START, rec), START)
-    s = task.submit_update(s, ALICE, w(1, 1), 0, PROOF, START, rec)
+    s = aggregate(task.submit_update(s, ALICE, w(1, 1), 0, PROOF, START, rec)[0])
+    s = task.submit_update(s, ALICE, w(1, 1), 0, PROOF, START, rec)[0]
     assert rounds == [protocol.context_hash(TASK, ALICE, r, 16) for r in (0, 1)]
 
 
@@ -126,85 +204,310 @@ def test_context_binds_the_round():
 def test_robust_rules(rule, trim, want):
     s = make(quorum=4, max_rounds=1, rule=rule, trim_bps=trim)
     for who, u in ((ALICE, w(1, 10)), (BOB, w(2, 20)), (CAROL, w(4, 30)), ("0xd", w(250, 31))):
-        s = task.submit_update(s, who, u, 7, PROOF, START, accept)
-    assert task.aggregate(s, START).model == tuple(want)
+        s = submit(s, who, u)
+    if rule:
+        assert s.update_of(BOB) == tuple(w(2, 20)) and len(s.updates) == 4
+    assert aggregate(s).model == tuple(want)
 
 
 def test_submit_at_deadline_and_aggregate_after_it():
     s = make(quorum=3)
-    s = task.submit_update(s, ALICE, w(7, 9), 0, PROOF, START + DUR, accept)  # now == deadline: open
-    assert err(task.aggregate, s, START + DUR) == "EQuorumNotReached"
-    s = task.aggregate(s, START + DUR + 1)  # closed with one update
+    s = submit(s, ALICE, w(7, 9), now=START + DUR)  # now == deadline: open
+    assert err(task.aggregate, s, CAROL, START + DUR) == "EQuorumNotReached"
+    s = aggregate(s, now=START + DUR + 1)  # closed with one update
     assert s.model == tuple(w(7, 9)) and s.round == 1
+
+
+def test_round_closes_at_its_quorum():
+    s = submit(submit(make(quorum=2)), BOB)
+    assert err(submit, s, CAROL) == "ERoundFull"
+    assert err(submit, s, CAROL, now=START + DUR + 1) == "ERoundClosed"  # closed before full
+    assert aggregate(s).round == 1
+
+
+# --------------------------------------------------------------------------- chunked aggregation
+def _digits_updates(n, seed=3):
+    import random
+
+    r = random.Random(seed)
+    return [[r.randrange(1 << DIGITS.weight_bits) for _ in range(DIGITS.num_weights)] for _ in range(n)]
+
+
+@pytest.mark.parametrize("rule,trim_bps,n", [(1, 0, 64), (2, 1000, 64), (2, 0, 16), (1, 0, 7)])
+def test_robust_aggregation_in_steps(rule, trim_bps, n):
+    agg = AggregationRule(rule, trim_bps)
+    s = make(spec=DIGITS, quorum=n, max_rounds=2, rule=rule, trim_bps=trim_bps, initial_model=[0] * 650)
+    updates = _digits_updates(n)
+    s = full_round(s, updates)
+    steps = budget.aggregation_steps(650, agg, n)
+    chunk = budget.coords_per_step(650, agg, n)
+    for k in range(1, steps):
+        s, events = task.aggregate(s, "0x%x" % k, START + k)
+        assert events == [ev.AggregationProgressed(task_id=TASK, round=0, coords_done=k * chunk, coords_total=650,
+                                                   triggered_by=norm("0x%x" % k), timestamp_ms=START + k)]
+        assert s.aggregation_done == k * chunk and s.aggregating and s.round == 0
+        assert err(submit, s, "0xfff") == "ERoundClosed"  # no update once aggregation started
+    s, events = task.aggregate(s, CAROL, START + steps)
+    assert [e.type for e in events] == ["RoundAggregated"]
+    assert s.model == tuple(protocol.aggregate(updates, rule, trim_bps)) and s.round == 1
+    assert s.partial == () and s.updates == () and s.submitters == () and not s.aggregating
+
+
+def test_aggregation_steps_continue_past_a_restart():
+    """Once aggregation started, the next steps are always allowed (even if the admin restarted the
+    timer), and the round stays closed to updates."""
+    s = full_round(make(spec=DIGITS, quorum=64, rule=1, initial_model=[0] * 650), _digits_updates(64))
+    s = aggregate(s)
+    s = task.restart_round(s, TASK, START + 1)[0]
+    assert s.aggregating and err(submit, s, "0xfff", now=START + 1) == "ERoundClosed"
+    s = aggregate(s, now=START + 2)
+    assert s.aggregation_done == 2 * budget.coords_per_step(650, AggregationRule(1), 64)
 
 
 # --------------------------------------------------------------------------- submit rejections
 def test_submit_rejections_each():
     s = make()
-    sub = lambda st, who=ALICE, weights=w(1, 2), data=7, proof=PROOF, now=START, verify=accept: task.submit_update(  # noqa: E731
-        st, who, weights, data, proof, now, verify)
-    assert err(sub, s, now=START + DUR + 1) == "ERoundClosed"
-    assert err(sub, make(open_=False)) == "ESenderNotAllowed"
-    assert err(sub, sub(s)) == "EAlreadySubmitted"
-    assert err(sub, s, weights=[1] * 5) == "EWrongLength"
-    assert err(sub, s, weights=w(1, 256)) == "EValueOutOfBounds"
-    assert err(sub, s, data=protocol.FIELD_MODULUS) == "EValueOutOfBounds"
-    assert err(sub, s, proof=b"\x00" * 4) == "EInvalidProof"
-    assert err(sub, s, verify=reject) == "EInvalidProof"
-    one = task.aggregate(sub(make(quorum=1, max_rounds=1)), START)
-    assert err(sub, one) == "ETaskFinished"
+    assert err(submit, s, now=START + DUR + 1) == "ERoundClosed"
+    assert err(submit, make(open_=False)) == "ESenderNotAllowed"
+    assert err(submit, submit(s)) == "EAlreadySubmitted"
+    assert err(submit, s, weights=[1] * 5) == "EWrongLength"
+    assert err(submit, s, weights=w(1, 256)) == "EValueOutOfBounds"
+    assert err(submit, s, data=protocol.FIELD_MODULUS) == "EValueOutOfBounds"
+    assert err(submit, s, proof=b"\x00" * 4) == "EInvalidProof"
+    assert err(submit, s, verify=reject) == "EInvalidProof"
+    one = aggregate(submit(make(quorum=1, max_rounds=1)))
+    assert err(submit, one) == "ETaskFinished"
+    assert err(submit, dataclasses.replace(s, version=0)) == "EWrongVersion"
+    assert err(submit, dataclasses.replace(s, version=2)) == "EWrongVersion"
 
 
 def test_submit_rejection_order():
-    """The contract's order: finished, closed, allowed, already, length, bounds, data, proof."""
-    s = make(open_=False)
+    """The contract's order: version, finished, closed, full, allowed, already, length, bounds, data, proof."""
+    s = make(open_=False, quorum=2)
+    old = dataclasses.replace(s, version=0, finished=True)
+    assert err(task.submit_update, old, ALICE, [1], 7, b"", START + DUR + 1, reject) == "EWrongVersion"
+    assert err(task.submit_update, dataclasses.replace(s, finished=True), ALICE, [1], 7, b"", START + DUR + 1, reject) == "ETaskFinished"
     assert err(task.submit_update, s, ALICE, [1], 7, b"", START + DUR + 1, reject) == "ERoundClosed"
     assert err(task.submit_update, s, ALICE, [1], 7, b"", START, reject) == "ESenderNotAllowed"
-    s = task.add_participant(s, TASK, ALICE)
-    s = task.submit_update(s, ALICE, w(1, 2), 7, PROOF, START, accept)
+    s = task.add_participant(s, TASK, ALICE)[0]
+    s = submit(s, ALICE)
     assert err(task.submit_update, s, ALICE, [1], 7, b"", START, reject) == "EAlreadySubmitted"
-    s = task.add_participant(s, TASK, BOB)
+    s = task.add_participant(s, TASK, BOB)[0]
     assert err(task.submit_update, s, BOB, [999] * 5, protocol.FIELD_MODULUS, b"", START, reject) == "EWrongLength"
     assert err(task.submit_update, s, BOB, w(999, 1), protocol.FIELD_MODULUS, b"", START, reject) == "EValueOutOfBounds"
     assert err(task.submit_update, s, BOB, w(1, 1), protocol.FIELD_MODULUS, b"", START, reject) == "EValueOutOfBounds"
     assert err(task.submit_update, s, BOB, w(1, 1), 7, b"", START, reject) == "EInvalidProof"
+    full = submit(s, BOB)
+    # a full round: ERoundFull before the allowlist and the sender's earlier update
+    assert err(task.submit_update, full, CAROL, [1], 7, b"", START, reject) == "ERoundFull"
+    assert err(task.submit_update, full, ALICE, [1], 7, b"", START, reject) == "ERoundFull"
 
 
-# --------------------------------------------------------------------------- aggregate & admin
+# --------------------------------------------------------------------------- aggregate & discard
 def test_aggregate_rejections():
     s = make(quorum=2)
-    assert err(task.aggregate, s, START) == "EQuorumNotReached"
-    assert err(task.aggregate, s, START + DUR + 1) == "ENoUpdates"
-    s1 = task.submit_update(s, ALICE, w(1, 2), 7, PROOF, START, accept)
-    assert err(task.aggregate, s1, START + DUR) == "EQuorumNotReached"
+    assert err(task.aggregate, s, CAROL, START) == "EQuorumNotReached"
+    assert err(task.aggregate, s, CAROL, START + DUR + 1) == "ENoUpdates"
+    s1 = submit(s)
+    assert err(task.aggregate, s1, CAROL, START + DUR) == "EQuorumNotReached"
+    full = submit(s1, BOB)
+    assert err(task.aggregate, dataclasses.replace(full, version=0), CAROL, START) == "EWrongVersion"
+    assert err(task.aggregate, dataclasses.replace(full, version=0, finished=True), CAROL, START) == "EWrongVersion"
 
 
+@pytest.mark.parametrize("rule", [0, 1])
+def test_discard_round_after_the_grace_period(rule):
+    s = submit(make(quorum=3, rule=rule))
+    end = START + DUR + GRACE
+    assert err(task.discard_round, s, CAROL, START) == "EGracePeriodNotOver"
+    assert err(task.discard_round, s, CAROL, end) == "EGracePeriodNotOver"
+    assert aggregate(s, now=end).round == 1  # during the grace period the round can still be aggregated
+    d, events = task.discard_round(s, CAROL, end + 1)
+    assert d.round == 0 and d.submitters == () and d.updates == () and d.partial == ()
+    assert d.sums == ((0,) * 6 if rule == 0 else ())
+    assert d.round_start_ms == end + 1 and d.deadline_ms == end + 1 + DUR and d.model == s.model
+    assert events == [ev.RoundDiscarded(task_id=TASK, round=0, num_updates=1, submitters=(norm(ALICE),),
+                                        deadline_ms=end + 1 + DUR, triggered_by=norm(CAROL), timestamp_ms=end + 1)]
+    assert submit(d, ALICE, now=end + 2).num_updates == 1  # the same sender may submit again
+
+
+def test_discard_drops_a_partial_aggregation_and_empty_rounds():
+    s = full_round(make(spec=DIGITS, quorum=64, rule=1, initial_model=[0] * 650), _digits_updates(64))
+    s = aggregate(s)
+    assert s.aggregating
+    d = task.discard_round(s, CAROL, START + DUR + GRACE + 1)[0]
+    assert not d.aggregating and d.num_updates == 0
+    empty = task.discard_round(make(), CAROL, START + DUR + GRACE + 1)[0]  # an expired empty round
+    assert empty.deadline_ms == START + DUR + GRACE + 1 + DUR
+
+
+def test_discard_rejections():
+    s = make()
+    late = START + DUR + GRACE + 1
+    assert err(task.discard_round, dataclasses.replace(s, finished=True), CAROL, late) == "ETaskFinished"
+    assert err(task.discard_round, dataclasses.replace(s, version=0, finished=True), CAROL, late) == "EWrongVersion"
+    never = make(duration=U64 - START, grace_ms=10)  # deadline + grace saturates at u64::MAX
+    assert err(task.discard_round, never, CAROL, U64) == "EGracePeriodNotOver"
+
+
+# --------------------------------------------------------------------------- admin & migrate
 def test_admin():
     s = make(open_=False)
     assert err(task.add_participant, s, "0x" + "11" * 32, ALICE) == "ENotAdmin"
     assert err(task.remove_participant, s, "0x1", ALICE) == "ENotAdmin"
     assert err(task.set_open, s, "0x1", True) == "ENotAdmin"
     assert err(task.restart_round, s, "0x1", START) == "ENotAdmin"
-    s = task.add_participant(s, TASK, ALICE)
+    s, events = task.add_participant(s, TASK, ALICE)
+    assert events == [ev.ParticipantAdded(task_id=TASK, participant=norm(ALICE))]
     assert s.is_allowed(ALICE) and not s.is_allowed(BOB)
-    s = task.remove_participant(s, TASK, ALICE)
-    assert not s.is_allowed(ALICE)
-    assert task.set_open(s, TASK, True).is_allowed(BOB)
-    # restart an expired round
-    s = task.restart_round(make(), TASK, START + 5 * DUR)
-    assert s.deadline_ms == START + 6 * DUR and s.round == 0
-    s = task.submit_update(s, ALICE, w(1, 2), 7, PROOF, START + 5 * DUR, accept)
-    done = task.aggregate(task.submit_update(make(quorum=1, max_rounds=1), ALICE, w(1, 2), 7, PROOF, START, accept), START)
+    assert task.add_participant(s, TASK, ALICE)[0] == s  # idempotent
+    s, events = task.remove_participant(s, TASK, ALICE)
+    assert events == [ev.ParticipantRemoved(task_id=TASK, participant=norm(ALICE))] and not s.is_allowed(ALICE)
+    opened, events = task.set_open(s, TASK, True)
+    assert opened.is_allowed(BOB) and events == [ev.OpenChanged(task_id=TASK, open=True)]
+    # restart an expired round (its updates are kept)
+    s, events = task.restart_round(submit(make(quorum=3)), TASK, START + 5 * DUR)
+    assert s.deadline_ms == START + 6 * DUR and s.round == 0 and s.num_updates == 1
+    assert events == [ev.RoundRestarted(task_id=TASK, round=0, num_updates=1, deadline_ms=START + 6 * DUR,
+                                        timestamp_ms=START + 5 * DUR)]
+    s = submit(s, BOB, now=START + 5 * DUR)
+    done = aggregate(submit(make(quorum=1, max_rounds=1)))
     assert err(task.restart_round, done, TASK, START) == "ETaskFinished"
+
+
+def test_admin_checks_the_version_first():
+    old = dataclasses.replace(make(), version=0)
+    for call in (lambda: task.add_participant(old, "0x1", ALICE), lambda: task.remove_participant(old, "0x1", ALICE),
+                 lambda: task.set_open(old, "0x1", True), lambda: task.restart_round(old, "0x1", START)):
+        assert err(call) == "EWrongVersion"
+
+
+def test_migrate():
+    s = make()
+    assert err(task.migrate, s, TASK) == "EWrongVersion"  # already at VERSION: nothing to migrate
+    old = dataclasses.replace(s, version=0)
+    assert err(task.migrate, old, "0x1") == "ENotAdmin"
+    assert err(submit, old) == "EWrongVersion"
+    new, events = task.migrate(old, TASK)
+    assert new.version == task.VERSION and events == [ev.TaskMigrated(task_id=TASK, from_version=0, to_version=1)]
+    assert submit(new).num_updates == 1
+    assert err(task.migrate, dataclasses.replace(s, version=2), TASK) == "EWrongVersion"
+
+
+# --------------------------------------------------------------------------- events
+def test_events_round_trip_through_dicts():
+    s, out = make_with_events(quorum=1, max_rounds=1, open_=False)
+    for step in (lambda s: task.add_participant(s, TASK, ALICE), lambda s: task.set_open(s, TASK, True),
+                 lambda s: task.remove_participant(s, TASK, ALICE),
+                 lambda s: task.restart_round(s, TASK, START),
+                 lambda s: task.discard_round(s, BOB, START + DUR + GRACE + 1),
+                 lambda s: task.submit_update(s, ALICE, w(1, 2), 7, PROOF, START + DUR + GRACE + 1, accept),
+                 lambda s: task.aggregate(s, BOB, START + DUR + GRACE + 2)):
+        s, e = step(s)
+        out += e
+    out += task.migrate(dataclasses.replace(s, version=0), TASK)[1]
+    assert {e.type for e in out} == set(ev.EVENT_TYPES) - {"AggregationProgressed"}
+    for e in out:
+        d = e.to_dict()
+        again = ev.from_dict(e.type, json.loads(json.dumps(d)))
+        assert again == e and again.to_dict() == d
+    progressed = ev.AggregationProgressed(task_id=TASK, round=0, coords_done=1, coords_total=2, triggered_by=norm(BOB),
+                                          timestamp_ms=1)
+    assert ev.from_dict("AggregationProgressed", progressed.to_dict()) == progressed
+
+
+# --------------------------------------------------------------------------- pure rules
+def test_round_rules_validation():
+    assert RoundRules(1, 1, 1).grace_ms == 0
+    assert round_rules.new_rules(256, 1, 1, U64) == RoundRules(256, 1, 1, U64)
+    assert RoundRules.from_dict(RoundRules(3, 4, 5, 6).to_dict()) == RoundRules(3, 4, 5, 6)
+    for bad in ((0, 1, 1, 0), (257, 1, 1, 0), (1, 0, 1, 0), (1, 1, 0, 0), (1, 1, 1, -1), (1, 1, 1, U64 + 1), (1.5, 1, 1, 0)):
+        assert err(RoundRules, *bad) == "EInvalidRoundRules", bad
+
+
+def test_aggregation_rule_validation():
+    assert agg_rules.new_aggregation(2, 4999).name == "trimmed_mean"
+    assert AggregationRule.from_dict({"rule": 1}) == AggregationRule(1, 0)
+    for bad in ((3, 0), (0, 5000), (2, -1), (-1, 0)):
+        assert err(AggregationRule, *bad) == "EInvalidAggregationRule", bad
 
 
 def test_pure_rules():
     assert round_rules.deadline(2**64 - 10, 100) == 2**64 - 1
+    assert round_rules.grace_deadline(2**64 - 10, 100) == 2**64 - 1
     assert round_rules.next_round(0, 1) == (1, True) and round_rules.next_round(0, 2) == (1, False)
-    assert err(round_rules.check_submit, True, 0, 0, 0, False, True) == "ETaskFinished"
-    assert err(round_rules.check_submit, False, 0, 0, round_rules.MAX_UPDATES_PER_ROUND, True, False) == "ERoundClosed"
-    round_rules.check_submit(False, 0, 0, round_rules.MAX_UPDATES_PER_ROUND - 1, True, False)
-    assert err(round_rules.check_aggregate, True, 0, 0, 5, 1) == "ETaskFinished"
-    round_rules.check_aggregate(False, 0, 10, 2, 2)
+    cs = round_rules.check_submit
+    assert err(cs, True, 0, 0, False, 0, 1, False, True) == "ETaskFinished"
+    assert err(cs, False, 1, 0, False, 0, 1, True, False) == "ERoundClosed"
+    assert err(cs, False, 0, 0, True, 0, 1, True, False) == "ERoundClosed"
+    assert err(cs, False, 0, 0, False, 2, 2, False, True) == "ERoundFull"
+    assert err(cs, False, 0, 0, False, 1, 2, False, True) == "ESenderNotAllowed"
+    assert err(cs, False, 0, 0, False, 1, 2, True, True) == "EAlreadySubmitted"
+    cs(False, 0, 0, False, 1, 2, True, False)
+    ca = round_rules.check_aggregate
+    assert err(ca, True, 0, 0, True, 5, 1) == "ETaskFinished"
+    ca(False, 0, 10, False, 2, 2)
+    ca(False, 0, 10, True, 1, 2)  # aggregation started: the next step is allowed
+    assert err(ca, False, 0, 10, False, 1, 2) == "EQuorumNotReached"
+    assert err(ca, False, 11, 10, False, 0, 2) == "ENoUpdates"
+    cd = round_rules.check_discard
+    assert err(cd, True, 100, 0, 0) == "ETaskFinished"
+    assert err(cd, False, 10, 5, 5) == "EGracePeriodNotOver"
+    cd(False, 11, 5, 5)
     assert err(agg_rules.validate_rule, 0, 5000) == "EInvalidAggregationRule"
     assert err(spec_rules.check_lr_q, SPEC, 256) == "EInvalidSpec"
+
+
+def test_running_sums_are_fedavg():
+    ups = [[1, 2, 3], [4, 5, 7], [2**32 - 1, 0, 1]]
+    sums = (0, 0, 0)
+    for u in ups:
+        sums = agg_rules.add_to_sums(sums, u)
+    assert agg_rules.fedavg_from_sums(sums, 3) == protocol.fedavg(ups)
+    assert err(agg_rules.add_to_sums, (0, 0), [1]) == "EWrongLength"
+    assert err(agg_rules.fedavg_from_sums, (0,), 0) == "ENoUpdates"
+
+
+# --------------------------------------------------------------------------- budget
+TARGETS = [(650, 64), (4095, 16)]  # the sizes the robust rules must serve (docs/MOVE.md)
+
+
+@pytest.mark.parametrize("m,n", TARGETS)
+@pytest.mark.parametrize("agg", [AggregationRule(1), AggregationRule(2, 1000), AggregationRule(2, 4999), AggregationRule(2, 0)])
+def test_budget_serves_the_target_sizes(m, n, agg):
+    budget.check_task_budget(m, agg, n)
+    c = budget.coords_per_step(m, agg, n)
+    assert 1 <= c <= m and budget.step_units(m, agg, n, c) <= budget.STEP_BUDGET_UNITS
+    assert c == m or budget.step_units(m, agg, n, c + 1) > budget.STEP_BUDGET_UNITS  # the largest that fits
+    assert budget.aggregation_steps(m, agg, n) == -(-m // c)
+
+
+def test_budget_fedavg_is_one_step_independent_of_the_updates():
+    fed = AggregationRule(0)
+    for m in (6, 650, 4095):
+        for n in (1, 64, 256):
+            budget.check_task_budget(m, fed, n)
+            assert budget.coords_per_step(m, fed, n) == m and budget.aggregation_steps(m, fed, n) == 1
+    assert budget.STEP_BUDGET_UNITS * 5 == budget.MAX_TX_UNITS * 3  # the budget is 60% of the cap
+    assert budget.step_units(650, fed, 1, 650) == -(-budget.step_internal(650, fed, 1, 650) // 1000)
+
+
+def test_budget_costs_grow_with_the_work():
+    for agg in (AggregationRule(0), AggregationRule(1), AggregationRule(2, 2500)):
+        for n in (1, 2, 17, 64, 255):
+            assert budget.step_units(650, agg, n + 1, 3) >= budget.step_units(650, agg, n, 3)
+            assert budget.step_units(651, agg, n, 3) >= budget.step_units(650, agg, n, 3)
+    assert budget.selection_work(64, AggregationRule(1)) == (1, 33)
+    assert budget.selection_work(64, AggregationRule(2, 1000)) == (2, 12)
+    assert budget.selection_work(64, AggregationRule(2, 100)) == (0, 0)  # t = 0: a plain mean
+    # past Sui's 700 native calls per transaction (4 per update) a step's loads cost more
+    assert budget.load_per_weight(165) == budget.LOAD_PER_WEIGHT < budget.load_per_weight(166)
+    assert [budget.heap_levels(n) for n in (1, 2, 3, 4, 5, 64, 65)] == [1, 1, 2, 2, 3, 6, 7]
+
+
+def test_budget_rejections():
+    big = BIG.num_weights
+    assert err(budget.check_task_budget, big, AggregationRule(1), 256) == "EOverGasBudget"
+    assert err(budget.check_task_budget, 2_000_000, AggregationRule(0), 1) == "EOverGasBudget"
+    # a steps' chunk never drops below one coordinate, even past the budget
+    assert budget.coords_per_step(big, AggregationRule(1), 256) == 1

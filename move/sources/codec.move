@@ -1,7 +1,7 @@
 /// Pure encoding rules shared with `wafl_sui/protocol.py`: packing of offset-encoded values
 /// into BN254 field elements, address limbs, the context-hash pre-image and the byte layout
 /// of the Groth16 public inputs. No hashing here (see `wafl::commitment`), so every function
-/// of this module runs in a plain Move VM.
+/// of this module runs in a plain Move VM. Package-internal.
 module wafl::codec;
 
 use std::bcs;
@@ -24,21 +24,21 @@ const LOW_128_MASK: u256 = 0xffffffffffffffffffffffffffffffff;
 /// Bytes of one public input in `groth16::public_proof_inputs_from_bytes`.
 const PUBLIC_INPUT_BYTES: u64 = 32;
 
-public fun pack_bits(): u64 { PACK_BITS }
+public(package) fun pack_bits(): u64 { PACK_BITS }
 
-public fun field_modulus(): u256 { FIELD_MODULUS }
+public(package) fun field_modulus(): u256 { FIELD_MODULUS }
 
-public fun context_domain(): u256 { CONTEXT_DOMAIN }
+public(package) fun context_domain(): u256 { CONTEXT_DOMAIN }
 
 /// How many `bits`-bit values one field element holds: floor(253 / bits).
-public fun values_per_element(bits: u8): u64 {
+public(package) fun values_per_element(bits: u8): u64 {
     assert!(bits >= 1 && bits <= 32, EValueOutOfBounds);
     PACK_BITS / (bits as u64)
 }
 
 /// Offset-encoded values of `bits` bits -> field elements, floor(253/bits) values per element,
 /// value k of a group at bit offset k*bits (little-endian limbs), as `protocol.pack`.
-public fun pack(values: &vector<u32>, bits: u8): vector<u256> {
+public(package) fun pack(values: &vector<u32>, bits: u8): vector<u256> {
     let per = values_per_element(bits);
     let limit: u64 = 1u64 << bits;
     let n = values.length();
@@ -61,22 +61,22 @@ public fun pack(values: &vector<u32>, bits: u8): vector<u256> {
 }
 
 /// Whether `x` is a canonical BN254 scalar (< r).
-public fun is_field_element(x: u256): bool { x < FIELD_MODULUS }
+public(package) fun is_field_element(x: u256): bool { x < FIELD_MODULUS }
 
-public fun assert_field_element(x: u256) {
+public(package) fun assert_field_element(x: u256) {
     assert!(x < FIELD_MODULUS, EValueOutOfBounds);
 }
 
 /// A 32-byte address / object id as (high 128 bits, low 128 bits) of its big-endian integer
 /// (the value `sui::address::to_u256` returns on chain). Folded from the address bytes so the
 /// result does not depend on that native (sui-sandbox's version of it reverses the bytes).
-public fun address_limbs(a: address): (u256, u256) {
+public(package) fun address_limbs(a: address): (u256, u256) {
     let x = address_to_u256(a);
     (x >> 128, x & LOW_128_MASK)
 }
 
 /// The address bytes (BCS: the 32 bytes in the order of its hex form) as a big-endian integer.
-public fun address_to_u256(a: address): u256 {
+public(package) fun address_to_u256(a: address): u256 {
     let bytes = bcs::to_bytes(&a);
     let mut x: u256 = 0;
     let mut i = 0;
@@ -89,14 +89,14 @@ public fun address_to_u256(a: address): u256 {
 
 /// The seven Poseidon inputs of the context hash:
 /// [CONTEXT_DOMAIN, task_hi, task_lo, sender_hi, sender_lo, round, lr_q].
-public fun context_preimage(task: address, sender: address, round: u64, lr_q: u64): vector<u256> {
+public(package) fun context_preimage(task: address, sender: address, round: u64, lr_q: u64): vector<u256> {
     let (t_hi, t_lo) = address_limbs(task);
     let (s_hi, s_lo) = address_limbs(sender);
     vector[CONTEXT_DOMAIN, t_hi, t_lo, s_hi, s_lo, round as u256, lr_q as u256]
 }
 
 /// The public inputs of the step circuit in protocol order; each must be a field element.
-public fun public_inputs(old_model: u256, new_model: u256, data: u256, context: u256): vector<u256> {
+public(package) fun public_inputs(old_model: u256, new_model: u256, data: u256, context: u256): vector<u256> {
     let values = vector[old_model, new_model, data, context];
     let mut i = 0;
     while (i < 4) {
@@ -107,7 +107,7 @@ public fun public_inputs(old_model: u256, new_model: u256, data: u256, context: 
 }
 
 /// Sui's `public_proof_inputs_from_bytes` layout: each value as 32 bytes little-endian.
-public fun public_inputs_bytes(values: &vector<u256>): vector<u8> {
+public(package) fun public_inputs_bytes(values: &vector<u256>): vector<u8> {
     let mut out = vector[];
     let n = values.length();
     let mut i = 0;
@@ -131,7 +131,7 @@ const G1_BYTES: u64 = 32;
 
 /// Number of public inputs a raw (arkworks compressed) BN254 verifying key is for, read from
 /// its IC count; aborts with EInvalidVerifyingKey when the byte length does not match the count.
-public fun vk_num_public_inputs(vk: &vector<u8>): u64 {
+public(package) fun vk_num_public_inputs(vk: &vector<u8>): u64 {
     let len = vk.length();
     assert!(len >= VK_HEADER_BYTES, EInvalidVerifyingKey);
     let mut ic: u64 = 0;

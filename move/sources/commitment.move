@@ -1,5 +1,6 @@
 /// Poseidon commitments computed on chain with `sui::poseidon::poseidon_bn254` (1..16 inputs
-/// per call), as `wafl_sui/poseidon.py`. The packing they hash is in `wafl::codec`.
+/// per call), as `wafl_sui/protocol/poseidon.py`. The packing they hash is in `wafl::codec`.
+/// Package-internal.
 module wafl::commitment;
 
 use sui::poseidon::poseidon_bn254;
@@ -10,7 +11,7 @@ const MAX_INPUTS: u64 = 16;
 /// 16-ary Poseidon tree: chunks of 16 (the last may be shorter) are hashed, then the list of
 /// hashes the same way, until at most 16 remain, which are hashed once. `leaves` must be
 /// non-empty field elements (the native aborts otherwise).
-public fun tree16(leaves: vector<u256>): u256 {
+public(package) fun tree16(leaves: vector<u256>): u256 {
     let mut level = leaves;
     while (level.length() > MAX_INPUTS) {
         let n = level.length();
@@ -31,13 +32,14 @@ public fun tree16(leaves: vector<u256>): u256 {
 }
 
 /// Commitment of a model: tree16 Poseidon of its offset-encoded weights packed with
-/// `codec::pack(weights, weight_bits)` (`protocol.model_commitment_encoded`).
-public fun model_commitment(encoded: &vector<u32>, weight_bits: u8): u256 {
+/// `codec::pack(weights, weight_bits)` (`protocol.model_commitment_encoded`). A submitted
+/// update is packed once, while it is validated (`spec::pack_weights`), and hashed with `tree16`.
+public(package) fun model_commitment(encoded: &vector<u32>, weight_bits: u8): u256 {
     tree16(codec::pack(encoded, weight_bits))
 }
 
 /// Binds a proof to one task, one sender, one round and the task's learning rate
 /// (`protocol.context_hash`).
-public fun context_hash(task: address, sender: address, round: u64, lr_q: u64): u256 {
+public(package) fun context_hash(task: address, sender: address, round: u64, lr_q: u64): u256 {
     poseidon_bn254(&codec::context_preimage(task, sender, round, lr_q))
 }

@@ -1,31 +1,31 @@
-/// Every event of the package (one module, as Walrus does), emitted by `wafl::task`.
+/// Every event of the package (one module, as Walrus does), emitted by `wafl::task`; mirrored
+/// field for field by `wafl_sui/protocol/events.py`. The emit functions are package-internal.
 module wafl::events;
 
 use sui::event;
+use wafl::round::RoundRules;
+use wafl::rules::AggregationRule;
+use wafl::spec::StepSpec;
 
 /// A task was created and shared.
 public struct TaskCreated has copy, drop {
     task_id: ID,
     admin_cap_id: ID,
     creator: address,
-    features: u64,
-    classes: u64,
-    num_weights: u64,
-    weight_bits: u64,
+    version: u64,
+    spec: StepSpec,
+    round_rules: RoundRules,
+    aggregation: AggregationRule,
     lr_q: u64,
-    rule: u8,
-    trim_bps: u64,
-    quorum: u64,
-    round_duration_ms: u64,
-    max_rounds: u64,
     open: bool,
+    num_weights: u64,
     model_commitment: u256,
     round: u64,
     deadline_ms: u64,
     timestamp_ms: u64,
 }
 
-/// A proven update was accepted for `round`.
+/// A proven update was accepted for `round`; `num_updates` counts the round's updates now.
 public struct UpdateAccepted has copy, drop {
     task_id: ID,
     round: u64,
@@ -38,7 +38,18 @@ public struct UpdateAccepted has copy, drop {
     timestamp_ms: u64,
 }
 
-/// The updates of `round` were aggregated into a new global model.
+/// An aggregation step (a chunk of coordinates) of `round` was done; the round advances on the
+/// step that reaches `coords_total`.
+public struct AggregationProgressed has copy, drop {
+    task_id: ID,
+    round: u64,
+    coords_done: u64,
+    coords_total: u64,
+    triggered_by: address,
+    timestamp_ms: u64,
+}
+
+/// The updates of `round` were aggregated into a new global model; the next round started.
 public struct RoundAggregated has copy, drop {
     task_id: ID,
     round: u64,
@@ -61,7 +72,7 @@ public struct TaskFinished has copy, drop {
     timestamp_ms: u64,
 }
 
-/// The admin restarted the timer of the current round.
+/// The admin restarted the timer of the current round (its updates are kept).
 public struct RoundRestarted has copy, drop {
     task_id: ID,
     round: u64,
@@ -70,31 +81,54 @@ public struct RoundRestarted has copy, drop {
     timestamp_ms: u64,
 }
 
-/// The admin changed who may submit.
-public struct ParticipationChanged has copy, drop {
+/// The round's updates (of `submitters`) and its partial aggregation were dropped after the
+/// grace period; the same round number restarted with a new deadline.
+public struct RoundDiscarded has copy, drop {
+    task_id: ID,
+    round: u64,
+    num_updates: u64,
+    submitters: vector<address>,
+    deadline_ms: u64,
+    triggered_by: address,
+    timestamp_ms: u64,
+}
+
+/// The admin put `participant` on the allowlist.
+public struct ParticipantAdded has copy, drop {
     task_id: ID,
     participant: address,
-    allowed: bool,
+}
+
+/// The admin took `participant` off the allowlist (its accepted updates stay).
+public struct ParticipantRemoved has copy, drop {
+    task_id: ID,
+    participant: address,
+}
+
+/// The admin opened the task to everyone (open) or restricted it to the allowlist.
+public struct OpenChanged has copy, drop {
+    task_id: ID,
     open: bool,
+}
+
+/// The admin migrated the task object to this package version.
+public struct TaskMigrated has copy, drop {
+    task_id: ID,
+    from_version: u64,
+    to_version: u64,
 }
 
 public(package) fun emit_task_created(
     task_id: ID,
     admin_cap_id: ID,
     creator: address,
-    features: u64,
-    classes: u64,
-    num_weights: u64,
-    weight_bits: u64,
+    version: u64,
+    spec: StepSpec,
+    round_rules: RoundRules,
+    aggregation: AggregationRule,
     lr_q: u64,
-    rule: u8,
-    trim_bps: u64,
-    quorum: u64,
-    round_duration_ms: u64,
-    max_rounds: u64,
     open: bool,
     model_commitment: u256,
-    round: u64,
     deadline_ms: u64,
     timestamp_ms: u64,
 ) {
@@ -102,19 +136,15 @@ public(package) fun emit_task_created(
         task_id,
         admin_cap_id,
         creator,
-        features,
-        classes,
-        num_weights,
-        weight_bits,
+        version,
+        spec,
+        round_rules,
+        aggregation,
         lr_q,
-        rule,
-        trim_bps,
-        quorum,
-        round_duration_ms,
-        max_rounds,
         open,
+        num_weights: spec.num_weights(),
         model_commitment,
-        round,
+        round: 0,
         deadline_ms,
         timestamp_ms,
     });
@@ -144,11 +174,21 @@ public(package) fun emit_update_accepted(
     });
 }
 
+public(package) fun emit_aggregation_progressed(
+    task_id: ID,
+    round: u64,
+    coords_done: u64,
+    coords_total: u64,
+    triggered_by: address,
+    timestamp_ms: u64,
+) {
+    event::emit(AggregationProgressed { task_id, round, coords_done, coords_total, triggered_by, timestamp_ms });
+}
+
 public(package) fun emit_round_aggregated(
     task_id: ID,
     round: u64,
     rule: u8,
-    num_updates: u64,
     submitters: vector<address>,
     previous_model_commitment: u256,
     model_commitment: u256,
@@ -161,7 +201,7 @@ public(package) fun emit_round_aggregated(
         task_id,
         round,
         rule,
-        num_updates,
+        num_updates: submitters.length(),
         submitters,
         previous_model_commitment,
         model_commitment,
@@ -172,12 +212,7 @@ public(package) fun emit_round_aggregated(
     });
 }
 
-public(package) fun emit_task_finished(
-    task_id: ID,
-    rounds: u64,
-    model_commitment: u256,
-    timestamp_ms: u64,
-) {
+public(package) fun emit_task_finished(task_id: ID, rounds: u64, model_commitment: u256, timestamp_ms: u64) {
     event::emit(TaskFinished { task_id, rounds, model_commitment, timestamp_ms });
 }
 
@@ -191,11 +226,37 @@ public(package) fun emit_round_restarted(
     event::emit(RoundRestarted { task_id, round, num_updates, deadline_ms, timestamp_ms });
 }
 
-public(package) fun emit_participation_changed(
+public(package) fun emit_round_discarded(
     task_id: ID,
-    participant: address,
-    allowed: bool,
-    open: bool,
+    round: u64,
+    submitters: vector<address>,
+    deadline_ms: u64,
+    triggered_by: address,
+    timestamp_ms: u64,
 ) {
-    event::emit(ParticipationChanged { task_id, participant, allowed, open });
+    event::emit(RoundDiscarded {
+        task_id,
+        round,
+        num_updates: submitters.length(),
+        submitters,
+        deadline_ms,
+        triggered_by,
+        timestamp_ms,
+    });
+}
+
+public(package) fun emit_participant_added(task_id: ID, participant: address) {
+    event::emit(ParticipantAdded { task_id, participant });
+}
+
+public(package) fun emit_participant_removed(task_id: ID, participant: address) {
+    event::emit(ParticipantRemoved { task_id, participant });
+}
+
+public(package) fun emit_open_changed(task_id: ID, open: bool) {
+    event::emit(OpenChanged { task_id, open });
+}
+
+public(package) fun emit_task_migrated(task_id: ID, from_version: u64, to_version: u64) {
+    event::emit(TaskMigrated { task_id, from_version, to_version });
 }

@@ -1,6 +1,7 @@
-/// The round rules of a task as pure functions of its state (mirrored by
-/// `wafl_sui/protocol/round.py`): task options, submit and aggregate preconditions in the order
-/// the shell checks them, deadlines and round advance.
+/// The round rules of a task (mirrored by `wafl_sui/protocol/round.py`): the task's round
+/// options (`RoundRules`, built by the public constructor `new_rules`), and, package-internal,
+/// the submit, aggregate and discard preconditions in the order the shell checks them,
+/// deadlines and round advance.
 module wafl::round;
 
 #[error]
@@ -8,7 +9,9 @@ const EInvalidRoundRules: vector<u8> = b"quorum must be in 1..256, round duratio
 #[error]
 const ETaskFinished: vector<u8> = b"The task has finished its last round";
 #[error]
-const ERoundClosed: vector<u8> = b"The round's deadline has passed, or the round is full";
+const ERoundClosed: vector<u8> = b"The round's deadline has passed, or its aggregation has started";
+#[error]
+const ERoundFull: vector<u8> = b"The round already holds its quorum of updates";
 #[error]
 const ESenderNotAllowed: vector<u8> = b"The sender is not on the task's allowlist";
 #[error]
@@ -17,67 +20,110 @@ const EAlreadySubmitted: vector<u8> = b"The sender already has an accepted updat
 const EQuorumNotReached: vector<u8> = b"The quorum is not reached and the round is still open";
 #[error]
 const ENoUpdates: vector<u8> = b"The round closed without any update";
+#[error]
+const EGracePeriodNotOver: vector<u8> = b"A round can be discarded only after its deadline plus the grace period";
 
 const MAX_U64: u64 = 0xffffffffffffffff;
-/// Most updates one round accepts: aggregation reads and deletes one dynamic field per update
-/// in one transaction (Sui caps the objects a transaction may load at 1000); a full round is
-/// closed.
+/// Most updates one round accepts (quorum <= this): the last aggregation step of a robust rule
+/// removes one dynamic field per update, and a Sui transaction may load at most 1000 objects.
 const MAX_UPDATES_PER_ROUND: u64 = 256;
 
-public fun max_updates_per_round(): u64 { MAX_UPDATES_PER_ROUND }
+/// How a task's rounds run: a round closes at `quorum` updates (or at its deadline,
+/// `round_duration_ms` after it started); the task finishes after `max_rounds` aggregations;
+/// `grace_ms` after the deadline anyone may discard a round nobody aggregated.
+public struct RoundRules has copy, drop, store {
+    quorum: u64,
+    round_duration_ms: u64,
+    max_rounds: u64,
+    grace_ms: u64,
+}
 
-/// 1 <= quorum <= MAX_UPDATES_PER_ROUND, round_duration_ms >= 1, max_rounds >= 1 (EInvalidRoundRules).
-public fun validate_round_rules(quorum: u64, round_duration_ms: u64, max_rounds: u64) {
+/// Validated round rules: 1 <= quorum <= 256, round_duration_ms >= 1, max_rounds >= 1
+/// (EInvalidRoundRules); any grace period.
+public fun new_rules(quorum: u64, round_duration_ms: u64, max_rounds: u64, grace_ms: u64): RoundRules {
     assert!(quorum >= 1 && quorum <= MAX_UPDATES_PER_ROUND, EInvalidRoundRules);
     assert!(round_duration_ms >= 1 && max_rounds >= 1, EInvalidRoundRules);
+    RoundRules { quorum, round_duration_ms, max_rounds, grace_ms }
 }
+
+public fun quorum(r: &RoundRules): u64 { r.quorum }
+
+public fun round_duration_ms(r: &RoundRules): u64 { r.round_duration_ms }
+
+public fun max_rounds(r: &RoundRules): u64 { r.max_rounds }
+
+public fun grace_ms(r: &RoundRules): u64 { r.grace_ms }
+
+public(package) fun max_updates_per_round(): u64 { MAX_UPDATES_PER_ROUND }
 
 /// Deadline of a round that starts at `start_ms` (saturating at u64::MAX). A round accepts
 /// updates while now <= deadline.
-public fun deadline(start_ms: u64, round_duration_ms: u64): u64 {
-    if (round_duration_ms > MAX_U64 - start_ms) MAX_U64 else start_ms + round_duration_ms
+public(package) fun deadline(start_ms: u64, round_duration_ms: u64): u64 {
+    saturating_add(start_ms, round_duration_ms)
+}
+
+/// The end of a round's grace period: deadline + grace (saturating at u64::MAX).
+public(package) fun grace_deadline(deadline_ms: u64, grace_ms: u64): u64 {
+    saturating_add(deadline_ms, grace_ms)
 }
 
 /// Preconditions of an update, in this order: ETaskFinished, ERoundClosed (now > deadline, or
-/// the round already holds MAX_UPDATES_PER_ROUND updates), ESenderNotAllowed,
-/// EAlreadySubmitted. The shell then checks the weights, the data commitment and the proof.
-public fun check_submit(
+/// the round's aggregation has started), ERoundFull (the round holds `quorum` updates),
+/// ESenderNotAllowed, EAlreadySubmitted. The shell then checks the weights, the data
+/// commitment and the proof.
+public(package) fun check_submit(
     finished: bool,
     now_ms: u64,
     deadline_ms: u64,
+    aggregating: bool,
     num_updates: u64,
+    quorum: u64,
     allowed: bool,
     already_submitted: bool,
 ) {
     assert!(!finished, ETaskFinished);
-    assert!(now_ms <= deadline_ms && num_updates < MAX_UPDATES_PER_ROUND, ERoundClosed);
+    assert!(now_ms <= deadline_ms && !aggregating, ERoundClosed);
+    assert!(num_updates < quorum, ERoundFull);
     assert!(allowed, ESenderNotAllowed);
     assert!(!already_submitted, EAlreadySubmitted);
 }
 
-/// Aggregation is allowed once the quorum is reached, or after the deadline with at least
-/// one update: ETaskFinished, then EQuorumNotReached (round open) or ENoUpdates (closed, empty).
-public fun check_aggregate(
+/// An aggregation step is allowed once the quorum is reached, or after the deadline with at
+/// least one update, or when the round's aggregation has started (its next step):
+/// ETaskFinished, then EQuorumNotReached (round open) or ENoUpdates (closed, empty).
+public(package) fun check_aggregate(
     finished: bool,
     now_ms: u64,
     deadline_ms: u64,
+    aggregating: bool,
     num_updates: u64,
     quorum: u64,
 ) {
     assert!(!finished, ETaskFinished);
-    if (num_updates >= quorum) return;
+    if (aggregating || num_updates >= quorum) return;
     assert!(now_ms > deadline_ms, EQuorumNotReached);
     assert!(num_updates > 0, ENoUpdates);
 }
 
+/// Anyone may discard the round once now > deadline + grace: ETaskFinished, then
+/// EGracePeriodNotOver.
+public(package) fun check_discard(finished: bool, now_ms: u64, deadline_ms: u64, grace_ms: u64) {
+    assert!(!finished, ETaskFinished);
+    assert!(now_ms > grace_deadline(deadline_ms, grace_ms), EGracePeriodNotOver);
+}
+
 /// The round after `round` and whether the task is finished then (rounds are numbered from
 /// 0; after max_rounds aggregations the task is finished).
-public fun next_round(round: u64, max_rounds: u64): (u64, bool) {
+public(package) fun next_round(round: u64, max_rounds: u64): (u64, bool) {
     let next = round + 1;
     (next, next >= max_rounds)
 }
 
 /// ETaskFinished when the task is finished.
-public fun check_not_finished(finished: bool) {
+public(package) fun check_not_finished(finished: bool) {
     assert!(!finished, ETaskFinished);
+}
+
+fun saturating_add(a: u64, b: u64): u64 {
+    if (b > MAX_U64 - a) MAX_U64 else a + b
 }

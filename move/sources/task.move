@@ -1,21 +1,29 @@
 /// The WaFL task: a shared object that holds the global model, verifies Groth16 proofs of
-/// honest fixed-point training steps and aggregates the accepted updates round by round.
+/// honest fixed-point training steps and aggregates the accepted updates round by round
+/// (mirrored by `wafl_sui/protocol/task.py`).
 ///
-/// This module is the object shell; the rules live in pure inner modules: `wafl::spec`
-/// (spec and weight validation), `wafl::codec` (packing, public inputs), `wafl::rules`
-/// (aggregation), `wafl::round` (round preconditions), `wafl::commitment` (Poseidon) and
-/// `wafl::events`.
+/// This module is the object shell and the package's public API: `create_task`,
+/// `submit_update`, `aggregate`, `discard_round`, the admin calls (with the `TaskAdminCap`),
+/// `migrate` and the getters. The rules live in package-internal modules: `wafl::spec`
+/// (spec, weight validation), `wafl::codec` (packing, public inputs), `wafl::rules`
+/// (aggregation), `wafl::round` (round preconditions), `wafl::budget` (gas budget, chunking),
+/// `wafl::commitment` (Poseidon) and `wafl::events`.
+///
+/// The `Task` is versioned like Walrus' and DeepBook's shared objects: every mutating call
+/// checks `task.version == VERSION`; after a package upgrade bumps VERSION, the admin calls
+/// `migrate` and the old package's functions stop working on the object.
 module wafl::task;
 
 use sui::clock::Clock;
 use sui::groth16::{Self, PreparedVerifyingKey};
 use sui::table::{Self, Table};
+use wafl::budget;
 use wafl::codec;
 use wafl::commitment;
 use wafl::events;
-use wafl::round;
-use wafl::rules;
-use wafl::spec::{Self, StepSpec};
+use wafl::round::{Self, RoundRules};
+use wafl::rules::{Self, AggregationRule};
+use wafl::spec::StepSpec;
 
 #[error]
 const ENotAdmin: vector<u8> = b"The admin capability belongs to another task";
@@ -23,7 +31,11 @@ const ENotAdmin: vector<u8> = b"The admin capability belongs to another task";
 const EInvalidProof: vector<u8> = b"The Groth16 proof does not verify for the contract's public inputs";
 #[error]
 const EInvalidVerifyingKey: vector<u8> = b"The verifying key is not for a circuit with 4 public inputs";
+#[error]
+const EWrongVersion: vector<u8> = b"The task object's version is not this package's (migrate it)";
 
+/// The package version: every mutating call requires `task.version == VERSION`.
+const VERSION: u64 = 1;
 /// Public inputs of the step circuit: old model, new model, data, context.
 const NUM_PUBLIC_INPUTS: u64 = 4;
 /// A BN254 Groth16 proof, arkworks compressed: A (32) || B (64) || C (32).
@@ -32,120 +44,92 @@ const PROOF_BYTES: u64 = 128;
 /// One federated-learning task (shared).
 public struct Task has key {
     id: UID,
+    /// Package VERSION the object is at (see `migrate`).
+    version: u64,
     spec: StepSpec,
     lr_q: u64,
-    quorum: u64,
-    round_duration_ms: u64,
-    max_rounds: u64,
-    rule: u8,
-    trim_bps: u64,
+    round_rules: RoundRules,
+    aggregation: AggregationRule,
     /// Anyone may submit when true; otherwise only addresses on the allowlist.
     open: bool,
     allowlist: Table<address, bool>,
     /// Prepared once at creation.
-    vk: PreparedVerifyingKey,
+    prepared_vk: PreparedVerifyingKey,
     round: u64,
     round_start_ms: u64,
     deadline_ms: u64,
     /// Offset-encoded global model, C x (D+1) row-major, bias last in each row.
     model: vector<u32>,
     model_commitment: u256,
-    /// Accepted updates of the current round, emptied entry by entry at aggregation.
-    updates: Table<address, vector<u32>>,
     /// Senders of the current round's updates, in acceptance order.
     submitters: vector<address>,
+    /// Median / trimmed mean: the round's updates (one dynamic field each, paid by its sender,
+    /// removed by the last aggregation step or by `discard_round`).
+    updates: Table<address, vector<u32>>,
+    /// FedAvg: the coordinate sums of the round's updates (updated at each submit).
+    sums: vector<u64>,
+    /// Median / trimmed mean: the coordinates of the round aggregated so far.
+    partial: vector<u32>,
     finished: bool,
     created_ms: u64,
 }
 
-/// Administers one task (allowlist, round timer).
+/// Administers one task (allowlist, round timer, migration).
 public struct TaskAdminCap has key, store {
     id: UID,
     task_id: ID,
 }
 
-/// Create and share a task; returns its admin capability.
-/// Aborts: EInvalidSpec (spec or lr_q), EInvalidRoundRules, EInvalidAggregationRule,
-/// EWrongLength / EValueOutOfBounds (initial model), EInvalidVerifyingKey.
+/// Create and share a task; returns its admin capability (the PTB transfers it). A PTB builds
+/// the arguments first with `spec::new`, `round::new_rules` and `rules::new_aggregation`.
+/// Aborts: EInvalidSpec (lr_q), EOverGasBudget, EWrongLength / EValueOutOfBounds (initial
+/// model), EInvalidVerifyingKey (not for 4 public inputs; groth16 rejects invalid points).
 public fun create_task(
-    features: u64,
-    classes: u64,
-    batch_size: u64,
-    local_steps: u64,
-    frac_bits: u64,
-    weight_bits: u64,
-    feature_frac_bits: u64,
-    feature_bits: u64,
-    lr_frac_bits: u64,
-    lr_bits: u64,
+    spec: StepSpec,
+    round_rules: RoundRules,
+    aggregation: AggregationRule,
     lr_q: u64,
-    quorum: u64,
-    round_duration_ms: u64,
-    max_rounds: u64,
-    rule: u8,
-    trim_bps: u64,
     open: bool,
     initial_model: vector<u32>,
     vk_bytes: vector<u8>,
     clock: &Clock,
     ctx: &mut TxContext,
 ): TaskAdminCap {
-    let spec = spec::new(
-        features, classes, batch_size, local_steps, frac_bits, weight_bits,
-        feature_frac_bits, feature_bits, lr_frac_bits, lr_bits,
-    );
     spec.check_lr_q(lr_q);
-    round::validate_round_rules(quorum, round_duration_ms, max_rounds);
-    rules::validate_rule(rule, trim_bps);
-    spec.validate_weights(&initial_model);
+    budget::check_task_budget(spec.num_weights_u256(), &aggregation, round_rules.quorum());
+    let packed = spec.pack_weights(&initial_model);
     assert!(codec::vk_num_public_inputs(&vk_bytes) == NUM_PUBLIC_INPUTS, EInvalidVerifyingKey);
-    let vk = groth16::prepare_verifying_key(&groth16::bn254(), &vk_bytes);
-    let model_commitment = commitment::model_commitment(&initial_model, (weight_bits as u8));
+    let prepared_vk = groth16::prepare_verifying_key(&groth16::bn254(), &vk_bytes);
+    let model_commitment = commitment::tree16(packed);
     let now = clock.timestamp_ms();
-    let deadline_ms = round::deadline(now, round_duration_ms);
+    let deadline_ms = round::deadline(now, round_rules.round_duration_ms());
+    let sums = if (aggregation.is_fedavg()) rules::zero_sums(initial_model.length()) else vector[];
     let task = Task {
         id: object::new(ctx),
+        version: VERSION,
         spec,
         lr_q,
-        quorum,
-        round_duration_ms,
-        max_rounds,
-        rule,
-        trim_bps,
+        round_rules,
+        aggregation,
         open,
         allowlist: table::new(ctx),
-        vk,
+        prepared_vk,
         round: 0,
         round_start_ms: now,
         deadline_ms,
         model: initial_model,
         model_commitment,
-        updates: table::new(ctx),
         submitters: vector[],
+        updates: table::new(ctx),
+        sums,
+        partial: vector[],
         finished: false,
         created_ms: now,
     };
-    let task_id = object::id(&task);
-    let cap = TaskAdminCap { id: object::new(ctx), task_id };
+    let cap = TaskAdminCap { id: object::new(ctx), task_id: object::id(&task) };
     events::emit_task_created(
-        task_id,
-        object::id(&cap),
-        ctx.sender(),
-        features,
-        classes,
-        spec.num_weights(),
-        weight_bits,
-        lr_q,
-        rule,
-        trim_bps,
-        quorum,
-        round_duration_ms,
-        max_rounds,
-        open,
-        model_commitment,
-        0,
-        deadline_ms,
-        now,
+        object::id(&task), object::id(&cap), ctx.sender(), VERSION, spec, round_rules, aggregation,
+        lr_q, open, model_commitment, deadline_ms, now,
     );
     transfer::share_object(task);
     cap
@@ -154,8 +138,9 @@ public fun create_task(
 /// Submit a proven update for the current round. The contract builds the public inputs
 /// itself: [stored model commitment, Poseidon commitment of `new_weights`, `data_commitment`,
 /// context hash of (task, sender, round, lr_q)].
-/// Aborts, in this order: ETaskFinished, ERoundClosed, ESenderNotAllowed, EAlreadySubmitted,
-/// EWrongLength, EValueOutOfBounds (weights, then data commitment), EInvalidProof.
+/// Aborts, in this order: EWrongVersion, ETaskFinished, ERoundClosed, ERoundFull,
+/// ESenderNotAllowed, EAlreadySubmitted, EWrongLength, EValueOutOfBounds (weights, then data
+/// commitment), EInvalidProof.
 public fun submit_update(
     task: &mut Task,
     new_weights: vector<u32>,
@@ -166,15 +151,12 @@ public fun submit_update(
 ) {
     let sender = ctx.sender();
     let now = clock.timestamp_ms();
-    task.check_update(sender, &new_weights, data_commitment, now);
-    let new_commitment = commitment::model_commitment(&new_weights, task.weight_bits_u8());
-    let context = commitment::context_hash(task.task_address(), sender, task.round, task.lr_q);
-    let inputs = codec::public_inputs(task.model_commitment, new_commitment, data_commitment, context);
+    let (new_commitment, context) = task.check_update(sender, &new_weights, data_commitment, now);
     assert!(proof.length() == PROOF_BYTES, EInvalidProof);
-    let curve = groth16::bn254();
+    let inputs = codec::public_inputs(task.model_commitment, new_commitment, data_commitment, context);
     let valid = groth16::verify_groth16_proof(
-        &curve,
-        &task.vk,
+        &groth16::bn254(),
+        &task.prepared_vk,
         &groth16::public_proof_inputs_from_bytes(codec::public_inputs_bytes(&inputs)),
         &groth16::proof_points_from_bytes(proof),
     );
@@ -182,112 +164,122 @@ public fun submit_update(
     task.accept_update(sender, new_weights, new_commitment, data_commitment, context, now);
 }
 
-/// Aggregate the round's updates with the task's rule (anyone may call). Allowed once the
-/// quorum is reached, or after the deadline with at least one update.
-/// Aborts: ETaskFinished, EQuorumNotReached, ENoUpdates.
+/// One aggregation step (anyone may call): allowed once the quorum is reached, after the
+/// deadline with at least one update, or when the round's aggregation has started. FedAvg
+/// computes the new model from its running sums in one step; median and trimmed mean compute
+/// the next `budget::coords_per_step` coordinates (AggregationProgressed) until the last step,
+/// which stores the model, removes the updates and starts the next round (RoundAggregated,
+/// and TaskFinished after the last round).
+/// Aborts: EWrongVersion, ETaskFinished, EQuorumNotReached, ENoUpdates.
 public fun aggregate(task: &mut Task, clock: &Clock, ctx: &TxContext) {
+    task.assert_version();
     let now = clock.timestamp_ms();
-    let num_updates = task.submitters.length();
-    round::check_aggregate(task.finished, now, task.deadline_ms, num_updates, task.quorum);
-    let submitters = task.submitters;
-    task.submitters = vector[];
-    let mut updates = vector[];
-    let mut i = 0;
-    while (i < num_updates) {
-        updates.push_back(task.updates.remove(submitters[i]));
-        i = i + 1;
-    };
-    let new_model = rules::aggregate(&updates, task.rule, task.trim_bps);
-    let previous = task.model_commitment;
-    let new_commitment = commitment::model_commitment(&new_model, task.weight_bits_u8());
-    let aggregated_round = task.round;
-    let (next_round, finished) = round::next_round(aggregated_round, task.max_rounds);
-    task.model = new_model;
-    task.model_commitment = new_commitment;
-    task.round = next_round;
-    task.round_start_ms = now;
-    task.deadline_ms = round::deadline(now, task.round_duration_ms);
-    task.finished = finished;
-    let task_id = object::id(task);
-    events::emit_round_aggregated(
-        task_id,
-        aggregated_round,
-        task.rule,
-        num_updates,
-        submitters,
-        previous,
-        new_commitment,
-        next_round,
-        task.deadline_ms,
-        ctx.sender(),
-        now,
+    let n = task.submitters.length();
+    round::check_aggregate(
+        task.finished, now, task.deadline_ms, task.aggregating(), n, task.round_rules.quorum(),
     );
-    if (finished) events::emit_task_finished(task_id, next_round, new_commitment, now);
+    if (task.aggregation.is_fedavg()) {
+        let model = rules::fedavg_from_sums(&task.sums, n);
+        task.advance(model, now, ctx.sender());
+        return
+    };
+    let m = task.model.length();
+    let start = task.partial.length();
+    let step = budget::coords_per_step(m, &task.aggregation, n);
+    let end = if (m - start < step) m else start + step;
+    let slices = task.update_slices(start, end);
+    task.partial.append(rules::aggregate(&slices, task.aggregation.rule(), task.aggregation.trim_bps()));
+    if (end < m) {
+        events::emit_aggregation_progressed(object::id(task), task.round, end, m, ctx.sender(), now);
+        return
+    };
+    let model = task.partial;
+    task.advance(model, now, ctx.sender());
+}
+
+/// Discard a stuck round (anyone may call, once now > deadline + grace period): drop its
+/// updates (their storage rebates go to the caller) and any partial aggregation, and restart
+/// the round's timer; the round number stays. Aborts: EWrongVersion, ETaskFinished,
+/// EGracePeriodNotOver.
+public fun discard_round(task: &mut Task, clock: &Clock, ctx: &TxContext) {
+    task.assert_version();
+    let now = clock.timestamp_ms();
+    round::check_discard(task.finished, now, task.deadline_ms, task.round_rules.grace_ms());
+    let dropped = task.clear_round();
+    task.round_start_ms = now;
+    task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());
+    events::emit_round_discarded(object::id(task), task.round, dropped, task.deadline_ms, ctx.sender(), now);
 }
 
 // === Admin ===
 
-/// Allow `participant` to submit (allowlist tasks).
+/// Allow `participant` to submit (allowlist tasks; idempotent).
+/// Aborts: EWrongVersion, ENotAdmin.
 public fun add_participant(cap: &TaskAdminCap, task: &mut Task, participant: address) {
+    task.assert_version();
     task.assert_admin(cap);
     if (!task.allowlist.contains(participant)) task.allowlist.add(participant, true);
-    events::emit_participation_changed(object::id(task), participant, true, task.open);
+    events::emit_participant_added(object::id(task), participant);
 }
 
 /// Remove `participant` from the allowlist (its accepted updates of this round stay).
+/// Aborts: EWrongVersion, ENotAdmin.
 public fun remove_participant(cap: &TaskAdminCap, task: &mut Task, participant: address) {
+    task.assert_version();
     task.assert_admin(cap);
     if (task.allowlist.contains(participant)) {
         task.allowlist.remove(participant);
     };
-    events::emit_participation_changed(object::id(task), participant, false, task.open);
+    events::emit_participant_removed(object::id(task), participant);
 }
 
 /// Open the task to everyone (true) or restrict it to the allowlist (false).
+/// Aborts: EWrongVersion, ENotAdmin.
 public fun set_open(cap: &TaskAdminCap, task: &mut Task, open: bool) {
+    task.assert_version();
     task.assert_admin(cap);
     task.open = open;
-    events::emit_participation_changed(object::id(task), @0x0, open, open);
+    events::emit_open_changed(object::id(task), open);
 }
 
 /// Restart the timer of the current round (round start = now), e.g. after a round closed
-/// with no update. Accepted updates of the round are kept. Aborts: ENotAdmin, ETaskFinished.
+/// with no update. Accepted updates and any partial aggregation are kept.
+/// Aborts: EWrongVersion, ENotAdmin, ETaskFinished.
 public fun restart_round(cap: &TaskAdminCap, task: &mut Task, clock: &Clock) {
+    task.assert_version();
     task.assert_admin(cap);
     round::check_not_finished(task.finished);
     let now = clock.timestamp_ms();
     task.round_start_ms = now;
-    task.deadline_ms = round::deadline(now, task.round_duration_ms);
+    task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());
     events::emit_round_restarted(
         object::id(task), task.round, task.submitters.length(), task.deadline_ms, now,
     );
+}
+
+/// Bring a task object of an older package version to this one (after an upgrade).
+/// Aborts: ENotAdmin, EWrongVersion (the object is not older than VERSION).
+public fun migrate(cap: &TaskAdminCap, task: &mut Task) {
+    task.assert_admin(cap);
+    assert!(task.version < VERSION, EWrongVersion);
+    let from = task.version;
+    task.version = VERSION;
+    events::emit_task_migrated(object::id(task), from, VERSION);
 }
 
 // === Getters ===
 
 public fun task_id(cap: &TaskAdminCap): ID { cap.task_id }
 
+public fun version(task: &Task): u64 { task.version }
+
 public fun spec(task: &Task): StepSpec { task.spec }
-
-public fun features(task: &Task): u64 { task.spec.features() }
-
-public fun classes(task: &Task): u64 { task.spec.classes() }
-
-public fun num_weights(task: &Task): u64 { task.model.length() }
-
-public fun weight_bits(task: &Task): u64 { task.spec.weight_bits() }
 
 public fun lr_q(task: &Task): u64 { task.lr_q }
 
-public fun quorum(task: &Task): u64 { task.quorum }
+public fun round_rules(task: &Task): RoundRules { task.round_rules }
 
-public fun round_duration_ms(task: &Task): u64 { task.round_duration_ms }
-
-public fun max_rounds(task: &Task): u64 { task.max_rounds }
-
-public fun rule(task: &Task): u8 { task.rule }
-
-public fun trim_bps(task: &Task): u64 { task.trim_bps }
+public fun aggregation(task: &Task): AggregationRule { task.aggregation }
 
 public fun open(task: &Task): bool { task.open }
 
@@ -295,7 +287,7 @@ public fun is_allowed(task: &Task, participant: address): bool {
     task.open || task.allowlist.contains(participant)
 }
 
-public fun verifying_key(task: &Task): &PreparedVerifyingKey { &task.vk }
+public fun prepared_vk(task: &Task): &PreparedVerifyingKey { &task.prepared_vk }
 
 public fun round(task: &Task): u64 { task.round }
 
@@ -312,11 +304,24 @@ public fun submitters(task: &Task): &vector<address> { &task.submitters }
 public fun num_updates(task: &Task): u64 { task.submitters.length() }
 
 public fun has_submitted(task: &Task, participant: address): bool {
-    task.updates.contains(participant)
+    task.submitters.contains(&participant)
 }
 
-/// The update `participant` submitted in the current round (aborts if none).
+/// The update `participant` submitted in the current round (median / trimmed mean only;
+/// aborts if there is none).
 public fun update_of(task: &Task, participant: address): &vector<u32> { &task.updates[participant] }
+
+/// FedAvg: the coordinate sums of the current round's updates.
+public fun sums(task: &Task): &vector<u64> { &task.sums }
+
+/// Median / trimmed mean: the coordinates of the current round aggregated so far.
+public fun partial(task: &Task): &vector<u32> { &task.partial }
+
+/// Coordinates of the current round aggregated so far (0 until its first robust-rule step).
+public fun aggregation_done(task: &Task): u64 { task.partial.length() }
+
+/// Coordinates a round's aggregation computes (the model's weights).
+public fun aggregation_total(task: &Task): u64 { task.model.length() }
 
 public fun finished(task: &Task): bool { task.finished }
 
@@ -329,26 +334,45 @@ public fun current_context_hash(task: &Task, sender: address): u256 {
 
 // === Internal ===
 
+public(package) fun package_version(): u64 { VERSION }
+
 fun task_address(task: &Task): address { object::id_address(task) }
 
-fun weight_bits_u8(task: &Task): u8 { (task.spec.weight_bits() as u8) }
+fun aggregating(task: &Task): bool { !task.partial.is_empty() }
+
+fun assert_version(task: &Task) {
+    assert!(task.version == VERSION, EWrongVersion);
+}
 
 fun assert_admin(task: &Task, cap: &TaskAdminCap) {
     assert!(cap.task_id == object::id(task), ENotAdmin);
 }
 
-/// Every check of `submit_update` before the proof, in its order.
-fun check_update(task: &Task, sender: address, weights: &vector<u32>, data_commitment: u256, now: u64) {
+/// Every check of `submit_update` before the proof, in its order; returns the new model's
+/// commitment (the weights are validated and packed in one pass) and the context hash.
+fun check_update(
+    task: &Task,
+    sender: address,
+    weights: &vector<u32>,
+    data_commitment: u256,
+    now: u64,
+): (u256, u256) {
+    task.assert_version();
     round::check_submit(
         task.finished,
         now,
         task.deadline_ms,
+        task.aggregating(),
         task.submitters.length(),
+        task.round_rules.quorum(),
         task.is_allowed(sender),
-        task.updates.contains(sender),
+        task.submitters.contains(&sender),
     );
-    task.spec.validate_weights(weights);
+    let packed = task.spec.pack_weights(weights);
     codec::assert_field_element(data_commitment);
+    let new_commitment = commitment::tree16(packed);
+    let context = commitment::context_hash(task.task_address(), sender, task.round, task.lr_q);
+    (new_commitment, context)
 }
 
 fun accept_update(
@@ -360,7 +384,8 @@ fun accept_update(
     context: u256,
     now: u64,
 ) {
-    task.updates.add(sender, weights);
+    if (task.aggregation.is_fedavg()) rules::add_to_sums(&mut task.sums, &weights)
+    else task.updates.add(sender, weights);
     task.submitters.push_back(sender);
     events::emit_update_accepted(
         object::id(task),
@@ -373,6 +398,73 @@ fun accept_update(
         task.submitters.length(),
         now,
     );
+}
+
+/// Coordinates [start, end) of every update of the round, in submitter order.
+fun update_slices(task: &Task, start: u64, end: u64): vector<vector<u32>> {
+    let n = task.submitters.length();
+    let mut slices = vector[];
+    let mut i = 0;
+    while (i < n) {
+        let update = &task.updates[task.submitters[i]];
+        let mut slice = vector[];
+        let mut j = start;
+        while (j < end) {
+            slice.push_back(update[j]);
+            j = j + 1;
+        };
+        slices.push_back(slice);
+        i = i + 1;
+    };
+    slices
+}
+
+/// Empty the round: remove its updates (robust rules) or zero its sums (FedAvg), drop any
+/// partial aggregation; returns the round's submitters.
+fun clear_round(task: &mut Task): vector<address> {
+    let submitters = task.submitters;
+    task.submitters = vector[];
+    task.partial = vector[];
+    if (task.aggregation.is_fedavg()) {
+        task.sums = rules::zero_sums(task.model.length());
+    } else {
+        let mut i = 0;
+        while (i < submitters.length()) {
+            task.updates.remove(submitters[i]);
+            i = i + 1;
+        };
+    };
+    submitters
+}
+
+/// Store the aggregated model and its commitment, empty the round and start the next one (or
+/// finish the task).
+fun advance(task: &mut Task, model: vector<u32>, now: u64, sender: address) {
+    let submitters = task.clear_round();
+    let previous = task.model_commitment;
+    let new_commitment = commitment::model_commitment(&model, (task.spec.weight_bits() as u8));
+    let aggregated_round = task.round;
+    let (next_round, finished) = round::next_round(aggregated_round, task.round_rules.max_rounds());
+    task.model = model;
+    task.model_commitment = new_commitment;
+    task.round = next_round;
+    task.round_start_ms = now;
+    task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());
+    task.finished = finished;
+    let task_id = object::id(task);
+    events::emit_round_aggregated(
+        task_id,
+        aggregated_round,
+        task.aggregation.rule(),
+        submitters,
+        previous,
+        new_commitment,
+        next_round,
+        task.deadline_ms,
+        sender,
+        now,
+    );
+    if (finished) events::emit_task_finished(task_id, next_round, new_commitment, now);
 }
 
 // === Test-only ===
@@ -388,8 +480,19 @@ public fun submit_update_for_testing(
 ) {
     let sender = ctx.sender();
     let now = clock.timestamp_ms();
-    task.check_update(sender, &new_weights, data_commitment, now);
-    let new_commitment = commitment::model_commitment(&new_weights, task.weight_bits_u8());
-    let context = commitment::context_hash(task.task_address(), sender, task.round, task.lr_q);
+    let (new_commitment, context) = task.check_update(sender, &new_weights, data_commitment, now);
     task.accept_update(sender, new_weights, new_commitment, data_commitment, context, now);
+}
+
+/// Set the object's version (unit tests of `migrate` and of EWrongVersion).
+#[test_only]
+public fun set_version_for_testing(task: &mut Task, version: u64) {
+    task.version = version;
+}
+
+/// Set the coordinates aggregated so far (unit tests of a started chunked aggregation: a real
+/// one needs more updates and weights than a unit test affords).
+#[test_only]
+public fun set_partial_for_testing(task: &mut Task, partial: vector<u32>) {
+    task.partial = partial;
 }

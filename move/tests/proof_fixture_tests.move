@@ -8,6 +8,9 @@ module wafl::proof_fixture_tests;
 
 use sui::clock::{Self, Clock};
 use sui::test_scenario::{Self as ts, Scenario};
+use wafl::round;
+use wafl::rules;
+use wafl::spec;
 use wafl::task::{Self, Task};
 
 const ADMIN: address = @0x00000000000000000000000000000000000000000000000000000000000000ad;
@@ -30,8 +33,10 @@ fun setup(): (Scenario, Clock) {
     let clock = clock::create_for_testing(sc.ctx());
     sc.next_tx(ADMIN);
     let cap = task::create_task(
-        2, 2, 2, 1, 4, 8, 4, 6, 8, 8,
-        LR_Q, 1, 1000, 3, 0, 0, true, INITIAL, VK, &clock, sc.ctx(),
+        spec::new(2, 2, 2, 1, 4, 8, 4, 6, 8, 8),
+        round::new_rules(1, 1000, 3, 0), // quorum 1, 1 s rounds, 3 rounds, no grace period
+        rules::new_aggregation(0, 0), // FedAvg
+        LR_Q, true, INITIAL, VK, &clock, sc.ctx(),
     );
     transfer::public_transfer(cap, ADMIN);
     (sc, clock)

@@ -7,6 +7,9 @@ module wafl::task_tests;
 
 use sui::clock::{Self, Clock};
 use sui::test_scenario::{Self as ts, Scenario};
+use wafl::round;
+use wafl::rules;
+use wafl::spec::{Self, StepSpec};
 use wafl::task::{Self, Task, TaskAdminCap};
 
 const ADMIN: address = @0xAD;
@@ -15,6 +18,7 @@ const BOB: address = @0xB0B;
 const CAROL: address = @0xCA201;
 const START_MS: u64 = 5_000;
 const DURATION_MS: u64 = 1_000;
+const GRACE_MS: u64 = 500;
 const DATA: u256 = 7;
 
 /// Development verifying key for 4 public inputs (tools/move/make_dev_vk.py): valid points,
@@ -32,17 +36,31 @@ fun start(): (Scenario, Clock) {
     (sc, clock)
 }
 
-/// A 2-class, 2-feature task (6 weights of 8 bits), initial model all 128 (= 0.0).
+/// A 2-class, 2-feature spec (6 weights of 8 bits).
+fun small_spec(): StepSpec { spec::new(2, 2, 2, 1, 4, 8, 4, 6, 8, 8) }
+
+/// A task of the small spec, initial model all 128 (= 0.0), created and shared by ADMIN.
 fun create(sc: &mut Scenario, clock: &Clock, quorum: u64, max_rounds: u64, rule: u8, trim_bps: u64, open: bool) {
     sc.next_tx(ADMIN);
     let cap = task::create_task(
-        2, 2, 2, 1, 4, 8, 4, 6, 8, 8, // spec
+        small_spec(),
+        round::new_rules(quorum, DURATION_MS, max_rounds, GRACE_MS),
+        rules::new_aggregation(rule, trim_bps),
         16, // lr_q
-        quorum, DURATION_MS, max_rounds, rule, trim_bps, open,
+        open,
         vector[128, 128, 128, 128, 128, 128],
         DEV_VK,
         clock,
         sc.ctx(),
+    );
+    transfer::public_transfer(cap, ADMIN);
+}
+
+/// create_task with the small spec and FedAvg, and these lr_q / model / key.
+fun create_with(sc: &mut Scenario, clock: &Clock, lr_q: u64, model: vector<u32>, vk: vector<u8>) {
+    let cap = task::create_task(
+        small_spec(), round::new_rules(1, DURATION_MS, 1, 0), rules::new_aggregation(0, 0), lr_q, true,
+        model, vk, clock, sc.ctx(),
     );
     transfer::public_transfer(cap, ADMIN);
 }
@@ -61,6 +79,31 @@ fun aggregate(sc: &mut Scenario, clock: &Clock, who: address) {
     ts::return_shared(t);
 }
 
+fun discard(sc: &mut Scenario, clock: &Clock, who: address) {
+    sc.next_tx(who);
+    let mut t = sc.take_shared<Task>();
+    t.discard_round(clock, sc.ctx());
+    ts::return_shared(t);
+}
+
+/// Begin an admin transaction: the shared task and ADMIN's cap.
+fun admin_begin(sc: &mut Scenario): (Task, TaskAdminCap) {
+    sc.next_tx(ADMIN);
+    (sc.take_shared<Task>(), sc.take_from_sender<TaskAdminCap>())
+}
+
+fun admin_end(sc: &Scenario, t: Task, cap: TaskAdminCap) {
+    ts::return_shared(t);
+    sc.return_to_sender(cap);
+}
+
+fun set_version(sc: &mut Scenario, version: u64) {
+    sc.next_tx(ADMIN);
+    let mut t = sc.take_shared<Task>();
+    t.set_version_for_testing(version);
+    ts::return_shared(t);
+}
+
 fun finish(sc: Scenario, clock: Clock) {
     clock.destroy_for_testing();
     sc.end();
@@ -74,77 +117,100 @@ fun w(a: u32, b: u32): vector<u32> { vector[a, b, a, b, a, b] }
 fun create_shares_task_and_gives_cap() {
     let (mut sc, clock) = start();
     create(&mut sc, &clock, 2, 3, 0, 0, true);
-    sc.next_tx(ADMIN);
+    let effects = sc.next_tx(ADMIN);
+    assert!(effects.num_user_events() == 1); // TaskCreated
     let t = sc.take_shared<Task>();
     let cap = sc.take_from_sender<TaskAdminCap>();
     assert!(cap.task_id() == object::id(&t));
+    assert!(t.version() == 1);
     assert!(t.round() == 0);
     assert!(t.round_start_ms() == START_MS);
     assert!(t.deadline_ms() == START_MS + DURATION_MS);
-    assert!(t.num_weights() == 6);
-    assert!(t.features() == 2 && t.classes() == 2 && t.weight_bits() == 8);
-    assert!(t.lr_q() == 16 && t.quorum() == 2 && t.max_rounds() == 3);
-    assert!(t.rule() == 0 && t.trim_bps() == 0 && t.open());
+    assert!(t.spec() == small_spec() && t.spec().num_weights() == 6);
+    assert!(t.spec().features() == 2 && t.spec().classes() == 2 && t.spec().weight_bits() == 8);
+    assert!(t.lr_q() == 16);
+    let rr = t.round_rules();
+    assert!(rr.quorum() == 2 && rr.round_duration_ms() == DURATION_MS && rr.max_rounds() == 3 && rr.grace_ms() == GRACE_MS);
+    assert!(t.aggregation().rule() == 0 && t.aggregation().trim_bps() == 0 && t.open());
     assert!(*t.model() == vector[128, 128, 128, 128, 128, 128]);
     assert!(t.model_commitment() != 0);
-    assert!(t.num_updates() == 0 && !t.finished());
+    assert!(*t.sums() == vector[0, 0, 0, 0, 0, 0] && t.partial().is_empty()); // FedAvg: running sums
+    assert!(t.aggregation_done() == 0 && t.aggregation_total() == 6);
+    assert!(t.num_updates() == 0 && !t.finished() && t.created_ms() == START_MS);
     assert!(t.is_allowed(ALICE));
     ts::return_shared(t);
     sc.return_to_sender(cap);
     finish(sc, clock);
 }
 
-#[test, expected_failure(abort_code = wafl::spec::EInvalidSpec)]
-fun create_rejects_bad_spec() {
+#[test]
+fun robust_rule_keeps_updates_not_sums() {
     let (mut sc, clock) = start();
-    let cap = task::create_task(
-        2, 1, 2, 1, 4, 8, 4, 6, 8, 8, 16, 1, DURATION_MS, 1, 0, 0, true,
-        vector[128, 128, 128], DEV_VK, &clock, sc.ctx(),
-    );
-    transfer::public_transfer(cap, ADMIN);
+    create(&mut sc, &clock, 2, 1, 1, 0, true);
+    submit(&mut sc, &clock, ALICE, w(3, 4));
+    sc.next_tx(ALICE);
+    let t = sc.take_shared<Task>();
+    assert!(t.sums().is_empty() && *t.update_of(ALICE) == w(3, 4));
+    ts::return_shared(t);
     finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::spec::EInvalidSpec)]
+fun spec_rejects_one_class() {
+    spec::new(2, 1, 2, 1, 4, 8, 4, 6, 8, 8);
 }
 
 #[test, expected_failure(abort_code = wafl::spec::EInvalidSpec)]
 fun create_rejects_lr_q_out_of_range() {
     let (mut sc, clock) = start();
-    let cap = task::create_task(
-        2, 2, 2, 1, 4, 8, 4, 6, 8, 8, 256, 1, DURATION_MS, 1, 0, 0, true,
-        w(128, 128), DEV_VK, &clock, sc.ctx(),
-    );
-    transfer::public_transfer(cap, ADMIN);
+    create_with(&mut sc, &clock, 256, w(128, 128), DEV_VK);
     finish(sc, clock);
 }
 
 #[test, expected_failure(abort_code = wafl::round::EInvalidRoundRules)]
-fun create_rejects_zero_quorum() {
-    let (mut sc, clock) = start();
-    create(&mut sc, &clock, 0, 1, 0, 0, true);
-    finish(sc, clock);
+fun round_rules_reject_zero_quorum() {
+    round::new_rules(0, DURATION_MS, 1, 0);
+}
+
+#[test, expected_failure(abort_code = wafl::round::EInvalidRoundRules)]
+fun round_rules_reject_a_quorum_over_256() {
+    round::new_rules(257, DURATION_MS, 1, 0);
 }
 
 #[test, expected_failure(abort_code = wafl::rules::EInvalidAggregationRule)]
-fun create_rejects_unknown_rule() {
-    let (mut sc, clock) = start();
-    create(&mut sc, &clock, 1, 1, 3, 0, true);
-    finish(sc, clock);
+fun aggregation_rejects_unknown_rule() {
+    rules::new_aggregation(3, 0);
 }
 
 #[test, expected_failure(abort_code = wafl::rules::EInvalidAggregationRule)]
-fun create_rejects_trim_half() {
+fun aggregation_rejects_trim_half() {
+    rules::new_aggregation(2, 5000);
+}
+
+#[test, expected_failure(abort_code = wafl::budget::EOverGasBudget)]
+fun create_rejects_a_round_over_the_gas_budget() {
     let (mut sc, clock) = start();
-    create(&mut sc, &clock, 1, 1, 2, 5000, true);
+    // 50,000 weights, median of 256 updates: one coordinate per step would not fit. The budget
+    // is checked before the model, so no model is needed.
+    let cap = task::create_task(
+        spec::new(4999, 10, 2, 1, 4, 8, 4, 6, 8, 8), round::new_rules(256, DURATION_MS, 1, 0),
+        rules::new_aggregation(1, 0), 16, true, vector[], DEV_VK, &clock, sc.ctx(),
+    );
+    transfer::public_transfer(cap, ADMIN);
     finish(sc, clock);
 }
 
 #[test, expected_failure(abort_code = wafl::spec::EWrongLength)]
 fun create_rejects_wrong_model_length() {
     let (mut sc, clock) = start();
-    let cap = task::create_task(
-        2, 2, 2, 1, 4, 8, 4, 6, 8, 8, 16, 1, DURATION_MS, 1, 0, 0, true,
-        vector[128], DEV_VK, &clock, sc.ctx(),
-    );
-    transfer::public_transfer(cap, ADMIN);
+    create_with(&mut sc, &clock, 16, vector[128], DEV_VK);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::codec::EValueOutOfBounds)]
+fun create_rejects_model_value_out_of_bounds() {
+    let (mut sc, clock) = start();
+    create_with(&mut sc, &clock, 16, w(128, 256), DEV_VK);
     finish(sc, clock);
 }
 
@@ -159,11 +225,7 @@ fun create_rejects_vk_for_other_circuit() {
         i = i + 1;
     };
     *(&mut vk[224]) = 4; // IC count 4
-    let cap = task::create_task(
-        2, 2, 2, 1, 4, 8, 4, 6, 8, 8, 16, 1, DURATION_MS, 1, 0, 0, true,
-        w(128, 128), vk, &clock, sc.ctx(),
-    );
-    transfer::public_transfer(cap, ADMIN);
+    create_with(&mut sc, &clock, 16, w(128, 128), vk);
     finish(sc, clock);
 }
 
@@ -181,12 +243,13 @@ fun fedavg_round_trip_and_finish() {
         assert!(t.num_updates() == 2);
         assert!(*t.submitters() == vector[ALICE, BOB]);
         assert!(t.has_submitted(ALICE) && !t.has_submitted(CAROL));
-        assert!(*t.update_of(BOB) == w(101, 255));
+        assert!(*t.sums() == vector[201, 455, 201, 455, 201, 455]); // updated at each submit
         ts::return_shared(t);
     };
     clock.increment_for_testing(10);
     aggregate(&mut sc, &clock, CAROL);
-    sc.next_tx(CAROL);
+    let effects = sc.next_tx(CAROL);
+    assert!(effects.num_user_events() == 1); // RoundAggregated
     {
         let t = sc.take_shared<Task>();
         assert!(*t.model() == w(100, 227)); // floor((100+101)/2), floor((200+255)/2)
@@ -194,6 +257,7 @@ fun fedavg_round_trip_and_finish() {
         assert!(t.round_start_ms() == START_MS + 10);
         assert!(t.deadline_ms() == START_MS + 10 + DURATION_MS);
         assert!(t.num_updates() == 0 && !t.has_submitted(ALICE));
+        assert!(*t.sums() == vector[0, 0, 0, 0, 0, 0]);
         assert!(!t.finished());
         ts::return_shared(t);
     };
@@ -224,7 +288,7 @@ fun median_round() {
     sc.next_tx(ADMIN);
     let t = sc.take_shared<Task>();
     assert!(*t.model() == w(2, 25)); // floor((2+3)/2), floor((20+30)/2)
-    assert!(t.finished());
+    assert!(t.finished() && t.num_updates() == 0);
     ts::return_shared(t);
     finish(sc, clock);
 }
@@ -241,6 +305,29 @@ fun trimmed_mean_round() {
     sc.next_tx(ADMIN);
     let t = sc.take_shared<Task>();
     assert!(*t.model() == w(3, 25));
+    ts::return_shared(t);
+    finish(sc, clock);
+}
+
+#[test]
+fun a_started_aggregation_finishes_the_remaining_coordinates() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 3, 2, 1, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 10));
+    submit(&mut sc, &clock, BOB, w(2, 20));
+    submit(&mut sc, &clock, CAROL, w(3, 30));
+    sc.next_tx(ADMIN);
+    {
+        let mut t = sc.take_shared<Task>();
+        t.set_partial_for_testing(vector[9, 9, 9, 9, 9]); // 5 of 6 coordinates done
+        assert!(t.aggregation_done() == 5);
+        ts::return_shared(t);
+    };
+    aggregate(&mut sc, &clock, ADMIN); // the last coordinate: median of 20, 20, 30... of column 5
+    sc.next_tx(ADMIN);
+    let t = sc.take_shared<Task>();
+    assert!(*t.model() == vector[9, 9, 9, 9, 9, 20]);
+    assert!(t.round() == 1 && t.aggregation_done() == 0 && t.num_updates() == 0);
     ts::return_shared(t);
     finish(sc, clock);
 }
@@ -270,6 +357,15 @@ fun submit_at_deadline_is_accepted() {
 
 // === rejections of submit_update ===
 
+#[test, expected_failure(abort_code = wafl::task::EWrongVersion)]
+fun submit_to_a_task_of_another_version() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    set_version(&mut sc, 0);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
 #[test, expected_failure(abort_code = wafl::round::ETaskFinished)]
 fun submit_after_finish() {
     let (mut sc, clock) = start();
@@ -286,6 +382,31 @@ fun submit_after_deadline() {
     create(&mut sc, &clock, 2, 1, 0, 0, true);
     clock.set_for_testing(START_MS + DURATION_MS + 1);
     submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ERoundClosed)]
+fun submit_once_aggregation_started() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 3, 1, 1, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    sc.next_tx(ADMIN);
+    {
+        let mut t = sc.take_shared<Task>();
+        t.set_partial_for_testing(vector[1]);
+        ts::return_shared(t);
+    };
+    submit(&mut sc, &clock, BOB, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ERoundFull)]
+fun submit_to_a_full_round() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    submit(&mut sc, &clock, BOB, w(1, 2));
+    submit(&mut sc, &clock, CAROL, w(1, 2));
     finish(sc, clock);
 }
 
@@ -310,16 +431,13 @@ fun submit_not_on_allowlist() {
 fun allowlist_add_then_submit() {
     let (mut sc, clock) = start();
     create(&mut sc, &clock, 2, 1, 0, 0, false);
-    sc.next_tx(ADMIN);
-    {
-        let mut t = sc.take_shared<Task>();
-        let cap = sc.take_from_sender<TaskAdminCap>();
-        task::add_participant(&cap, &mut t, ALICE);
-        task::add_participant(&cap, &mut t, ALICE); // idempotent
-        assert!(t.is_allowed(ALICE) && !t.is_allowed(BOB));
-        ts::return_shared(t);
-        sc.return_to_sender(cap);
-    };
+    let (mut t, cap) = admin_begin(&mut sc);
+    task::add_participant(&cap, &mut t, ALICE);
+    task::add_participant(&cap, &mut t, ALICE); // idempotent
+    assert!(t.is_allowed(ALICE) && !t.is_allowed(BOB));
+    admin_end(&sc, t, cap);
+    let effects = sc.next_tx(ALICE);
+    assert!(effects.num_user_events() == 2); // ParticipantAdded twice
     submit(&mut sc, &clock, ALICE, w(1, 2));
     finish(sc, clock);
 }
@@ -328,16 +446,25 @@ fun allowlist_add_then_submit() {
 fun allowlist_remove_then_submit() {
     let (mut sc, clock) = start();
     create(&mut sc, &clock, 2, 1, 0, 0, false);
-    sc.next_tx(ADMIN);
-    {
-        let mut t = sc.take_shared<Task>();
-        let cap = sc.take_from_sender<TaskAdminCap>();
-        task::add_participant(&cap, &mut t, ALICE);
-        task::remove_participant(&cap, &mut t, ALICE);
-        ts::return_shared(t);
-        sc.return_to_sender(cap);
-    };
+    let (mut t, cap) = admin_begin(&mut sc);
+    task::add_participant(&cap, &mut t, ALICE);
+    task::remove_participant(&cap, &mut t, ALICE);
+    admin_end(&sc, t, cap);
     submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test]
+fun set_open_lets_everyone_submit() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, false);
+    let (mut t, cap) = admin_begin(&mut sc);
+    task::set_open(&cap, &mut t, true);
+    assert!(t.open() && t.is_allowed(BOB));
+    admin_end(&sc, t, cap);
+    let effects = sc.next_tx(BOB);
+    assert!(effects.num_user_events() == 1); // OpenChanged
+    submit(&mut sc, &clock, BOB, w(1, 2));
     finish(sc, clock);
 }
 
@@ -349,7 +476,7 @@ fun submit_wrong_length() {
     finish(sc, clock);
 }
 
-#[test, expected_failure(abort_code = wafl::spec::EValueOutOfBounds)]
+#[test, expected_failure(abort_code = wafl::codec::EValueOutOfBounds)]
 fun submit_weight_out_of_bounds() {
     let (mut sc, clock) = start();
     create(&mut sc, &clock, 2, 1, 0, 0, true);
@@ -363,7 +490,7 @@ fun submit_data_commitment_not_a_field_element() {
     create(&mut sc, &clock, 2, 1, 0, 0, true);
     sc.next_tx(ALICE);
     let mut t = sc.take_shared<Task>();
-    t.submit_update_for_testing(w(1, 2), wafl::codec::field_modulus(), &clock, sc.ctx());
+    t.submit_update_for_testing(w(1, 2), 21888242871839275222246405745257275088548364400416034343698204186575808495617, &clock, sc.ctx());
     ts::return_shared(t);
     finish(sc, clock);
 }
@@ -390,7 +517,7 @@ fun submit_truncated_proof() {
     finish(sc, clock);
 }
 
-// === rejections of aggregate and admin calls ===
+// === rejections of aggregate ===
 
 #[test, expected_failure(abort_code = wafl::round::EQuorumNotReached)]
 fun aggregate_before_quorum() {
@@ -420,20 +547,86 @@ fun aggregate_finished_task() {
     finish(sc, clock);
 }
 
+#[test, expected_failure(abort_code = wafl::task::EWrongVersion)]
+fun aggregate_a_task_of_another_version() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 1, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    set_version(&mut sc, 2);
+    aggregate(&mut sc, &clock, ALICE);
+    finish(sc, clock);
+}
+
+// === discard_round ===
+
+#[test]
+fun discard_a_stuck_round_after_the_grace_period() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 3, 1, 1, 0, true); // median: the updates are dynamic fields
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    submit(&mut sc, &clock, BOB, w(3, 4));
+    clock.set_for_testing(START_MS + DURATION_MS + GRACE_MS + 1);
+    discard(&mut sc, &clock, CAROL); // anyone may
+    let effects = sc.next_tx(CAROL);
+    assert!(effects.num_user_events() == 1); // RoundDiscarded
+    {
+        let t = sc.take_shared<Task>();
+        assert!(t.round() == 0 && t.num_updates() == 0 && !t.has_submitted(ALICE));
+        assert!(t.round_start_ms() == START_MS + DURATION_MS + GRACE_MS + 1);
+        assert!(t.deadline_ms() == START_MS + 2 * DURATION_MS + GRACE_MS + 1);
+        assert!(*t.model() == w(128, 128));
+        ts::return_shared(t);
+    };
+    submit(&mut sc, &clock, ALICE, w(5, 6)); // the restarted round takes updates again
+    finish(sc, clock);
+}
+
+#[test]
+fun discard_zeroes_the_fedavg_sums() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 3, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    clock.set_for_testing(START_MS + DURATION_MS + GRACE_MS + 1);
+    discard(&mut sc, &clock, CAROL);
+    sc.next_tx(CAROL);
+    let t = sc.take_shared<Task>();
+    assert!(*t.sums() == vector[0, 0, 0, 0, 0, 0] && t.num_updates() == 0);
+    ts::return_shared(t);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::EGracePeriodNotOver)]
+fun discard_within_the_grace_period() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 3, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    clock.set_for_testing(START_MS + DURATION_MS + GRACE_MS);
+    discard(&mut sc, &clock, CAROL);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ETaskFinished)]
+fun discard_a_finished_task() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 1, 1, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    aggregate(&mut sc, &clock, ALICE);
+    clock.set_for_testing(START_MS + 10 * DURATION_MS);
+    discard(&mut sc, &clock, CAROL);
+    finish(sc, clock);
+}
+
+// === admin calls and migration ===
+
 #[test]
 fun restart_round_reopens_an_expired_round() {
     let (mut sc, mut clock) = start();
     create(&mut sc, &clock, 2, 1, 0, 0, true);
     clock.set_for_testing(START_MS + 5 * DURATION_MS);
-    sc.next_tx(ADMIN);
-    {
-        let mut t = sc.take_shared<Task>();
-        let cap = sc.take_from_sender<TaskAdminCap>();
-        task::restart_round(&cap, &mut t, &clock);
-        assert!(t.deadline_ms() == START_MS + 6 * DURATION_MS && t.round() == 0);
-        ts::return_shared(t);
-        sc.return_to_sender(cap);
-    };
+    let (mut t, cap) = admin_begin(&mut sc);
+    task::restart_round(&cap, &mut t, &clock);
+    assert!(t.deadline_ms() == START_MS + 6 * DURATION_MS && t.round() == 0);
+    admin_end(&sc, t, cap);
     submit(&mut sc, &clock, ALICE, w(1, 2));
     finish(sc, clock);
 }
@@ -454,5 +647,41 @@ fun admin_cap_of_another_task() {
     ts::return_shared(t);
     sc.return_to_sender(bad);
     sc.return_to_sender(good);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::task::EWrongVersion)]
+fun admin_calls_check_the_version() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, false);
+    set_version(&mut sc, 0);
+    let (mut t, cap) = admin_begin(&mut sc);
+    task::set_open(&cap, &mut t, true);
+    admin_end(&sc, t, cap);
+    finish(sc, clock);
+}
+
+#[test]
+fun migrate_an_older_task() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    set_version(&mut sc, 0);
+    let (mut t, cap) = admin_begin(&mut sc);
+    task::migrate(&cap, &mut t);
+    assert!(t.version() == 1);
+    admin_end(&sc, t, cap);
+    let effects = sc.next_tx(ALICE);
+    assert!(effects.num_user_events() == 1); // TaskMigrated
+    submit(&mut sc, &clock, ALICE, w(1, 2)); // the migrated task works with this package
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::task::EWrongVersion)]
+fun migrate_a_current_task() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    let (mut t, cap) = admin_begin(&mut sc);
+    task::migrate(&cap, &mut t);
+    admin_end(&sc, t, cap);
     finish(sc, clock);
 }

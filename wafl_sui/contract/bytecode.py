@@ -1,7 +1,8 @@
 """The one reader of compiled Move modules: table headers, identifiers, the module's name, its
-constant pool and the `#[error]` constants clever abort codes point at, and the modules embedded
-in a binary (the framework inside the sui-sandbox wheel). Enough for the build, the stubs, the VM
-harness and abort decoding; not a verifier."""
+constant pool and the `#[error]` constants clever abort codes point at, the functions it calls
+in other modules, and the modules embedded in a binary (the framework inside the sui-sandbox
+wheel). Enough for the build, the stubs, the VM harness, abort decoding and the API checks of
+the tests; not a verifier."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 from wafl_sui.contract import leb128
 
 MAGIC = b"\xa1\x1c\xeb\x0b"
-MODULE_HANDLES, CONSTANT_POOL, IDENTIFIERS = 0x1, 0x6, 0x7
+MODULE_HANDLES, FUNCTION_HANDLES, CONSTANT_POOL, IDENTIFIERS, ADDRESS_IDENTIFIERS = 0x1, 0x3, 0x6, 0x7, 0x8
 VECTOR_TOKEN = 0x0A
 
 
@@ -61,6 +62,39 @@ def module_name(code: bytes) -> str:
         _addr, i = leb128.decode(raw, i)
         name, i = leb128.decode(raw, i)
     return identifiers(code)[name]
+
+
+def _module_handles(code: bytes, tables: dict[int, bytes]) -> list[tuple[str, str]]:
+    """(0x-address, module name) of every module handle."""
+    raw_addr = tables.get(ADDRESS_IDENTIFIERS, b"")
+    addresses = ["0x" + raw_addr[i : i + 32].hex() for i in range(0, len(raw_addr), 32)]
+    names = identifiers(code)
+    raw, out, i = tables.get(MODULE_HANDLES, b""), [], 0
+    while i < len(raw):
+        a, i = leb128.decode(raw, i)
+        n, i = leb128.decode(raw, i)
+        out.append((addresses[a], names[n]))
+    return out
+
+
+def called_functions(code: bytes) -> set[tuple[str, str, str]]:
+    """(0x-address, module, function) of every function of another module this module calls
+    (its function handles outside itself)."""
+    tables, self_idx = _tables(code)
+    modules = _module_handles(code, tables)
+    names = identifiers(code)
+    raw, out, i = tables.get(FUNCTION_HANDLES, b""), set(), 0
+    while i < len(raw):
+        m, i = leb128.decode(raw, i)
+        n, i = leb128.decode(raw, i)
+        _params, i = leb128.decode(raw, i)
+        _returns, i = leb128.decode(raw, i)
+        count, i = leb128.decode(raw, i)
+        for _ in range(count):  # type parameters' ability sets
+            _abilities, i = leb128.decode(raw, i)
+        if m != self_idx:
+            out.add((*modules[m], names[n]))
+    return out
 
 
 def constants(code: bytes) -> list[tuple[bytes, bytes]]:

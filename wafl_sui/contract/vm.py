@@ -1,6 +1,9 @@
 """Run pure functions of the built WaFL Move package in the Sui Move VM (sui-sandbox), offline.
 
-`MoveVM(build).call("rules", "median", [("vector<vector<u32>>", updates)])` BCS-encodes the
+`MoveVM(build).call("spec", "new", [("u64", 64), ...])` calls a public function; the package's inner
+(`public(package)`) functions are reached through the `wafl::parity_*` wrappers of the harness
+build (`wafl_sui/contract/harness.py`, never published): `vm.inner("rules", "median",
+[("vector<vector<u32>>", updates)])` calls `parity_rules::median`. A call BCS-encodes the
 arguments, executes with `sui_sandbox.call_view_function(..., package_bytecodes=...,
 fetch_deps=False)` against the framework bytecode bundled in the wheel, and decodes the
 return values from their type tags. An abort raises `MoveAbort` with the error constant's
@@ -23,7 +26,7 @@ import re
 from typing import Any, Iterable, Sequence
 
 from wafl_sui.errors import WaflError
-from wafl_sui.contract.build import MoveBuild, build_package
+from wafl_sui.contract.build import MoveBuild
 from wafl_sui.contract.bytecode import error_constant_names, module_name
 from wafl_sui.contract import leb128
 
@@ -100,6 +103,11 @@ def bcs_decode(ty: str, data: bytes, i: int = 0) -> tuple[Any, int]:
     return out, i
 
 
+def _decode_result(ty: str, raw: bytes) -> Any:
+    """A return value: decoded for primitives and vectors of them, the raw BCS for a struct."""
+    return raw if "::" in ty else bcs_decode(ty, raw)[0]
+
+
 def abort_module(error: str) -> str | None:
     """The module an abort happened in, from the VM error text (its `location`)."""
     m = re.search(r'location: Module\(ModuleId \{[^}]*name: Identifier\("(\w+)"\)', error)
@@ -117,16 +125,21 @@ class MoveVM:
 
     @classmethod
     def shared(cls) -> "MoveVM":
-        """One build of move/ per process (tests reuse it)."""
+        """One harness build of move/ per process (tests reuse it)."""
         if cls._shared is None:
             cls._shared = cls()
         return cls._shared
 
     def __init__(self, build: MoveBuild | None = None):
-        self.build = build or build_package()
+        if build is None:
+            from wafl_sui.contract.harness import build_harness
+
+            build = build_harness()
+        self.build = build
         self._code = self.build.module_bytes()
         self._names = {module_name(c): error_constant_names(c) for c in self._code}
         self._pkg = {PACKAGE_ID: self._code}
+        self.last_gas_used: int | None = None  # sui-sandbox's gas_used of the last call
 
     def error_name(self, module: str, code: int) -> tuple[str | None, int | None]:
         """(constant name, source line) of a clever-error abort code raised in `module`."""
@@ -144,6 +157,7 @@ class MoveVM:
         r = sui_sandbox.call_view_function(
             PACKAGE_ID, module, function, package_bytecodes=self._pkg, fetch_deps=False, pure_inputs=pure
         )
+        self.last_gas_used = r.get("gas_used")
         if not r.get("success"):
             err = r.get("error") or ""
             m = re.search(r"major_status: ABORTED, sub_status: Some\((\d+)\)", err)
@@ -158,7 +172,19 @@ class MoveVM:
         if not values:
             return []
         vals, types = values[0], tags[0]
-        return [bcs_decode(t, base64.b64decode(v))[0] for t, v in zip(types, vals)]
+        return [_decode_result(t, base64.b64decode(v)) for t, v in zip(types, vals)]
+
+    def inner(self, module: str, function: str, args: Iterable[tuple[str, Any]] = ()) -> list[Any]:
+        """Call the package-internal `module::function` through its `parity_<module>::<function>`
+        wrapper (harness builds only)."""
+        return self.call(f"parity_{module}", function, args)
+
+    def inner1(self, module: str, function: str, args: Sequence[tuple[str, Any]] = ()) -> Any:
+        """`inner` for a function with exactly one return value."""
+        out = self.inner(module, function, args)
+        if len(out) != 1:
+            raise MoveVMError(f"{module}::{function} returned {len(out)} values, expected 1")
+        return out[0]
 
     def call1(self, module: str, function: str, args: Sequence[tuple[str, Any]] = ()) -> Any:
         """`call` for a function with exactly one return value."""
@@ -182,3 +208,13 @@ def encode_spec(spec) -> bytes:
              "feature_frac_bits", "feature_bits", "lr_frac_bits", "lr_bits")
     get = spec.get if isinstance(spec, dict) else lambda n: getattr(spec, n)
     return b"".join(bcs_encode("u64", get(n)) for n in names)
+
+
+def encode_round_rules(rules) -> bytes:
+    """BCS of a `wafl::round::RoundRules` (field order of protocol.RoundRules)."""
+    return b"".join(bcs_encode("u64", getattr(rules, n)) for n in ("quorum", "round_duration_ms", "max_rounds", "grace_ms"))
+
+
+def encode_aggregation(aggregation) -> bytes:
+    """BCS of a `wafl::rules::AggregationRule` (rule: u8, trim_bps: u64)."""
+    return bcs_encode("u8", aggregation.rule) + bcs_encode("u64", aggregation.trim_bps)

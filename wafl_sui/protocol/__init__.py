@@ -1,7 +1,7 @@
 """The WaFL protocol: the one definition the circuit, the client and the Move package agree on.
 
 One module per Move module of `move/sources`, with the same name and the same functions:
-`spec`, `codec`, `commitment`, `rules`, `round`, `task`; plus `step` (the proven training step,
+`spec`, `codec`, `commitment`, `rules`, `round`, `budget`, `events`, `task`; plus `step` (the proven training step,
 twin of the circuit), `poseidon` (Sui's `poseidon_bn254`) and `errors` (the shared error
 names). Everything is pure integer arithmetic on Python ints; docs/PROTOCOL.md writes each
 rule down and the tests check the circuit, the JAX path and the Move package against it.
@@ -19,14 +19,18 @@ from wafl_sui.protocol.codec import (
 from wafl_sui.protocol.commitment import context_hash, data_commitment, model_commitment, model_commitment_encoded, tree16
 from wafl_sui.protocol.errors import ERRORS, ProtocolError
 from wafl_sui.protocol.poseidon import FIELD_MODULUS, PoseidonInputError, poseidon_calls, poseidon_tree16, tree16_shape
+from wafl_sui.protocol.round import MAX_UPDATES_PER_ROUND, RoundRules, new_rules, validate_round_rules
 from wafl_sui.protocol.rules import (
-    AGG_FEDAVG, AGG_MEDIAN, AGG_TRIMMED_MEAN, AGGREGATION_RULES, BPS, RULE_NAMES, aggregate, check_updates,
-    fedavg, median, trim_count, trimmed_mean, validate_rule,
+    AGG_FEDAVG, AGG_MEDIAN, AGG_TRIMMED_MEAN, AGGREGATION_RULES, BPS, RULE_NAMES, AggregationRule, add_to_sums,
+    aggregate, check_updates, fedavg, fedavg_from_sums, median, new_aggregation, trim_count, trimmed_mean,
+    validate_rule,
 )
 from wafl_sui.protocol.spec import (
     DIGITS_SPEC_DEFAULTS, MAX_INTERMEDIATE_BITS, StepSpec, bit_length, check_lr_q, lr_to_fixed,
     max_intermediate_bits, validate_spec, validate_weights, validate_weights_signed,
 )
 from wafl_sui.protocol.step import check_batch, hard_sigmoid_fixed, local_training, train_step
+from wafl_sui.protocol import budget, events, task  # noqa: E402  (submodules: protocol.task.create_task, ...)
+from wafl_sui.protocol.task import TaskState
 
 PROTOCOL_VERSION = 1

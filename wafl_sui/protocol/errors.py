@@ -11,8 +11,9 @@ ERRORS = (
     "EInvalidVerifyingKey",  # a verifying key that is not for the step circuit's 4 public inputs
     "EInvalidRoundRules",  # quorum, round duration, max rounds, grace period
     "EInvalidAggregationRule",  # unknown aggregation rule or trim_bps out of range
-    "EInvalidProof",
-    "ERoundClosed",
+    "EInvalidProof",  # proof not 128 bytes, or it does not verify for the contract's public inputs
+    "ERoundClosed",  # the round's deadline passed, or its aggregation has started
+    "ERoundFull",  # the round already holds `quorum` updates
     "EAlreadySubmitted",
     "ESenderNotAllowed",
     "EValueOutOfBounds",
@@ -21,6 +22,9 @@ ERRORS = (
     "EQuorumNotReached",
     "ENoUpdates",
     "ENotAdmin",
+    "EWrongVersion",  # the task object's version is not the package's VERSION (migrate first)
+    "EGracePeriodNotOver",  # discard_round before deadline + grace period
+    "EOverGasBudget",  # (model size, rule, quorum) whose aggregation would not fit the gas budget
 )
 
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Sequence
 
-from wafl_sui.protocol.codec import PACK_BITS
+from wafl_sui.protocol.codec import PACK_BITS, pack
 from wafl_sui.protocol.errors import ProtocolError
 
 # Largest intermediate of the step circuit, in bits (BN254 headroom), as in spec.move.
@@ -185,6 +185,13 @@ def validate_weights(encoded: Sequence[int], spec: StepSpec) -> None:
     for i, u in enumerate(encoded):
         if not 0 <= int(u) < limit:
             raise ProtocolError("EValueOutOfBounds", f"weight {i} = {u} is outside [0, 2^{spec.weight_bits})")
+
+
+def pack_weights(encoded: Sequence[int], spec: StepSpec) -> list[int]:
+    """`spec::pack_weights`: validate offset-encoded weights (`validate_weights`) and pack them
+    into field elements (`codec.pack`), as the contract does in one pass."""
+    validate_weights(encoded, spec)
+    return pack([int(u) for u in encoded], spec.weight_bits)
 
 
 def validate_weights_signed(weights: Sequence[int], spec: StepSpec) -> None:

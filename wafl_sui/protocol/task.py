@@ -1,17 +1,21 @@
 """The WaFL task as an immutable state and its transitions (twin of `move/sources/task.move`):
-what the shared `Task` object holds and what each entry function does to it, checks in the
-contract's order, with the contract's error names:
+what the shared `Task` object holds and what each entry function does to it, with the contract's
+checks in the contract's order and its error names. Every transition returns
+`(new_state, events)`, the events being exactly those the Move entry function emits.
 
-create_task      EInvalidSpec (spec, then lr_q), EInvalidRoundRules (quorum in 1..256, duration,
-                 max_rounds), EInvalidAggregationRule (rule/trim_bps), EWrongLength /
-                 EValueOutOfBounds (initial model), EInvalidVerifyingKey (not for 4 public inputs)
-submit_update    ETaskFinished, ERoundClosed (now > deadline, or the round holds
-                 MAX_UPDATES_PER_ROUND updates), ESenderNotAllowed,
-                 EAlreadySubmitted, EWrongLength, EValueOutOfBounds (weights, then the data
-                 commitment), EInvalidProof (proof not 128 bytes, or not valid)
-aggregate        ETaskFinished, EQuorumNotReached (quorum not met, round open),
-                 ENoUpdates (round closed, no update)
-admin            ENotAdmin (capability of another task), ETaskFinished (restart_round)
+create_task      EInvalidSpec (spec, then lr_q), EInvalidRoundRules, EInvalidAggregationRule,
+                 EOverGasBudget, EWrongLength / EValueOutOfBounds (initial model),
+                 EInvalidVerifyingKey (not for 4 public inputs; `prepare` may reject the points)
+submit_update    EWrongVersion, ETaskFinished, ERoundClosed (deadline passed, or aggregation
+                 started), ERoundFull (quorum updates in), ESenderNotAllowed, EAlreadySubmitted,
+                 EWrongLength, EValueOutOfBounds (weights, then the data commitment),
+                 EInvalidProof (not 128 bytes, or not valid)
+aggregate        EWrongVersion, ETaskFinished, EQuorumNotReached (quorum not met, round open),
+                 ENoUpdates (round closed, no update). One step: FedAvg does the whole round;
+                 median / trimmed mean do `budget.coords_per_step` coordinates per call
+discard_round    EWrongVersion, ETaskFinished, EGracePeriodNotOver (now <= deadline + grace)
+admin            EWrongVersion, ENotAdmin (capability of another task), ETaskFinished
+                 (restart_round); migrate: ENotAdmin, EWrongVersion (nothing to migrate)
 
 A ledger keeps a `TaskState` and replaces it with the state a transition returns.
 """
@@ -20,14 +24,165 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from wafl_sui.protocol import codec, commitment, round as round_rules, rules
+from wafl_sui.protocol import budget, codec, commitment, events as ev, round as rounds, rules
 from wafl_sui.protocol.codec import PROOF_BYTES, PUBLIC_INPUTS, normalize_address
 from wafl_sui.protocol.errors import ProtocolError
+from wafl_sui.protocol.round import RoundRules
+from wafl_sui.protocol.rules import AGG_FEDAVG, AggregationRule
 from wafl_sui.protocol.spec import StepSpec, check_lr_q, validate_spec, validate_weights
 
+VERSION = 1  # the package's version: `task::VERSION`; every mutating call checks state.version
 NUM_PUBLIC_INPUTS = len(PUBLIC_INPUTS)
+
+Events = list[ev.Event]
+Verify = Callable[[Any, list[int], bytes], bool]
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """What the Move `Task` object holds, field for field.
+
+    submitters: the round's senders in acceptance order. FedAvg keeps the coordinate `sums` of
+    their updates (updated at submit); median / trimmed mean keep the `updates` themselves (one
+    per submitter, same order) and the coordinates aggregated so far in `partial`.
+    """
+
+    task_id: str
+    admin_cap_id: str
+    version: int
+    spec: StepSpec
+    lr_q: int
+    round_rules: RoundRules
+    aggregation: AggregationRule
+    open: bool
+    allowlist: frozenset[str]
+    prepared_vk: Any = field(repr=False)
+    round: int
+    round_start_ms: int
+    deadline_ms: int
+    model: tuple[int, ...]
+    model_commitment: int
+    submitters: tuple[str, ...] = ()
+    updates: tuple[tuple[int, ...], ...] = ()
+    sums: tuple[int, ...] = ()
+    partial: tuple[int, ...] = ()
+    finished: bool = False
+    created_ms: int = 0
+
+    @property
+    def num_updates(self) -> int:
+        return len(self.submitters)
+
+    @property
+    def num_weights(self) -> int:
+        return len(self.model)
+
+    @property
+    def aggregation_done(self) -> int:
+        """Coordinates of the round aggregated so far (0 until its first robust-rule step)."""
+        return len(self.partial)
+
+    @property
+    def aggregation_total(self) -> int:
+        """Coordinates a round's aggregation computes (the model's weights)."""
+        return len(self.model)
+
+    @property
+    def aggregating(self) -> bool:
+        """The round's aggregation has started: the round takes no more updates."""
+        return bool(self.partial)
+
+    def is_allowed(self, sender: str) -> bool:
+        return self.open or normalize_address(sender) in self.allowlist
+
+    def has_submitted(self, sender: str) -> bool:
+        return normalize_address(sender) in self.submitters
+
+    def update_of(self, sender: str) -> tuple[int, ...] | None:
+        """The update `sender` submitted this round, where the rule stores updates (not FedAvg)."""
+        a = normalize_address(sender)
+        return self.updates[self.submitters.index(a)] if a in self.submitters and self.updates else None
+
+
+def _stores_updates(aggregation: AggregationRule) -> bool:
+    return aggregation.rule != AGG_FEDAVG
+
+
+def _empty_round(state: TaskState) -> dict[str, Any]:
+    """The fields of a round without updates (what aggregation and discarding leave)."""
+    sums = (0,) * state.num_weights if not _stores_updates(state.aggregation) else ()
+    return dict(submitters=(), updates=(), sums=sums, partial=())
+
+
+# --------------------------------------------------------------------------- create
+def create_task(
+    task_id: str,
+    admin_cap_id: str,
+    creator: str,
+    spec: StepSpec | dict,
+    round_rules: RoundRules,
+    aggregation: AggregationRule,
+    lr_q: int,
+    open_: bool,
+    initial_model: Sequence[int],
+    vk: bytes,
+    now_ms: int,
+    prepare: Callable[[bytes], Any] = lambda vk: vk,
+) -> tuple[TaskState, Events]:
+    """`task::create_task`. `prepare(vk)` turns the raw key into the stored prepared key
+    (the ledger passes `zk.sui_bytes.prepare_verifying_key`, as `groth16::prepare_verifying_key`)."""
+    if isinstance(spec, dict):
+        spec = StepSpec.from_dict(spec)
+    validate_spec(spec)
+    check_lr_q(spec, lr_q)
+    rounds.validate_round_rules(round_rules)
+    rules.validate_rule(aggregation.rule, aggregation.trim_bps)
+    budget.check_task_budget(spec.num_weights, aggregation, round_rules.quorum)
+    validate_weights(initial_model, spec)
+    n = codec.vk_num_public_inputs(vk)
+    if n != NUM_PUBLIC_INPUTS:
+        raise ProtocolError(
+            "EInvalidVerifyingKey", f"the verifying key is for {n} public inputs, the step circuit has {NUM_PUBLIC_INPUTS}"
+        )
+    prepared = prepare(bytes(vk))
+    model = tuple(int(v) for v in initial_model)
+    state = TaskState(
+        task_id=normalize_address(task_id),
+        admin_cap_id=normalize_address(admin_cap_id),
+        version=VERSION,
+        spec=spec,
+        lr_q=lr_q,
+        round_rules=round_rules,
+        aggregation=aggregation,
+        open=bool(open_),
+        allowlist=frozenset(),
+        prepared_vk=prepared,
+        round=0,
+        round_start_ms=now_ms,
+        deadline_ms=rounds.deadline(now_ms, round_rules.round_duration_ms),
+        model=model,
+        model_commitment=commitment.model_commitment_encoded(list(model), spec),
+        created_ms=now_ms,
+    )
+    state = dataclasses.replace(state, **_empty_round(state))
+    event = ev.TaskCreated(
+        task_id=state.task_id, admin_cap_id=state.admin_cap_id, creator=normalize_address(creator),
+        version=VERSION, spec=spec, round_rules=round_rules, aggregation=aggregation, lr_q=lr_q,
+        open=state.open, num_weights=spec.num_weights, model_commitment=state.model_commitment, round=0,
+        deadline_ms=state.deadline_ms, timestamp_ms=now_ms,
+    )
+    return state, [event]
+
+
+# --------------------------------------------------------------------------- submit
+def check_version(state: TaskState) -> None:
+    """EWrongVersion unless the task object is at this package's VERSION."""
+    if state.version != VERSION:
+        raise ProtocolError(
+            "EWrongVersion", f"the task is at version {state.version}, the package at {VERSION} (migrate it)"
+        )
 
 
 def check_update_contents(spec: StepSpec, weights: Sequence[int], data_commitment: int, proof: bytes) -> None:
@@ -36,90 +191,6 @@ def check_update_contents(spec: StepSpec, weights: Sequence[int], data_commitmen
     codec.assert_field_element(data_commitment, "the data commitment")
     if len(proof) != PROOF_BYTES:
         raise ProtocolError("EInvalidProof", f"a proof has {PROOF_BYTES} bytes, got {len(proof)}")
-
-
-@dataclass(frozen=True)
-class TaskState:
-    """What the Move `Task` object holds (minus the prepared key)."""
-
-    task_id: str
-    admin_cap_id: str
-    spec: StepSpec
-    lr_q: int
-    quorum: int
-    round_duration_ms: int
-    max_rounds: int
-    rule: int
-    trim_bps: int
-    open: bool
-    allowlist: frozenset[str]
-    round: int
-    round_start_ms: int
-    deadline_ms: int
-    model: tuple[int, ...]
-    model_commitment: int
-    updates: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (sender, weights) in acceptance order
-    finished: bool = False
-    created_ms: int = 0
-    vk: bytes = field(default=b"", repr=False)
-
-    @property
-    def submitters(self) -> list[str]:
-        return [s for s, _ in self.updates]
-
-    def is_allowed(self, sender: str) -> bool:
-        return self.open or normalize_address(sender) in self.allowlist
-
-    def has_submitted(self, sender: str) -> bool:
-        return normalize_address(sender) in self.submitters
-
-
-def create_task(
-    task_id: str,
-    admin_cap_id: str,
-    spec: StepSpec | dict,
-    lr_q: int,
-    quorum: int,
-    round_duration_ms: int,
-    max_rounds: int,
-    rule: int,
-    trim_bps: int,
-    open_: bool,
-    initial_model: Sequence[int],
-    vk: bytes,
-    now_ms: int,
-) -> TaskState:
-    """`task::create_task` (the key is checked for shape; preparing it is the ledger's job)."""
-    if isinstance(spec, dict):
-        spec = StepSpec.from_dict(spec)
-    validate_spec(spec)
-    check_lr_q(spec, lr_q)
-    round_rules.validate_round_rules(quorum, round_duration_ms, max_rounds)
-    rules.validate_rule(rule, trim_bps)
-    validate_weights(initial_model, spec)
-    n = codec.vk_num_public_inputs(vk)
-    if n != NUM_PUBLIC_INPUTS:
-        raise ProtocolError("EInvalidVerifyingKey", f"the verifying key is for {n} public inputs, the step circuit has {NUM_PUBLIC_INPUTS}")
-    return TaskState(
-        task_id=normalize_address(task_id),
-        admin_cap_id=normalize_address(admin_cap_id),
-        spec=spec,
-        lr_q=lr_q,
-        quorum=quorum,
-        round_duration_ms=round_duration_ms,
-        max_rounds=max_rounds,
-        rule=rule,
-        trim_bps=trim_bps,
-        open=bool(open_),
-        allowlist=frozenset(),
-        round=0,
-        round_start_ms=now_ms,
-        deadline_ms=round_rules.deadline(now_ms, round_duration_ms),
-        model=tuple(int(v) for v in initial_model),
-        model_commitment=commitment.model_commitment_encoded(list(initial_model), spec),
-        created_ms=now_ms,
-        vk=bytes(vk),
-    )
 
 
 def public_inputs_for(state: TaskState, sender: str, new_weights: Sequence[int], data_commitment: int) -> list[int]:
@@ -136,60 +207,149 @@ def submit_update(
     data_commitment: int,
     proof: bytes,
     now_ms: int,
-    verify: Callable[[bytes, list[int], bytes], bool],
-) -> TaskState:
-    """`task::submit_update`. `verify(vk, public_inputs, proof)` checks the Groth16 proof
+    verify: Verify,
+) -> tuple[TaskState, Events]:
+    """`task::submit_update`. `verify(prepared_vk, public_inputs, proof)` checks the Groth16 proof
     (e.g. `wafl_sui.zk.sui_bytes`); the inputs are built here as the contract builds them."""
+    check_version(state)
     sender = normalize_address(sender)
-    round_rules.check_submit(
-        state.finished, now_ms, state.deadline_ms, len(state.updates), state.is_allowed(sender),
-        state.has_submitted(sender),
+    rounds.check_submit(
+        state.finished, now_ms, state.deadline_ms, state.aggregating, state.num_updates,
+        state.round_rules.quorum, state.is_allowed(sender), state.has_submitted(sender),
     )
     check_update_contents(state.spec, new_weights, data_commitment, proof)
     inputs = public_inputs_for(state, sender, new_weights, data_commitment)
-    if not verify(state.vk, inputs, bytes(proof)):
+    if not verify(state.prepared_vk, inputs, bytes(proof)):
         raise ProtocolError("EInvalidProof", "the proof does not verify for the contract's public inputs")
-    return dataclasses.replace(state, updates=state.updates + ((sender, tuple(int(v) for v in new_weights)),))
-
-
-def aggregate(state: TaskState, now_ms: int) -> TaskState:
-    """`task::aggregate`: the new model, its commitment, the next round (or the end)."""
-    round_rules.check_aggregate(state.finished, now_ms, state.deadline_ms, len(state.updates), state.quorum)
-    model = rules.aggregate([list(w) for _, w in state.updates], state.rule, state.trim_bps)
-    nxt, finished = round_rules.next_round(state.round, state.max_rounds)
-    return dataclasses.replace(
-        state,
-        model=tuple(model),
-        model_commitment=commitment.model_commitment_encoded(model, state.spec),
-        updates=(),
-        round=nxt,
-        round_start_ms=now_ms,
-        deadline_ms=round_rules.deadline(now_ms, state.round_duration_ms),
-        finished=finished,
+    weights = tuple(int(v) for v in new_weights)
+    if _stores_updates(state.aggregation):
+        kept = dict(updates=state.updates + (weights,))
+    else:
+        kept = dict(sums=rules.add_to_sums(state.sums, weights))
+    new = dataclasses.replace(state, submitters=state.submitters + (sender,), **kept)
+    event = ev.UpdateAccepted(
+        task_id=state.task_id, round=state.round, sender=sender, old_model_commitment=inputs[0],
+        new_model_commitment=inputs[1], data_commitment=int(data_commitment), context_hash=inputs[3],
+        num_updates=new.num_updates, timestamp_ms=now_ms,
     )
+    return new, [event]
 
 
+# --------------------------------------------------------------------------- aggregate
+def aggregate(state: TaskState, sender: str, now_ms: int) -> tuple[TaskState, Events]:
+    """`task::aggregate`: one aggregation step (anyone may call). FedAvg computes the new model
+    from its running sums in one step; median / trimmed mean compute the next
+    `budget.coords_per_step` coordinates into `partial`. The step that completes the model stores
+    it and its commitment and starts the next round (or finishes the task)."""
+    check_version(state)
+    sender = normalize_address(sender)
+    rounds.check_aggregate(
+        state.finished, now_ms, state.deadline_ms, state.aggregating, state.num_updates, state.round_rules.quorum,
+    )
+    n, m = state.num_updates, state.num_weights
+    if not _stores_updates(state.aggregation):
+        return _advance(state, rules.fedavg_from_sums(state.sums, n), sender, now_ms)
+    start = len(state.partial)
+    end = min(start + budget.coords_per_step(m, state.aggregation, n), m)
+    chunk = rules.aggregate([u[start:end] for u in state.updates], state.aggregation.rule, state.aggregation.trim_bps)
+    partial = state.partial + tuple(chunk)
+    if end == m:
+        return _advance(state, list(partial), sender, now_ms)
+    progressed = ev.AggregationProgressed(
+        task_id=state.task_id, round=state.round, coords_done=end, coords_total=m, triggered_by=sender,
+        timestamp_ms=now_ms,
+    )
+    return dataclasses.replace(state, partial=partial), [progressed]
+
+
+def _advance(state: TaskState, model: list[int], sender: str, now_ms: int) -> tuple[TaskState, Events]:
+    """Store the aggregated model and start the next round (or finish the task)."""
+    nxt, finished = rounds.next_round(state.round, state.round_rules.max_rounds)
+    new_commitment = commitment.model_commitment_encoded(model, state.spec)
+    deadline = rounds.deadline(now_ms, state.round_rules.round_duration_ms)
+    new = dataclasses.replace(
+        state, model=tuple(model), model_commitment=new_commitment, round=nxt, round_start_ms=now_ms,
+        deadline_ms=deadline, finished=finished, **_empty_round(state),
+    )
+    out: Events = [ev.RoundAggregated(
+        task_id=state.task_id, round=state.round, rule=state.aggregation.rule, num_updates=state.num_updates,
+        submitters=state.submitters, previous_model_commitment=state.model_commitment,
+        model_commitment=new_commitment, next_round=nxt, next_deadline_ms=deadline, triggered_by=sender,
+        timestamp_ms=now_ms,
+    )]
+    if finished:
+        out.append(ev.TaskFinished(task_id=state.task_id, rounds=nxt, model_commitment=new_commitment, timestamp_ms=now_ms))
+    return new, out
+
+
+# --------------------------------------------------------------------------- discard
+def discard_round(state: TaskState, sender: str, now_ms: int) -> tuple[TaskState, Events]:
+    """`task::discard_round`: anyone, once now > deadline + grace_ms, drops the round's updates and
+    partial aggregation and restarts the round's timer (same round number)."""
+    check_version(state)
+    sender = normalize_address(sender)
+    rounds.check_discard(state.finished, now_ms, state.deadline_ms, state.round_rules.grace_ms)
+    deadline = rounds.deadline(now_ms, state.round_rules.round_duration_ms)
+    new = dataclasses.replace(state, round_start_ms=now_ms, deadline_ms=deadline, **_empty_round(state))
+    event = ev.RoundDiscarded(
+        task_id=state.task_id, round=state.round, num_updates=state.num_updates, submitters=state.submitters,
+        deadline_ms=deadline, triggered_by=sender, timestamp_ms=now_ms,
+    )
+    return new, [event]
+
+
+# --------------------------------------------------------------------------- admin
 def check_admin(state: TaskState, cap_task_id: str) -> None:
+    """ENotAdmin unless the capability (identified by the task id it names) is this task's."""
     if normalize_address(cap_task_id) != state.task_id:
         raise ProtocolError("ENotAdmin", "the admin capability belongs to another task")
 
 
-def add_participant(state: TaskState, cap_task_id: str, participant: str) -> TaskState:
+def add_participant(state: TaskState, cap_task_id: str, participant: str) -> tuple[TaskState, Events]:
+    """`task::add_participant`: allow `participant` to submit (idempotent)."""
+    check_version(state)
     check_admin(state, cap_task_id)
-    return dataclasses.replace(state, allowlist=state.allowlist | {normalize_address(participant)})
+    p = normalize_address(participant)
+    new = dataclasses.replace(state, allowlist=state.allowlist | {p})
+    return new, [ev.ParticipantAdded(task_id=state.task_id, participant=p)]
 
 
-def remove_participant(state: TaskState, cap_task_id: str, participant: str) -> TaskState:
+def remove_participant(state: TaskState, cap_task_id: str, participant: str) -> tuple[TaskState, Events]:
+    """`task::remove_participant`: take `participant` off the allowlist (its updates stay)."""
+    check_version(state)
     check_admin(state, cap_task_id)
-    return dataclasses.replace(state, allowlist=state.allowlist - {normalize_address(participant)})
+    p = normalize_address(participant)
+    new = dataclasses.replace(state, allowlist=state.allowlist - {p})
+    return new, [ev.ParticipantRemoved(task_id=state.task_id, participant=p)]
 
 
-def set_open(state: TaskState, cap_task_id: str, open_: bool) -> TaskState:
+def set_open(state: TaskState, cap_task_id: str, open_: bool) -> tuple[TaskState, Events]:
+    """`task::set_open`: open the task to everyone (True) or restrict it to the allowlist."""
+    check_version(state)
     check_admin(state, cap_task_id)
-    return dataclasses.replace(state, open=bool(open_))
+    new = dataclasses.replace(state, open=bool(open_))
+    return new, [ev.OpenChanged(task_id=state.task_id, open=bool(open_))]
 
 
-def restart_round(state: TaskState, cap_task_id: str, now_ms: int) -> TaskState:
+def restart_round(state: TaskState, cap_task_id: str, now_ms: int) -> tuple[TaskState, Events]:
+    """`task::restart_round`: restart the current round's timer (round start = now); its updates
+    and any partial aggregation are kept."""
+    check_version(state)
     check_admin(state, cap_task_id)
-    round_rules.check_not_finished(state.finished)
-    return dataclasses.replace(state, round_start_ms=now_ms, deadline_ms=round_rules.deadline(now_ms, state.round_duration_ms))
+    rounds.check_not_finished(state.finished)
+    deadline = rounds.deadline(now_ms, state.round_rules.round_duration_ms)
+    new = dataclasses.replace(state, round_start_ms=now_ms, deadline_ms=deadline)
+    return new, [ev.RoundRestarted(
+        task_id=state.task_id, round=state.round, num_updates=state.num_updates, deadline_ms=deadline,
+        timestamp_ms=now_ms,
+    )]
+
+
+def migrate(state: TaskState, cap_task_id: str) -> tuple[TaskState, Events]:
+    """`task::migrate`: bring a task object of an older package version to VERSION
+    (ENotAdmin, then EWrongVersion when it is not older)."""
+    check_admin(state, cap_task_id)
+    if state.version >= VERSION:
+        raise ProtocolError("EWrongVersion", f"the task is at version {state.version}; nothing to migrate to {VERSION}")
+    new = dataclasses.replace(state, version=VERSION)
+    return new, [ev.TaskMigrated(task_id=state.task_id, from_version=state.version, to_version=VERSION)]

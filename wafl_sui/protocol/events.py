@@ -1,0 +1,217 @@
+"""The events of the WaFL task (twin of `move/sources/events.move`): one frozen dataclass per Move
+event struct, same name, same fields (snake_case), in the same order.
+
+Every transition of `protocol.task` returns the events the Move entry function emits, in order.
+`event.type` is the Move struct name; `event.to_dict()` is JSON-safe: ints stay ints (u256 too),
+addresses and object ids are 0x + 64 lower-case hex, the spec / round rules / aggregation rule
+are nested dicts. `from_dict(type, fields)` rebuilds an event from that form (or from the JSON
+a Sui node returns for the event, which has the same field names).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from wafl_sui.protocol.codec import normalize_address
+from wafl_sui.protocol.round import RoundRules
+from wafl_sui.protocol.rules import AggregationRule
+from wafl_sui.protocol.spec import StepSpec
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (StepSpec, RoundRules, AggregationRule)):
+        return v.to_dict()
+    if isinstance(v, (tuple, list)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every task event."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id",)
+
+    @property
+    def type(self) -> str:
+        """The Move struct name (`wafl::events::<type>`)."""
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True)
+class TaskCreated(Event):
+    """A task was created and shared (its admin capability went to the creator's PTB)."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "admin_cap_id", "creator")
+    task_id: str
+    admin_cap_id: str
+    creator: str
+    version: int
+    spec: StepSpec
+    round_rules: RoundRules
+    aggregation: AggregationRule
+    lr_q: int
+    open: bool
+    num_weights: int
+    model_commitment: int
+    round: int
+    deadline_ms: int
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class UpdateAccepted(Event):
+    """A proven update was accepted for `round`; `num_updates` counts the round's updates now."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "sender")
+    task_id: str
+    round: int
+    sender: str
+    old_model_commitment: int
+    new_model_commitment: int
+    data_commitment: int
+    context_hash: int
+    num_updates: int
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class AggregationProgressed(Event):
+    """An aggregation step (a chunk of coordinates) of `round` was done; the round advances on
+    the step that reaches `coords_total`."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "triggered_by")
+    task_id: str
+    round: int
+    coords_done: int
+    coords_total: int
+    triggered_by: str
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class RoundAggregated(Event):
+    """The updates of `round` were aggregated into a new global model; the next round started."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "triggered_by")
+    task_id: str
+    round: int
+    rule: int
+    num_updates: int
+    submitters: tuple[str, ...]
+    previous_model_commitment: int
+    model_commitment: int
+    next_round: int
+    next_deadline_ms: int
+    triggered_by: str
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class TaskFinished(Event):
+    """The task ran its last round; no more updates are accepted."""
+
+    task_id: str
+    rounds: int
+    model_commitment: int
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class RoundRestarted(Event):
+    """The admin restarted the timer of the current round (its updates are kept)."""
+
+    task_id: str
+    round: int
+    num_updates: int
+    deadline_ms: int
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class RoundDiscarded(Event):
+    """The round's updates (of `submitters`) and its partial aggregation were dropped after the
+    grace period; the same round number restarted with a new deadline."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "triggered_by")
+    task_id: str
+    round: int
+    num_updates: int
+    submitters: tuple[str, ...]
+    deadline_ms: int
+    triggered_by: str
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class ParticipantAdded(Event):
+    """The admin put `participant` on the allowlist."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "participant")
+    task_id: str
+    participant: str
+
+
+@dataclass(frozen=True)
+class ParticipantRemoved(Event):
+    """The admin took `participant` off the allowlist (its accepted updates stay)."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "participant")
+    task_id: str
+    participant: str
+
+
+@dataclass(frozen=True)
+class OpenChanged(Event):
+    """The admin opened the task to everyone (open) or restricted it to the allowlist."""
+
+    task_id: str
+    open: bool
+
+
+@dataclass(frozen=True)
+class TaskMigrated(Event):
+    """The admin migrated the task object to this package version."""
+
+    task_id: str
+    from_version: int
+    to_version: int
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (TaskCreated, UpdateAccepted, AggregationProgressed, RoundAggregated, TaskFinished,
+                RoundRestarted, RoundDiscarded, ParticipantAdded, ParticipantRemoved, OpenChanged,
+                TaskMigrated)
+}
+
+
+def from_dict(type_: str, fields: dict[str, Any]) -> Event:
+    """The event `type_` from its `to_dict()` form (or a node's JSON of it: numbers may be strings)."""
+    cls = EVENT_TYPES[type_]
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        v = fields[f.name]
+        if f.name == "spec":
+            v = v if isinstance(v, StepSpec) else StepSpec.from_dict(v)
+        elif f.name == "round_rules":
+            v = v if isinstance(v, RoundRules) else RoundRules.from_dict(v)
+        elif f.name == "aggregation":
+            v = v if isinstance(v, AggregationRule) else AggregationRule.from_dict(v)
+        elif f.name == "submitters":
+            v = tuple(normalize_address(a) for a in v)
+        elif f.name in cls.ADDRESS_FIELDS:
+            v = normalize_address(v)
+        elif f.name == "open":
+            v = bool(v)
+        else:
+            v = int(v)
+        out[f.name] = v
+    return cls(**out)
