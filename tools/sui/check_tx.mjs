@@ -9,16 +9,18 @@
 //   --messageSignature B64   its signature when --tx and --message are both given
 //   JSON only: "pure": [{"type": "vector<u32>", "value": [1, 2]}, ...] -> the TS SDK's pure
 //              encoding of each value (tx.pure(type, value)), base64
+//   JSON only: "dynamicFieldIds": [{"parentId": "0x..", "typeTag": "address", "key": B64}, ...]
+//              -> deriveDynamicFieldID of each (the object id of a Table entry)
 // Output (stdout, one JSON object, or a list for a list):
 //   {transaction: {sender, expiration, gasData, inputs, commands, digest, sdkDigest, roundTrip},
 //    signature: {valid, address, publicKey, error}, personalMessage: {valid, address, error},
-//    pure: [B64, ...]}
+//    pure: [B64, ...], dynamicFieldIds: ["0x..", ...]}
 // Exit status: 0 when decoding worked (signature results are reported, not fatal), 2 on bad input.
 
 import { bcs, pureBcsSchemaFromTypeName } from '@mysten/sui/bcs';
 import { Transaction, TransactionDataBuilder } from '@mysten/sui/transactions';
 import { verifyPersonalMessageSignature, verifyTransactionSignature } from '@mysten/sui/verify';
-import { fromBase64, toBase64 } from '@mysten/sui/utils';
+import { deriveDynamicFieldID, fromBase64, toBase64 } from '@mysten/sui/utils';
 
 function parseArgs(argv) {
   const out = {};
@@ -164,9 +166,16 @@ function pure(items) {
 }
 
 async function handle(req) {
-  if (!req.tx && !req.message && !req.pure) throw new Error('a request needs tx, message or pure');
+  if (!req.tx && !req.message && !req.pure && !req.dynamicFieldIds) {
+    throw new Error('a request needs tx, message, pure or dynamicFieldIds');
+  }
   const out = {};
   if (req.pure) out.pure = pure(req.pure);
+  if (req.dynamicFieldIds) {
+    out.dynamicFieldIds = req.dynamicFieldIds.map(({ parentId, typeTag, key }) =>
+      deriveDynamicFieldID(parentId, typeTag, fromBase64(key)),
+    );
+  }
   if (req.tx) {
     const bytes = fromBase64(req.tx);
     out.transaction = await decodeTransaction(bytes);

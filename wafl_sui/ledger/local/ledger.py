@@ -569,21 +569,9 @@ class LocalLedger(Ledger):
 
 
 # --------------------------------------------------------------------------- views
-def _get(state: Any, *names: str, default: Any = None) -> Any:
-    for n in names:
-        if hasattr(state, n):
-            return getattr(state, n)
-    return default
-
-
 def task_view(state: Any, name: str | None = None) -> TaskView:
     """The public fields of a protocol TaskState, as `TaskView`."""
-    rr = _get(state, "round_rules")
-    if rr is None:
-        rr = round_mod.RoundRules(state.quorum, state.round_duration_ms, state.max_rounds, _get(state, "grace_ms", default=0))
-    agg = _get(state, "aggregation")
-    if agg is None:
-        agg = rules_mod.AggregationRule(state.rule, state.trim_bps)
+    rr, agg = state.round_rules, state.aggregation
     return TaskView(
         task_id=state.task_id,
         spec=state.spec,
@@ -599,10 +587,10 @@ def task_view(state: Any, name: str | None = None) -> TaskView:
         submitters=tuple(state.submitters),
         finished=bool(state.finished),
         created_ms=state.created_ms,
-        version=_get(state, "version", default=getattr(ptask, "VERSION", 1)),
-        prepared_vk=_get(state, "prepared_vk", "vk"),
-        aggregation_done=_get(state, "aggregation_done", default=0),
-        aggregation_total=_get(state, "aggregation_total", default=0),
+        version=state.version,
+        prepared_vk=state.prepared_vk,
+        aggregation_done=state.aggregation_done,
+        aggregation_total=state.aggregation_total,
         name=name,
     )
 

@@ -8,7 +8,10 @@ thin network shell over pysui's gRPC client.
     network        network names -> node / faucet URLs, chain ids, SuiNetworkError
     grpc_plaintext pysui's gRPC client with plaintext for http:// (local `sui start`)
     client         SuiClient, the synchronous facade the ledger uses
-    faucet         faucet requests
+    faucet         faucet requests (`python -m wafl_sui.ledger.sui.faucet`)
+    task_object    the Task object and the events, BCS by the compiled Move layouts
+    publish        publish the package from its offline build (`python -m wafl_sui.ledger.sui.publish`)
+    ledger         SuiLedger (the ledger interface on Sui) and the offline transaction builders
 
 Nothing here imports pysui until a client is made.
 """

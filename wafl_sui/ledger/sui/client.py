@@ -13,6 +13,7 @@ returns once the effects are final; reads of owned objects may lag behind by a c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,15 @@ from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from wafl_sui.ledger.sui.aborts import MoveAbortInfo, abort_from_grpc
 from wafl_sui.ledger.sui.bcs import normalize_address
-from wafl_sui.ledger.sui.network import CHAIN_IDS, RPC_URL_ENV, SuiNetworkError, rpc_url
+from wafl_sui.ledger.sui.network import (
+    CHAIN_IDS,
+    RPC_URL_ENV,
+    InsufficientGas,
+    SuiNetworkError,
+    SuiNotFound,
+    SuiUnreachable,
+    rpc_url,
+)
 from wafl_sui.ledger.sui.transactions import (
     ObjectRef,
     ProgrammableTransaction,
@@ -36,7 +45,7 @@ T = TypeVar("T")
 SUI_COIN_TYPE = "0x2::coin::Coin<0x2::sui::SUI>"
 MAX_GAS_COINS = 256  # protocol limit on gas payment objects
 DEFAULT_MAX_BUDGET = 5_000_000_000  # 5 SUI: the cap used for the simulation that sizes the budget
-_TX_MASK = ["digest", "effects", "events", "checkpoint"]
+_TX_MASK = ["digest", "effects", "events", "checkpoint", "timestamp"]
 _OBJECT_MASK = [
     "object_id",
     "version",
@@ -126,6 +135,8 @@ class ChangedObject:
     version: int | None
     digest: str | None
     package: bool = False
+    input_version: int | None = None  # the version the transaction read (None when created)
+    input_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,12 @@ class TxEffects:
     changed: tuple[ChangedObject, ...]
     events: tuple[Event, ...]
     checkpoint: int | None = None
+    error_kind: str | None = None  # e.g. MOVE_ABORT, INSUFFICIENT_GAS (the node's ExecutionErrorKind)
+    timestamp_ms: int | None = None  # of the checkpoint, once the transaction is in one
+
+    def changed_object(self, object_id: str) -> ChangedObject | None:
+        oid = normalize_address(object_id)
+        return next((c for c in self.changed if c.object_id == oid), None)
 
     @property
     def created(self) -> list[ChangedObject]:
@@ -235,6 +252,8 @@ def _changed(c: Any) -> ChangedObject:
         c.output_version,
         c.output_digest,
         package=out_state == 3,  # OUTPUT_OBJECT_STATE_PACKAGE_WRITE
+        input_version=c.input_version if in_state == 2 else None,  # INPUT_OBJECT_STATE_EXISTS
+        input_digest=c.input_digest if in_state == 2 else None,
     )
 
 
@@ -254,10 +273,12 @@ def _effects(tx: Any, modules: dict[str, bytes] | None = None) -> TxEffects:
     eff = tx.effects
     status = eff.status
     success = bool(status is not None and status.success)
-    error = abort = None
+    error = abort = error_kind = None
     if not success:
         err = status.error if status is not None else None
         error = (err.description if err is not None else None) or "transaction failed"
+        if err is not None and err.kind is not None:
+            error_kind = getattr(err.kind, "name", None) or str(err.kind)
         if err is not None and err.abort is not None:
             abort = abort_from_grpc(err.abort, modules or {})
             error = f"{error} [{abort}]"
@@ -274,8 +295,19 @@ def _effects(tx: Any, modules: dict[str, bytes] | None = None) -> TxEffects:
     )
     changed = tuple(_changed(c) for c in eff.changed_objects)
     events = tuple(_event(e) for e in (tx.events.events if tx.events is not None else []))
+    ts = getattr(tx, "timestamp", None)
+    timestamp_ms = round(ts.timestamp() * 1000) if ts is not None else None
     return TxEffects(
-        tx.digest or eff.transaction_digest or "", success, error, abort, gas, changed, events, tx.checkpoint
+        tx.digest or eff.transaction_digest or "",
+        success,
+        error,
+        abort,
+        gas,
+        changed,
+        events,
+        tx.checkpoint,
+        error_kind,
+        timestamp_ms,
     )
 
 
@@ -300,6 +332,10 @@ class SuiClient:
         self.url = url or rpc_url(network)
         self.timeout = timeout
         self._loop = asyncio.new_event_loop()
+        # gas coins this client's transactions changed: id -> (version, digest, balance), or
+        # (version, None, None) for a coin merged away; and the balances last seen of coins
+        self._spent_gas: dict[str, tuple[int, str | None, int | None]] = {}
+        self._balances: dict[str, int] = {}
 
         async def make() -> GrpcClient:
             return GrpcClient(self.url)
@@ -335,14 +371,14 @@ class SuiClient:
             raise SuiNetworkError("this SuiClient is closed")
         return self._loop.run_until_complete(asyncio.wait_for(coro, self.timeout + 5))
 
-    def _unreachable(self, what: str, exc: BaseException) -> SuiNetworkError:
+    def _unreachable(self, what: str, exc: BaseException) -> SuiUnreachable:
         hint = (
             "start a local node with `sui start --with-faucet` (gRPC on http://127.0.0.1:9000)"
             if self.url.startswith("http://127.0.0.1") or self.url.startswith("http://localhost")
             else f"check the URL and your connection, or point {RPC_URL_ENV} at another node"
         )
         detail = str(exc) or type(exc).__name__
-        return SuiNetworkError(f"cannot reach the Sui node at {self.url} ({what}): {detail}; {hint}")
+        return SuiUnreachable(f"cannot reach the Sui node at {self.url} ({what}): {detail}; {hint}")
 
     def _request(self, request: Any, what: str, *, not_found: str | None = None) -> Any:
         try:
@@ -355,8 +391,8 @@ class SuiClient:
         if not res.is_ok():
             status, text = _status_text(res.result_string)
             if status == Status.NOT_FOUND and not_found:
-                raise SuiNetworkError(not_found)
-            if status == Status.UNAVAILABLE:
+                raise SuiNotFound(not_found)
+            if status in (Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED):  # the outcome is unknown
                 raise self._unreachable(what, RuntimeError(text))
             raise SuiNetworkError(f"the Sui node at {self.url} refused {what}: {text}")
         return res.result_data
@@ -402,18 +438,25 @@ class SuiClient:
 
     # --- objects --------------------------------------------------------------------------
 
-    def get_object(self, object_id: str) -> ObjectInfo:
-        from pysui.sui.sui_grpc.pgrpc_requests import GetObject
+    def get_object(self, object_id: str, version: int | None = None) -> ObjectInfo:
+        """The object now, or at `version` (a node may have pruned old versions: SuiNotFound)."""
+        from pysui.sui.sui_grpc.pgrpc_requests import GetObject, GetPastObject
 
         oid = normalize_address(object_id)
+        at = f" at version {version}" if version is not None else ""
+        req = (
+            GetObject(object_id=oid, field_mask=_OBJECT_MASK)
+            if version is None
+            else GetPastObject(object_id=oid, version=version, field_mask=_OBJECT_MASK)
+        )
         r = self._request(
-            GetObject(object_id=oid, field_mask=_OBJECT_MASK),
-            f"GetObject {oid}",
-            not_found=f"object {oid} does not exist on {self.network} (node {self.url}); check the id and the network",
+            req,
+            f"GetObject {oid}{at}",
+            not_found=f"object {oid}{at} does not exist on {self.network} (node {self.url}); check the id and the network",
         )
         obj = r.object  # GetObjectResponse
         if obj is None:
-            raise SuiNetworkError(f"object {oid} does not exist on {self.network} (node {self.url})")
+            raise SuiNotFound(f"object {oid}{at} does not exist on {self.network} (node {self.url})")
         return _object(obj)
 
     def owned_objects(
@@ -441,8 +484,41 @@ class SuiClient:
         return out[:limit]
 
     def gas_coins(self, owner: str) -> list[ObjectInfo]:
-        """The SUI coins of `owner` with their balances."""
-        return self.owned_objects(owner, SUI_COIN_TYPE)
+        """The SUI coins of `owner` with their balances. Coins this client's own transactions
+        paid with are shown at the version those transactions left them (a node's owned-object
+        index may lag a checkpoint behind; building on an old version would be refused)."""
+        coins = self.owned_objects(owner, SUI_COIN_TYPE)
+        out = []
+        for c in coins:
+            fresh = self._spent_gas.get(c.object_id)
+            if fresh is None or fresh[0] <= c.version:
+                out.append(c)
+            elif fresh[1] is not None:  # still a coin, at a newer version
+                version, digest, balance = fresh
+                out.append(dataclasses.replace(c, version=version, digest=digest, balance=balance))
+            # else: merged into the primary gas coin by that transaction
+        for c in out:
+            if c.balance is not None:
+                self._balances[c.object_id] = c.balance
+        return out
+
+    def _remember_gas(self, tx_bytes: bytes, eff: TxEffects) -> None:
+        """Note the versions a transaction of ours left its gas coins at (see `gas_coins`)."""
+        from wafl_sui.ledger.sui.transactions import TransactionBuildError, decode_transaction
+
+        try:
+            payment = decode_transaction(tx_bytes).gas_data.payment
+        except TransactionBuildError:
+            return
+        if not payment:
+            return
+        primary = eff.changed_object(payment[0].object_id)
+        if primary is None or primary.version is None or not primary.digest:
+            return
+        before = sum(self._balances.get(r.object_id, 0) for r in payment)
+        self._spent_gas[primary.object_id] = (primary.version, primary.digest, max(before - eff.gas.net, 0))
+        for r in payment[1:]:
+            self._spent_gas[r.object_id] = (primary.version, None, None)
 
     def package_modules(self, package_id: str) -> dict[str, bytes]:
         """{module name: bytecode} of a published package (for decoding its abort codes)."""
@@ -459,12 +535,16 @@ class SuiClient:
 
     # --- transactions ---------------------------------------------------------------------
 
-    def simulate(self, tx_bytes: bytes, modules: dict[str, bytes] | None = None) -> TxEffects:
-        """Dry-run `TransactionData` bytes (no signature needed): effects and gas used."""
+    def simulate(
+        self, tx_bytes: bytes, modules: dict[str, bytes] | None = None, *, checks: bool = True
+    ) -> TxEffects:
+        """Dry-run `TransactionData` bytes (no signature needed): effects and gas used. With
+        `checks=False` the node skips the transaction checks (gas balance, ...), as a dev-inspect."""
         from pysui.sui.sui_grpc.pgrpc_requests import SimulateTransaction
 
         r = self._request(
-            SimulateTransaction(transaction=bytes(tx_bytes), gas_selection=False), "SimulateTransaction"
+            SimulateTransaction(transaction=bytes(tx_bytes), gas_selection=False, checks_enabled=checks),
+            "SimulateTransaction",
         )
         return _effects(r.transaction, modules)
 
@@ -476,7 +556,9 @@ class SuiClient:
 
         req = ExecuteTransaction(tx_bytestr=bytes(tx_bytes), sig_array=list(signatures), field_mask=_TX_MASK)
         r = self._request(req, "ExecuteTransaction")  # pysui renders it to the ExecutedTransaction
-        return _effects(r, modules)
+        eff = _effects(r, modules)
+        self._remember_gas(tx_bytes, eff)
+        return eff
 
     def transaction(self, digest: str, modules: dict[str, bytes] | None = None) -> TxEffects:
         from pysui.sui.sui_grpc.pgrpc_requests import GetTransaction
@@ -499,23 +581,51 @@ class SuiClient:
         max_budget: int = DEFAULT_MAX_BUDGET,
         margin: float = 1.2,
         gas_price: int | None = None,
+        modules: dict[str, bytes] | None = None,
     ) -> tuple[TransactionData, TxEffects]:
         """Gas for `kind`: pick the sender's coins, simulate with them, size the budget from
         the simulated cost. Returns the transaction to sign and the simulation (check
-        `.success`: an abort shows here before anything is spent)."""
+        `.success`: an abort shows here before anything is spent). `InsufficientGas` names the
+        sender and the shortfall when its coins cannot pay."""
+        sender = normalize_address(sender)
         price = gas_price if gas_price is not None else self.reference_gas_price()
         coins = self.gas_coins(sender)
-        if not coins:
-            raise SuiNetworkError(
-                f"{normalize_address(sender)} has no SUI coins on {self.network} to pay gas; fund it from the faucet or a wallet"
-            )
-        cap = min(max_budget, sum(c.balance or 0 for c in coins))
+        have = sum(c.balance or 0 for c in coins)
+        if not coins or have == 0:
+            raise InsufficientGas(sender, 0, self._estimate_budget(kind, sender, price, margin), self.network)
+        cap = min(max_budget, have)
         payment = select_gas(coins, sender, cap)
-        sim = self.simulate(build_transaction(kind, sender, payment, price, cap).to_bcs())
+        sim = self.simulate(build_transaction(kind, sender, payment, price, cap).to_bcs(), modules)
+        if not sim.success and sim.error_kind in ("INSUFFICIENT_GAS", "INSUFFICIENT_COIN_BALANCE"):
+            needed = self._estimate_budget(kind, sender, price, margin)
+            if cap < max_budget or (needed is not None and needed <= max_budget):
+                raise InsufficientGas(sender, have, needed, self.network)
+            raise SuiNetworkError(
+                f"the transaction needs more gas than the cap of {max_budget} MIST ({sim.error})"
+            )
+        if not sim.success:
+            return build_transaction(kind, sender, payment, price, cap), sim
         budget = gas_budget_for(sim.gas, price, margin)
         if budget > max_budget:
             raise SuiNetworkError(
                 f"the transaction needs a gas budget of {budget} MIST, above the cap of {max_budget}"
             )
+        if budget > have:
+            raise InsufficientGas(sender, have, budget, self.network)
         payment = select_gas(coins, sender, budget)
         return build_transaction(kind, sender, payment, price, budget), sim
+
+    def _estimate_budget(
+        self, kind: ProgrammableTransaction, sender: str, price: int, margin: float
+    ) -> int | None:
+        """The budget `kind` would need, from a simulation without checks (no coins needed);
+        None when the node cannot tell."""
+        try:
+            sim = self.simulate(
+                build_transaction(kind, sender, [], price, DEFAULT_MAX_BUDGET).to_bcs(), checks=False
+            )
+        except SuiNetworkError:
+            return None
+        if not sim.success and sim.gas.gross == 0:
+            return None
+        return gas_budget_for(sim.gas, price, margin)

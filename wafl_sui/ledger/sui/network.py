@@ -40,6 +40,40 @@ class SuiNetworkError(WaflError):
     rate limited, or not enough gas."""
 
 
+class SuiUnreachable(SuiNetworkError):
+    """The node did not answer (connection refused or lost, timeout, unavailable): the request
+    may or may not have been served."""
+
+
+class SuiNotFound(SuiNetworkError):
+    """The node answered that the object, package or transaction does not exist."""
+
+
+class InsufficientGas(SuiNetworkError):
+    """`address` cannot pay for a transaction: it has `have` MIST in SUI coins, the transaction
+    needs `needed` MIST of gas budget (None when the node could not say)."""
+
+    def __init__(self, address: str, have: int, needed: int | None, network: str = "", detail: str = ""):
+        self.address, self.have, self.needed = address, have, needed
+        on = f" on {network}" if network else ""
+        if have == 0:
+            need = f"; this transaction needs a gas budget of {needed} MIST ({needed} MIST short)" if needed else ""
+            text = f"{address} has no SUI coins{on} to pay gas{need}"
+        elif needed is None:
+            text = f"{address} has {have} MIST{on}, not enough to pay for this transaction"
+        else:
+            text = (
+                f"{address} has {have} MIST{on} but this transaction needs a gas budget of {needed} MIST "
+                f"({self.short} MIST short)"
+            )
+        hint = "; fund it from the faucet (`wafl faucet`, or https://faucet.sui.io) or a wallet"
+        super().__init__(text + (f" ({detail})" if detail else "") + hint)
+
+    @property
+    def short(self) -> int | None:
+        return None if self.needed is None else max(self.needed - self.have, 0)
+
+
 def network_names() -> list[str]:
     return list(NODE_URLS)
 

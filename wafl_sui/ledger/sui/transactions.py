@@ -527,3 +527,128 @@ def build_transaction(
     """`TransactionData` paid by `gas_owner` (default: the sender)."""
     gas = GasData(tuple(gas_payment), gas_owner or sender, gas_price, gas_budget)
     return TransactionData(kind, sender, gas, expiration_epoch)
+
+
+# --- decoding (the inverse of to_bcs) ------------------------------------------------------
+
+_PRIMITIVE_NAMES = {v: k for k, v in _PRIMITIVE_TAGS.items()}
+
+
+def _read_type_tag(r: bcs.BcsReader) -> str:
+    tag = r.uleb128()
+    if tag in _PRIMITIVE_NAMES:
+        return _PRIMITIVE_NAMES[tag]
+    if tag == 6:
+        return f"vector<{_read_type_tag(r)}>"
+    if tag == 7:
+        addr, module, name = r.address(), r.string(), r.string()
+        params = [_read_type_tag(r) for _ in range(r.uleb128())]
+        return f"{addr}::{module}::{name}" + (f"<{', '.join(params)}>" if params else "")
+    raise TransactionBuildError(f"unknown TypeTag variant {tag}")
+
+
+def _read_ref(r: bcs.BcsReader) -> ObjectRef:
+    oid, version = r.address(), r.u64()
+    return ObjectRef(oid, version, base58.b58encode(r.byte_vector()).decode())
+
+
+def _read_input(r: bcs.BcsReader) -> CallArg:
+    tag = r.uleb128()
+    if tag == 0:
+        return Pure(r.byte_vector())
+    if tag != 1:
+        raise TransactionBuildError(f"unknown CallArg variant {tag}")
+    kind = r.uleb128()
+    if kind == 0:
+        return OwnedObject(_read_ref(r))
+    if kind == 1:
+        return SharedObject(r.address(), r.u64(), r.boolean())
+    if kind == 2:
+        return ReceivingObject(_read_ref(r))
+    raise TransactionBuildError(f"unknown ObjectArg variant {kind}")
+
+
+def _read_arg(r: bcs.BcsReader) -> Argument:
+    tag = r.uleb128()
+    if tag == 0:
+        return GAS_COIN
+    if tag == 1:
+        return Input(r.u16())
+    if tag == 2:
+        return Result(r.u16())
+    if tag == 3:
+        return NestedResult(r.u16(), r.u16())
+    raise TransactionBuildError(f"unknown Argument variant {tag}")
+
+
+def _read_args(r: bcs.BcsReader) -> tuple[Argument, ...]:
+    return tuple(r.vector(_read_arg))
+
+
+def _read_command(r: bcs.BcsReader) -> Command:
+    tag = r.uleb128()
+    if tag == 0:
+        package, module, function = r.address(), r.string(), r.string()
+        types = tuple(r.vector(_read_type_tag))
+        return MoveCall(package, module, function, _read_args(r), types)
+    if tag == 1:
+        objects = _read_args(r)
+        return TransferObjects(objects, _read_arg(r))
+    if tag == 2:
+        coin = _read_arg(r)
+        return SplitCoins(coin, _read_args(r))
+    if tag == 3:
+        dest = _read_arg(r)
+        return MergeCoins(dest, _read_args(r))
+    if tag == 4:
+        modules = tuple(r.vector(bcs.BcsReader.byte_vector))
+        return Publish(modules, tuple(r.vector(bcs.BcsReader.address)))
+    if tag == 5:
+        type_tag = r.option(_read_type_tag)
+        return MakeMoveVec(type_tag, _read_args(r))
+    if tag == 6:
+        modules = tuple(r.vector(bcs.BcsReader.byte_vector))
+        deps = tuple(r.vector(bcs.BcsReader.address))
+        package = r.address()
+        return Upgrade(modules, deps, package, _read_arg(r))
+    raise TransactionBuildError(f"unknown Command variant {tag}")
+
+
+def decode_transaction(tx_bytes: bytes) -> TransactionData:
+    """`TransactionData::V1` BCS of a programmable transaction -> `TransactionData`
+    (`decode_transaction(tx.to_bcs()) == tx`)."""
+    r = bcs.BcsReader(tx_bytes)
+    try:
+        if r.uleb128() != 0:
+            raise TransactionBuildError("only TransactionData::V1 is supported")
+        if r.uleb128() != 0:
+            raise TransactionBuildError("only programmable transactions are supported")
+        inputs = tuple(r.vector(_read_input))
+        commands = tuple(r.vector(_read_command))
+        sender = r.address()
+        payment = tuple(r.vector(_read_ref))
+        owner, price, budget = r.address(), r.u64(), r.u64()
+        exp = r.uleb128()
+        if exp not in (0, 1):
+            raise TransactionBuildError(f"unknown TransactionExpiration variant {exp}")
+        epoch = r.u64() if exp == 1 else None
+        r.done()
+    except BcsError as exc:
+        raise TransactionBuildError(f"not TransactionData bytes: {exc}") from None
+    kind = ProgrammableTransaction(inputs, commands)
+    return TransactionData(kind, sender, GasData(payment, owner, price, budget), epoch)
+
+
+def parse_object_ref(text: str) -> ObjectRef:
+    """`ID:VERSION:DIGEST` (as given to `--gas-object` / `--admin-cap`) -> ObjectRef."""
+    parts = text.strip().split(":")
+    if len(parts) != 3:
+        raise TransactionBuildError(f"object reference {text!r} is not ID:VERSION:DIGEST")
+    oid, version, digest = parts
+    try:
+        v = int(version)
+    except ValueError:
+        raise TransactionBuildError(f"object reference {text!r}: version {version!r} is not an integer") from None
+    if v < 0:
+        raise TransactionBuildError(f"object reference {text!r}: version must be >= 0")
+    return ObjectRef(oid, v, digest)
