@@ -1,0 +1,151 @@
+"""The CLI of tasks, keys and transactions: keys never printed, every contract operation through
+`wafl task ...` on the local ledger with its Move error names, the trust check refusing another
+circuit's key, and `--serialize-unsigned-transaction` built offline and decoded by Mysten's SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from wafl_sui.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+GAS = "0x" + "ab" * 32 + ":7:" + "11111111111111111111111111111111"  # ID:VERSION:DIGEST (base58)
+PKG = "0x" + "cd" * 32
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    """A private WAFL_HOME for keys and ledgers, reusing the session's compiled circuits."""
+    h = tmp_path / "home"
+    shutil.copytree(os.environ["WAFL_HOME"], h, dirs_exist_ok=True, ignore=shutil.ignore_patterns("keys", "*.sqlite*"))
+    monkeypatch.setenv("WAFL_HOME", str(h))
+    return h
+
+
+def test_keys_are_owner_only_and_never_printed(home):
+    r = run("keys", "new", "--name", "alice")
+    assert r.exit_code == 0, r.output
+    key = home / "keys" / "alice.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    secret = json.loads(key.read_text())
+    addr = run("keys", "show", "--name", "alice").output.strip()
+    assert addr.startswith("0x") and len(addr) == 66 and addr in r.output
+    for out in (r.output, run("keys", "list").output, run("keys", "show", "--name", "alice", "--json").output):
+        for v in secret.values() if isinstance(secret, dict) else [secret]:
+            if isinstance(v, str) and v.startswith("suiprivkey"):
+                assert v not in out
+    again = run("keys", "new", "--name", "alice")
+    assert again.exit_code == 1 and "exists" in again.output
+    assert run("keys", "show", "--name", "bob").exit_code == 1
+
+
+def test_task_operations_on_the_local_ledger(home):
+    ledger = str(home / "l.sqlite")
+    for name in ("admin", "mallory"):
+        assert run("keys", "new", "--name", name).exit_code == 0
+    r = run("task", "create", "--dataset", "iris", "--set", "batch_size=2", "--quorum", "2", "--rounds", "3",
+            "--name", "demo", "--ledger", ledger, "--key", "admin", "--json", "--quiet")
+    assert r.exit_code == 0, r.output
+    created = json.loads(r.output)
+    show = json.loads(run("task", "show", "--task", "demo", "--ledger", ledger, "--json").output)
+    assert show["task_id"] == created["task_id"] and show["quorum"] == 2 and show["round"] == 0
+    assert show["spec"]["features"] == 4 and show["spec"]["batch_size"] == 2
+    # rules of the contract, with their names
+    r = run("task", "aggregate", "--task", "demo", "--ledger", ledger, "--key", "admin")
+    assert r.exit_code == 1 and "EQuorumNotReached" in r.output
+    r = run("task", "set-open", "--task", "demo", "--allowlist", "--ledger", ledger, "--key", "mallory")
+    assert r.exit_code == 1 and "ENotAdmin" in r.output
+    mallory = run("keys", "show", "--name", "mallory").output.strip()
+    r = run("task", "set-open", "--task", "demo", "--allowlist", "--ledger", ledger, "--key", "admin", "--json")
+    assert r.exit_code == 0 and [e["type"] for e in json.loads(r.output)["events"]] == ["OpenChanged"]
+    r = run("task", "add-participant", "--task", "demo", mallory, "--ledger", ledger, "--key", "admin", "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["events"][0]["type"] == "ParticipantAdded"
+    r = run("task", "discard-round", "--task", "demo", "--ledger", ledger, "--key", "mallory")
+    assert r.exit_code == 1 and "EGracePeriodNotOver" in r.output
+    assert json.loads(run("task", "show", "--task", "demo", "--ledger", ledger, "--json").output)["open"] is False
+    # the trust check accepts the key this machine made for the spec
+    r = run("task", "check", "--task", "demo", "--ledger", ledger, "--json", "--quiet")
+    assert r.exit_code == 0 and json.loads(r.output)["trusted"] is True
+    r = run("task", "show", "--task", "0x" + "99" * 32, "--ledger", ledger)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+
+
+def test_trust_check_refuses_the_key_of_another_circuit(home):
+    from wafl_sui import protocol
+    from wafl_sui.ledger import open_ledger
+    from wafl_sui.ledger.identity import Identity
+    from wafl_sui.protocol.round import RoundRules
+    from wafl_sui.protocol.rules import AggregationRule
+    from wafl_sui.zk import sui_bytes
+    from wafl_sui.zk.setup import ensure_keys
+
+    task_spec = protocol.StepSpec(features=4, classes=3, batch_size=2)
+    other = protocol.StepSpec(features=4, classes=3, batch_size=3)  # another circuit, same key shape
+    vk = sui_bytes.vk_bytes_from_snarkjs(ensure_keys(other).setup.verification_key())
+    ensure_keys(task_spec)
+    ledger = str(home / "l.sqlite")
+    with open_ledger(ledger) as lg:
+        zero = [protocol.encode_signed(0, task_spec.weight_bits)] * task_spec.num_weights
+        ref = lg.create_task(Identity.generate(), task_spec, RoundRules(2, 60_000, 2), AggregationRule(0), 4096,
+                             True, zero, vk)
+    r = run("task", "check", "--task", ref.task_id, "--ledger", ledger, "--quiet")
+    assert r.exit_code == 1 and "not the key of the step circuit" in r.output
+
+
+def _decode(tx_b64: str) -> dict:
+    r = subprocess.run(["node", str(ROOT / "tools" / "sui" / "check_tx.mjs"), "--tx", tx_b64],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["transaction"]
+
+
+def _targets(tx: dict) -> list[str]:
+    """module::function of each MoveCall, else the command's kind (e.g. TransferObjects)."""
+    return [f"{c['module']}::{c['function']}" if c["kind"] == "MoveCall" else c["kind"] for c in tx["commands"]]
+
+
+def test_serialize_unsigned_transactions_offline(home):
+    assert run("keys", "new").exit_code == 0
+    sender = run("keys", "show").output.strip()
+    offline = ["--network", "localnet", "--serialize-unsigned-transaction", "--gas-object", GAS,
+               "--gas-price", "1000", "--gas-budget", "50000000"]
+    task_id = "0x" + "ef" * 32
+    cases = {
+        ("task", "aggregate"): "task::aggregate",
+        ("task", "discard-round"): "task::discard_round",
+        ("task", "migrate"): "task::migrate",
+        ("task", "restart-round"): "task::restart_round",
+    }
+    from wafl_sui.ledger.sui import deployments
+
+    deployments.record_deployment(deployments.Deployment("localnet", PKG, "0x" + "01" * 32, sender, "d"))
+    for (group, op), target in cases.items():
+        r = run(group, op, "--task", task_id, *offline, "--task-version", "3", "--admin-cap", GAS.replace("ab", "ac"))
+        assert r.exit_code == 0, r.output
+        tx = _decode(r.output.strip())
+        assert target in _targets(tx) and tx["sender"] == sender
+        assert tx["gasData"]["price"] in ("1000", 1000) and tx["gasData"]["budget"] in ("50000000", 50000000)
+    r = run("task", "create", "--dataset", "iris", "--set", "batch_size=2", "--quorum", "2", *offline, "--quiet")
+    assert r.exit_code == 0, r.output
+    assert _targets(_decode(r.output.strip()))[-2:] == ["task::create_task", "TransferObjects"]
+    r = run("deploy", *offline)
+    assert r.exit_code == 0, r.output
+    assert "Publish" in _targets(_decode(r.output.strip()))
+    # not on the local ledger, and not half the offline options
+    r = run("task", "aggregate", "--task", task_id, "--serialize-unsigned-transaction")
+    assert r.exit_code == 2 and "--network" in r.output
+    r = run("task", "aggregate", "--task", task_id, "--network", "localnet", "--serialize-unsigned-transaction",
+            "--gas-price", "1000")
+    assert r.exit_code == 2 and "--gas-object" in r.output
