@@ -149,3 +149,32 @@ def test_serialize_unsigned_transactions_offline(home):
     r = run("task", "aggregate", "--task", task_id, "--network", "localnet", "--serialize-unsigned-transaction",
             "--gas-price", "1000")
     assert r.exit_code == 2 and "--gas-object" in r.output
+
+
+@pytest.mark.slow
+def test_a_client_joins_a_task_and_an_evaluator_scores_it(home, tmp_path):
+    ledger, metrics = str(home / "l.sqlite"), str(home / "m.sqlite")
+    for name in ("admin", "alice"):
+        assert run("keys", "new", "--name", name).exit_code == 0
+    r = run("task", "create", "--dataset", "iris", "--set", "batch_size=2", "--quorum", "1", "--rounds", "2",
+            "--name", "t", "--ledger", ledger, "--key", "admin", "--json", "--quiet")
+    assert r.exit_code == 0, r.output
+    data = tmp_path / "alice.csv"
+    from wafl_sui.client import datasets
+
+    raw = datasets.load_raw("iris")
+    data.write_text("a,b,c,d,label\n" + "\n".join(",".join(map(str, [*x, y])) for x, y in zip(raw.x[::3], raw.y[::3])))
+    r = run("client", "run", "--task", "t", "--data", str(data), "--rounds", "1", "--ledger", ledger,
+            "--key", "alice", "--metrics", metrics, "--quiet")
+    assert r.exit_code == 0, r.output
+    assert "round 0: accepted" in r.output
+    show = json.loads(run("task", "show", "--task", "t", "--ledger", ledger, "--json").output)
+    assert show["num_updates"] == 1 and len(show["submitters"]) == 1
+    r = run("task", "aggregate", "--task", "t", "--ledger", ledger, "--key", "alice", "--json")
+    assert r.exit_code == 0 and "RoundAggregated" in [e["type"] for e in json.loads(r.output)["events"]]
+    r = run("evaluate", "--task", "t", "--data", "iris", "--ledger", ledger, "--metrics", metrics, "--json")
+    assert r.exit_code == 0, r.output
+    ev = json.loads(r.output)
+    assert ev["round"] == 0 and 0 <= ev["accuracy"] <= 1
+    r = run("evaluate", "--task", "t", "--data", "wine", "--ledger", ledger, "--metrics", metrics)
+    assert r.exit_code == 1 and "13 features" in r.output

@@ -57,6 +57,9 @@ def test_csv_with_named_labels(tmp_path):
     assert raw.feature_names == ("a", "b") and raw.x.tolist() == [[1, 2], [3, 4], [5, 6]]
     raw = datasets.load_raw(str(_csv(tmp_path, "label,a\n1,0.5\n0,0.25\n")))
     assert raw.y.tolist() == [1, 0] and raw.x.tolist() == [[0.5], [0.25]]
+    # integer labels are class indices as given, even when a client lacks some classes
+    raw = datasets.load_raw(str(_csv(tmp_path, "a,label\n1,2\n2,4\n3,2\n")))
+    assert raw.y.tolist() == [2, 4, 2] and raw.classes == 5
 
 
 @pytest.mark.parametrize("text,needle", [

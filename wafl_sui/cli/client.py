@@ -47,6 +47,10 @@ def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledg
           else datasets.scaling_for(raw))
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = ledger.task(task)
+        if raw.x.shape[1] != view.spec.features or raw.classes > view.spec.classes:
+            raise click.ClickException(
+                f"{data}: {raw.x.shape[1]} features and labels up to {raw.classes - 1}, but the task's model has "
+                f"{view.spec.features} features and {view.spec.classes} classes (labels 0..{view.spec.classes - 1})")
         keys = ensure_keys(view.spec, progress=say)
         client = Client(ident, datasets.to_dataset(raw, sc), view.spec, keys, seed=seed or time.time_ns() % 2**32)
         client.check_task(view)

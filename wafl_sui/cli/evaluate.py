@@ -40,12 +40,17 @@ def evaluate_cmd(task, data, label_column, evaluator, network, ledger_file, metr
     ds = datasets.to_dataset(raw, scaling)
     w = [protocol.decode_signed(u, view.spec.weight_bits) for u in view.model]
     m = model.evaluate(model.to_flax(w, view.spec), ds.x, ds.y)
-    try:
-        store.record_evaluation(view.task_id, network, view.round, m.accuracy, m.loss, evaluator=evaluator)
-        recorded = True
-    except MetricsError:
-        recorded = False  # a task this metrics store does not know: report, don't record
-    emit({"task_id": view.task_id, "round": view.round, "accuracy": m.accuracy, "loss": m.loss,
+    # the global model is the aggregate of round view.round - 1 (the metrics store's convention)
+    model_round = view.round - 1
+    recorded = False
+    if model_round >= 0:
+        try:
+            store.record_evaluation(view.task_id, network, model_round, m.accuracy, m.loss, evaluator=evaluator)
+            recorded = True
+        except MetricsError:
+            pass  # a task this metrics store does not know: report, don't record
+    emit({"task_id": view.task_id, "round": model_round, "accuracy": m.accuracy, "loss": m.loss,
           "samples": m.samples, "recorded": recorded}, as_json,
-         lambda o: click.echo(f"round {o['round']}: accuracy {o['accuracy']:.4f}, loss {o['loss']:.4f} "
-                              f"on {o['samples']} samples" + ("" if o["recorded"] else " (not recorded: unknown task)")))
+         lambda o: click.echo(("initial model" if o["round"] < 0 else f"model of round {o['round']}")
+                              + f": accuracy {o['accuracy']:.4f}, loss {o['loss']:.4f} on {o['samples']} samples"
+                              + ("" if o["recorded"] else " (not recorded)")))

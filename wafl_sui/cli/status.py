@@ -39,5 +39,6 @@ def status_cmd(task_id, network, metrics_file, as_json) -> None:
     if not tasks:
         click.echo("no tasks recorded yet: run `wafl simulate`")
     for t in tasks:
+        acc = t.get("latest_accuracy")
         click.echo(f"{t.get('network', '?'):>8} {t['task_id']} {t.get('name') or '':<24} "
-                   f"round {t.get('last_round')}, accuracy {t.get('latest_accuracy')}")
+                   f"round {t.get('last_round')}, accuracy " + ("-" if acc is None else f"{acc:.4f}"))

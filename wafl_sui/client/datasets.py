@@ -93,6 +93,12 @@ def _labels(raw: Sequence, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
     if any(v == "" for v in values):
         row = next(i for i, v in enumerate(values) if v == "")
         raise DatasetError(f"{source}: row {row + 1} has no label")
+    ints = _as_class_indices(values)
+    if ints is not None:  # integer labels are class indices as given (a client may lack some classes)
+        classes = max(ints) + 1
+        if classes < 2:
+            raise DatasetError(f"{source}: the labels take 1 value; a classifier needs at least 2 classes")
+        return np.asarray(ints, dtype=np.int64), tuple(str(i) for i in range(classes))
     try:
         keys = sorted(set(values), key=lambda v: float(v))
     except ValueError:
@@ -101,6 +107,20 @@ def _labels(raw: Sequence, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
         raise DatasetError(f"{source}: the labels take {len(keys)} value(s); a classifier needs at least 2 classes")
     index = {k: i for i, k in enumerate(keys)}
     return np.asarray([index[v] for v in values], dtype=np.int64), tuple(keys)
+
+
+def _as_class_indices(values: Sequence[str]) -> list[int] | None:
+    """The labels as ints when every one is a non-negative integer (e.g. "3", "3.0"), else None."""
+    out = []
+    for v in values:
+        try:
+            f = float(v)
+        except ValueError:
+            return None
+        if f < 0 or f != int(f):
+            return None
+        out.append(int(f))
+    return out
 
 
 def _read_csv(path: Path, label_column: str | None) -> RawData:
