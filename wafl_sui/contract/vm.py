@@ -29,6 +29,7 @@ from wafl_sui.errors import WaflError
 from wafl_sui.contract.build import MoveBuild
 from wafl_sui.contract.bytecode import error_constant_names, module_name
 from wafl_sui.contract import leb128
+from wafl_sui.protocol.codec import address_bytes
 
 PACKAGE_ID = "0x0"
 _INT_BYTES = {"u8": 1, "u16": 2, "u32": 4, "u64": 8, "u128": 16, "u256": 32}
@@ -71,8 +72,7 @@ def bcs_encode(ty: str, value: Any) -> bytes:
         return b"\x01" if value else b"\x00"
     if ty == "address":
         if isinstance(value, str):
-            h = value[2:] if value.startswith("0x") else value
-            value = bytes.fromhex(h.rjust(64, "0"))
+            value = address_bytes(value)
         if len(value) != 32:
             raise MoveVMError("an address has 32 bytes")
         return bytes(value)

@@ -83,6 +83,9 @@ def address_bytes(addr: bytes | str) -> bytes:
         if len(addr) != 32:
             raise ValueError(f"a Sui address has 32 bytes, got {len(addr)}")
         return bytes(addr)
+    if not isinstance(addr, str):
+        raise ValueError(f"a Sui address is 0x-hex text or 32 bytes, got {type(addr).__name__}")
+    addr = addr.strip()
     h = addr[2:] if addr.startswith(("0x", "0X")) else addr
     if not h or len(h) > 64 or any(ch not in "0123456789abcdefABCDEF" for ch in h):
         raise ValueError(f"not a Sui address: {addr!r} (expected 0x + up to 64 hex digits)")

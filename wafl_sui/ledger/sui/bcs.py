@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from wafl_sui.errors import WaflError
+from wafl_sui.protocol import codec
 
 ADDRESS_LENGTH = 32
 T = TypeVar("T")
@@ -96,18 +97,11 @@ def enum(tag: int, payload: bytes = b"") -> bytes:
 
 
 def normalize_address(address: str | bytes) -> str:
-    """`0x` + 64 lowercase hex; accepts short hex (`0x2`), with or without `0x`, or 32 bytes."""
-    if isinstance(address, (bytes, bytearray)):
-        if len(address) != ADDRESS_LENGTH:
-            raise BcsError(f"an address is {ADDRESS_LENGTH} bytes, got {len(address)}")
-        return "0x" + bytes(address).hex()
-    if not isinstance(address, str):
-        raise BcsError(f"an address is a hex string, got {type(address).__name__}")
-    text = address.strip().lower()
-    text = text[2:] if text.startswith("0x") else text
-    if not text or len(text) > 2 * ADDRESS_LENGTH or any(c not in "0123456789abcdef" for c in text):
-        raise BcsError(f"malformed Sui address {address!r}: expected 0x followed by 1 to 64 hex digits")
-    return "0x" + text.rjust(2 * ADDRESS_LENGTH, "0")
+    """`0x` + 64 lowercase hex (`protocol.codec.normalize_address`), as a BcsError when malformed."""
+    try:
+        return codec.normalize_address(address)
+    except ValueError as e:
+        raise BcsError(f"malformed Sui address {address!r}: {e}") from None
 
 
 def address(value: str | bytes) -> bytes:
