@@ -48,12 +48,12 @@ def default_run(rounds: int) -> None:
           f"median prove {s['prove_seconds_median']} s, median verify {s['verify_seconds_median']} s")
 
 
-def attacks(rounds: int) -> None:
+def attacks(rounds: int, settings: tuple = ((4, 0), (4, 1), (10, 3))) -> None:
     with tempfile.TemporaryDirectory(prefix="wafl-bench-") as d:
         home = Path(d)
         print(f"label-flip attackers ({rounds} rounds, digits), test accuracy by rule:")
         print(f"  {'setting':<22} {'fedavg':>8} {'median':>8} {'trimmed':>8}")
-        for clients, attackers in ((4, 0), (4, 1), (10, 3)):
+        for clients, attackers in settings:
             accs = []
             for rule in (("fedavg",) if attackers == 0 else ("fedavg", "median", "trimmed-mean")):
                 extra = ["--attackers", str(attackers), "--attack", "label-flip"] if attackers else []
@@ -63,14 +63,18 @@ def attacks(rounds: int) -> None:
             label = f"{attackers} of {clients}"
             cells = "".join(f" {a:>8.4f}" for a in accs)
             print(f"  {label:<22}{cells}", flush=True)
-        s = simulate(home, "--clients", "4", "--rounds", str(rounds), "--attackers", "1", "--attack", "forged-update")
-        print(f"forged updates (1 of 4): accepted {s['forged_accepted']}, rejected {s['rejected_by_error']}, "
-              f"accuracy {s['final_accuracy']:.4f}")
+
+
+def forged(rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="wafl-bench-") as d:
+        s = simulate(Path(d), "--clients", "4", "--rounds", str(rounds), "--attackers", "1", "--attack", "forged-update")
+    print(f"forged updates (1 of 4, {rounds} rounds): accepted {s['forged_accepted']}, rejected {s['rejected_by_error']}, "
+          f"accuracy {s['final_accuracy']:.4f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=["default", "attacks", "all"], default="all")
+    ap.add_argument("--part", choices=["default", "attacks", "forged", "all"], default="all")
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--attack-rounds", type=int, default=10)
     a = ap.parse_args()
@@ -78,6 +82,8 @@ def main() -> None:
         default_run(a.rounds)
     if a.part in ("attacks", "all"):
         attacks(a.attack_rounds)
+    if a.part in ("forged", "all"):
+        forged(a.attack_rounds)
 
 
 if __name__ == "__main__":
