@@ -1,11 +1,10 @@
 """Compiled function signatures and struct layouts of a Move package, read from its bytecode, and
 a type check of programmable-transaction move calls against them.
 
-Extends the table reader of `wafl_sui.contract.bytecode` (its table headers, identifier table,
-module name) with the tables a caller of the package needs: module and datatype handles,
-signatures, function handles and definitions (visibility, entry), struct definitions (field
-names and types). Function bodies are skipped instruction by instruction (every opcode of
-bytecode versions 5 to 7, jump tables included); nothing is verified.
+Built on the one reader of compiled modules, `wafl_sui.contract.bytecode` (`CompiledModule`):
+its module and datatype handles, signatures, function handles and definitions (visibility,
+entry) and struct definitions become `MoveType`s, `FunctionSignature`s and `StructLayout`s, the
+view a caller of the package needs; nothing is verified.
 
     sigs = PackageSignatures.from_modules(build.module_bytes())
     sigs.function("task", "submit_update").parameters  # (&mut 0x0::task::Task, vector<u32>, ...)
@@ -27,51 +26,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wafl_sui.contract import bytecode as bc
 from wafl_sui.contract import leb128
-from wafl_sui.contract.bytecode import _tables, identifiers
 from wafl_sui.errors import WaflError
+from wafl_sui.protocol.codec import normalize_address
 
-# table kinds (move-binary-format file_format_common.rs)
-MODULE_HANDLES = 0x1
-DATATYPE_HANDLES = 0x2
-FUNCTION_HANDLES = 0x3
-SIGNATURES = 0x5
-ADDRESS_IDENTIFIERS = 0x8
-STRUCT_DEFS = 0xA
-FUNCTION_DEFS = 0xC
-FRIEND_DECLS = 0xF
-
-# signature tokens
-_TOKENS = {
-    0x1: "bool",
-    0x2: "u8",
-    0x3: "u64",
-    0x4: "u128",
-    0x5: "address",
-    0xC: "signer",
-    0xD: "u16",
-    0xE: "u32",
-    0xF: "u256",
-}
-REFERENCE, MUTABLE_REFERENCE, DATATYPE, TYPE_PARAMETER, VECTOR, DATATYPE_INST = 0x6, 0x7, 0x8, 0x9, 0xA, 0xB
-
-ABILITIES = ((0x1, "copy"), (0x2, "drop"), (0x4, "store"), (0x8, "key"))
-VISIBILITIES = {0x0: "private", 0x1: "public", 0x3: "friend"}
-ENTRY_FLAG, NATIVE_FLAG = 0x4, 0x2
-
-# instructions: the operands of each opcode, in order ("u" ULEB128, an int: that many fixed bytes)
-_OPERANDS: dict[int, tuple[str | int, ...]] = {op: () for op in range(0x01, 0x57)}
-_OPERANDS.update({0x03: ("u",), 0x04: ("u",), 0x05: ("u",), 0x06: (8,), 0x07: ("u",)})  # branches, LdU64, LdConst
-_OPERANDS.update({op: (1,) for op in (0x0A, 0x0B, 0x0C, 0x0D, 0x0E)})  # local indices (u8)
-_OPERANDS.update({op: ("u",) for op in (0x0F, 0x10, 0x11, 0x12, 0x13)})  # fields, Call, Pack, Unpack
-_OPERANDS.update({op: ("u",) for op in range(0x29, 0x2E)})  # (deprecated) global storage
-_OPERANDS.update({0x31: (1,), 0x32: (16,)})  # LdU8, LdU128
-_OPERANDS.update({op: ("u",) for op in range(0x36, 0x40)})  # generic field/call/pack/global
-_OPERANDS.update({0x40: ("u", 8), 0x46: ("u", 8)})  # VecPack / VecUnpack: signature, u64 count
-_OPERANDS.update({op: ("u",) for op in (0x41, 0x42, 0x43, 0x44, 0x45, 0x47)})  # vector ops
-_OPERANDS.update({0x48: (2,), 0x49: (4,), 0x4A: (32,)})  # LdU16, LdU32, LdU256
-_OPERANDS.update({op: ("u",) for op in range(0x4E, 0x57)})  # enum variants, VariantSwitch
-JUMP_TABLE_FULL = 0x1
+VISIBILITIES = {bc.PRIVATE: "private", bc.PUBLIC: "public", bc.FRIEND: "friend"}
 
 
 class SignatureError(WaflError, ValueError):
@@ -82,10 +42,7 @@ class SignatureMismatch(WaflError, ValueError):
     """A transaction's move call does not type-check against the package's compiled signatures."""
 
 
-def _norm_addr(addr: str) -> str:
-    text = addr.lower()
-    text = text[2:] if text.startswith("0x") else text
-    return "0x" + text.rjust(64, "0")
+
 
 
 # --- types -------------------------------------------------------------------------------------
@@ -117,7 +74,7 @@ class MoveType:
 
     @staticmethod
     def datatype(address: str, module: str, name: str, type_args: Sequence[MoveType] = ()) -> MoveType:
-        return MoveType("datatype", address=_norm_addr(address), module=module, name=name, type_args=tuple(type_args))
+        return MoveType("datatype", address=normalize_address(address), module=module, name=name, type_args=tuple(type_args))
 
     @staticmethod
     def parse(text: str) -> MoveType:
@@ -145,7 +102,7 @@ class MoveType:
 
     def with_self_address(self, self_address: str, package_id: str) -> MoveType:
         """This type with the package's own address (0x0 before publishing) replaced."""
-        self_address, package_id = _norm_addr(self_address), _norm_addr(package_id)
+        self_address, package_id = normalize_address(self_address), normalize_address(package_id)
         if self.kind in ("vector", "ref") and self.inner is not None:
             return MoveType(self.kind, self.inner.with_self_address(self_address, package_id), self.mutable)
         if self.kind == "datatype":
@@ -276,172 +233,71 @@ class ModuleSignatures:
     friends: tuple[tuple[str, str], ...] = ()
 
 
-def _abilities(bits: int) -> frozenset[str]:
-    return frozenset(name for bit, name in ABILITIES if bits & bit)
-
-
-class _Cursor:
-    def __init__(self, data: bytes, what: str):
-        self.data, self.pos, self.what = data, 0, what
-
-    def uleb(self) -> int:
-        try:
-            v, self.pos = leb128.decode(self.data, self.pos)
-        except IndexError:
-            raise SignatureError(f"{self.what}: table ends early") from None
-        return v
-
-    def byte(self) -> int:
-        if self.pos >= len(self.data):
-            raise SignatureError(f"{self.what}: table ends early")
-        self.pos += 1
-        return self.data[self.pos - 1]
-
-    def skip(self, n: int) -> None:
-        if self.pos + n > len(self.data):
-            raise SignatureError(f"{self.what}: table ends early")
-        self.pos += n
-
-    def done(self) -> bool:
-        return self.pos >= len(self.data)
-
-
-def _read_token(c: _Cursor, handles: list[tuple[str, str, str]]) -> MoveType:
-    tag = c.byte()
-    if tag in _TOKENS:
-        return MoveType(_TOKENS[tag])
-    if tag in (REFERENCE, MUTABLE_REFERENCE):
-        return MoveType.ref(_read_token(c, handles), tag == MUTABLE_REFERENCE)
-    if tag == VECTOR:
-        return MoveType.vector(_read_token(c, handles))
-    if tag == TYPE_PARAMETER:
-        return MoveType("typeparam", index=c.uleb())
-    if tag in (DATATYPE, DATATYPE_INST):
-        idx = c.uleb()
-        try:
-            addr, mod, name = handles[idx]
-        except IndexError:
-            raise SignatureError(f"{c.what}: datatype handle {idx} out of range") from None
-        args: list[MoveType] = []
-        if tag == DATATYPE_INST:
-            args = [_read_token(c, handles) for _ in range(c.uleb())]
-        return MoveType.datatype(addr, mod, name, args)
-    raise SignatureError(f"{c.what}: unknown signature token 0x{tag:02x} at {c.pos - 1}")
-
-
-def _skip_code(c: _Cursor, version: int) -> None:
-    c.uleb()  # locals signature
-    for _ in range(c.uleb()):
-        op = c.byte()
-        operands = _OPERANDS.get(op)
-        if operands is None:
-            raise SignatureError(f"{c.what}: unknown opcode 0x{op:02x} at {c.pos - 1}")
-        for part in operands:
-            if part == "u":
-                c.uleb()
-            else:
-                c.skip(part)
-    if version >= 7:
-        for _ in range(c.uleb()):  # jump tables of enum matches
-            c.uleb()  # the enum definition
-            branches = c.uleb()
-            flavor = c.byte()
-            if flavor != JUMP_TABLE_FULL:
-                raise SignatureError(f"{c.what}: unknown jump table flavor {flavor}")
-            for _ in range(branches):
-                c.uleb()
+def _move_type(tok: bc.Token, handles: list[tuple[str, str, str]]) -> MoveType:
+    """The MoveType of a signature token, datatypes named through `handles`."""
+    if type(tok) is str:
+        return MoveType(tok)
+    kind = tok[0]
+    if kind == "vec":
+        return MoveType.vector(_move_type(tok[1], handles))
+    if kind in ("ref", "mut"):
+        return MoveType.ref(_move_type(tok[1], handles), kind == "mut")
+    if kind == "tp":
+        return MoveType("typeparam", index=tok[1])
+    try:
+        addr, mod, name = handles[tok[1]]
+    except IndexError:
+        raise SignatureError(f"datatype handle {tok[1]} out of range") from None
+    return MoveType.datatype(addr, mod, name, [_move_type(t, handles) for t in tok[2]])
 
 
 def parse_module(code: bytes) -> ModuleSignatures:
     """The functions and structs a compiled module defines, and the abilities of every datatype
     it names."""
-    code = bytes(code)
     try:
-        tables, self_idx = _tables(code)
-        idents = identifiers(code)
-    except (ValueError, IndexError) as exc:
+        return _signatures_of(bc.CompiledModule(code))
+    except (bc.BytecodeError, IndexError) as exc:
         raise SignatureError(f"not a readable Move module: {exc}") from None
-    version = int.from_bytes(code[4:8], "little") & 0xFFFFFF
-    if version < 5:
-        raise SignatureError(f"Move bytecode version {version} is not supported (5 or later)")
 
-    raw_addr = tables.get(ADDRESS_IDENTIFIERS, b"")
-    addresses = ["0x" + raw_addr[i : i + 32].hex() for i in range(0, len(raw_addr), 32)]
 
-    def ident(i: int) -> str:
-        try:
-            return idents[i]
-        except IndexError:
-            raise SignatureError(f"identifier {i} out of range") from None
+def _signatures_of(m: bc.CompiledModule) -> ModuleSignatures:
+    if m.version < 5:
+        raise SignatureError(f"Move bytecode version {m.version} is not supported (5 or later)")
 
-    c = _Cursor(tables.get(MODULE_HANDLES, b""), "module handles")
-    modules: list[tuple[str, str]] = []
-    while not c.done():
-        a, n = c.uleb(), c.uleb()
-        modules.append((addresses[a], ident(n)))
-    self_addr, self_name = modules[self_idx]
+    def module(h: bc.ModuleHandle) -> tuple[str, str]:
+        addr, name = m.module_at(h)
+        return "0x" + addr.hex(), name
 
-    c = _Cursor(tables.get(DATATYPE_HANDLES, b""), "datatype handles")
-    handles: list[tuple[str, str, str]] = []
-    handle_info: list[tuple[frozenset[str], tuple[tuple[frozenset[str], bool], ...]]] = []
-    while not c.done():
-        m, n, abil = c.uleb(), c.uleb(), c.uleb()
-        tparams = tuple((_abilities(c.uleb()), c.byte() != 0) for _ in range(c.uleb()))
-        handles.append((*modules[m], ident(n)))
-        handle_info.append((_abilities(abil), tparams))
+    modules = [module(h) for h in m.module_handles]
+    self_addr, self_name = modules[m.self_index]
+    handles = [(*modules[h.module], m.identifier(h.name)) for h in m.datatype_handles]
+    signatures = [tuple(_move_type(t, handles) for t in sig) for sig in m.signatures]
 
-    c = _Cursor(tables.get(SIGNATURES, b""), "signatures")
-    signatures: list[tuple[MoveType, ...]] = []
-    while not c.done():
-        signatures.append(tuple(_read_token(c, handles) for _ in range(c.uleb())))
-
-    c = _Cursor(tables.get(FUNCTION_HANDLES, b""), "function handles")
-    fhandles: list[tuple[int, str, int, int, tuple[frozenset[str], ...]]] = []
-    while not c.done():
-        m, n, p, r = c.uleb(), c.uleb(), c.uleb(), c.uleb()
-        tps = tuple(_abilities(c.uleb()) for _ in range(c.uleb()))
-        fhandles.append((m, ident(n), p, r, tps))
-
-    c = _Cursor(tables.get(STRUCT_DEFS, b""), "struct definitions")
     structs: dict[str, StructLayout] = {}
-    while not c.done():
-        h = c.uleb()
-        kind = c.byte()
-        fields: tuple[tuple[str, MoveType], ...] | None = None
-        if kind == 0x2:
-            fields = tuple((ident(c.uleb()), _read_token(c, handles)) for _ in range(c.uleb()))
-        elif kind != 0x1:
-            raise SignatureError(f"struct definition {len(structs)}: unknown field information tag {kind}")
-        addr, mod, name = handles[h]
-        abil, tparams = handle_info[h]
-        structs[name] = StructLayout(addr, mod, name, abil, tparams, fields)
+    for d in m.struct_definitions:
+        fields = None
+        if d.fields is not None:
+            fields = tuple((m.identifier(f.name), _move_type(f.type, handles)) for f in d.fields)
+        h = m.datatype_handles[d.handle]
+        tparams = tuple((bc.ability_names(tp.constraints), tp.is_phantom) for tp in h.type_parameters)
+        addr, mod, name = handles[d.handle]
+        structs[name] = StructLayout(addr, mod, name, bc.ability_names(h.abilities), tparams, fields)
 
-    c = _Cursor(tables.get(FUNCTION_DEFS, b""), f"function definitions of {self_name}")
     functions: dict[str, FunctionSignature] = {}
-    while not c.done():
-        h = c.uleb()
-        vis_byte = c.byte()
-        flags = c.byte()
-        if vis_byte not in VISIBILITIES:
-            raise SignatureError(f"function definition {len(functions)}: unknown visibility {vis_byte}")
-        for _ in range(c.uleb()):  # acquires (deprecated)
-            c.uleb()
-        native = bool(flags & NATIVE_FLAG)
-        if not native:
-            _skip_code(c, version)
-        m, name, p, r, tps = fhandles[h]
-        functions[name] = FunctionSignature(
-            self_name, name, VISIBILITIES[vis_byte], bool(flags & ENTRY_FLAG), tps, signatures[p], signatures[r], native
-        )
+    for f in m.function_definitions:
+        if f.visibility not in VISIBILITIES:
+            raise SignatureError(f"function definition {len(functions)}: unknown visibility {f.visibility}")
+        h = m.function_handles[f.handle]
+        name = m.identifier(h.name)
+        tps = tuple(bc.ability_names(a) for a in h.type_parameters)
+        functions[name] = FunctionSignature(self_name, name, VISIBILITIES[f.visibility], f.is_entry, tps,
+                                            signatures[h.parameters], signatures[h.returns], f.is_native)
 
-    c = _Cursor(tables.get(FRIEND_DECLS, b""), "friends")
-    friends = []
-    while not c.done():
-        a, n = c.uleb(), c.uleb()
-        friends.append((addresses[a], ident(n)))
-
-    datatype_abilities = {f"{a}::{m}::{n}": handle_info[i][0] for i, (a, m, n) in enumerate(handles)}
-    return ModuleSignatures(self_addr, self_name, version, functions, structs, datatype_abilities, tuple(friends))
+    friends = tuple(module(h) for h in m.friends)
+    datatype_abilities = {
+        f"{a}::{mod}::{n}": bc.ability_names(h.abilities) for (a, mod, n), h in zip(handles, m.datatype_handles)
+    }
+    return ModuleSignatures(self_addr, self_name, m.version, functions, structs, datatype_abilities, friends)
 
 
 @dataclass(frozen=True)
@@ -491,7 +347,7 @@ class PackageSignatures:
         """The layout of `address::module::Name` (the package's own, under its bytecode address or
         any published id, or a dependency's), or None if unknown here."""
         addr, module, name = tag.split("<")[0].split("::")
-        addr = _norm_addr(addr)
+        addr = normalize_address(addr)
         mod = self.modules.get(module)
         if mod is not None and name in mod.structs and (addr == self.address or addr not in _FRAMEWORK):
             return mod.structs[name]
@@ -504,7 +360,7 @@ class PackageSignatures:
         if ty.kind != "datatype":
             return None
         tag = ty.struct_tag
-        if package_id is not None and ty.address == _norm_addr(package_id):
+        if package_id is not None and ty.address == normalize_address(package_id):
             tag = f"{self.address}::{ty.module}::{ty.name}"
         for mod in [*self.modules.values(), *self.dependencies.values()]:
             if tag in mod.datatype_abilities:
@@ -516,18 +372,18 @@ class PackageSignatures:
         return ty.with_self_address(self.address, package_id)
 
 
-_FRAMEWORK = {_norm_addr("0x1"), _norm_addr("0x2"), _norm_addr("0x3")}
+_FRAMEWORK = {normalize_address("0x1"), normalize_address("0x2"), normalize_address("0x3")}
 
 
 # --- pure values ---------------------------------------------------------------------------------
 
 STRING_TYPES = {
-    f"{_norm_addr('0x1')}::string::String",
-    f"{_norm_addr('0x1')}::ascii::String",
+    f"{normalize_address('0x1')}::string::String",
+    f"{normalize_address('0x1')}::ascii::String",
 }
-ID_TYPE = f"{_norm_addr('0x2')}::object::ID"
-OPTION_TYPE = f"{_norm_addr('0x1')}::option::Option"
-TX_CONTEXT_TYPE = f"{_norm_addr('0x2')}::tx_context::TxContext"
+ID_TYPE = f"{normalize_address('0x2')}::object::ID"
+OPTION_TYPE = f"{normalize_address('0x1')}::option::Option"
+TX_CONTEXT_TYPE = f"{normalize_address('0x2')}::tx_context::TxContext"
 _INT_BYTES = {"u8": 1, "u16": 2, "u32": 4, "u64": 8, "u128": 16, "u256": 32}
 
 
@@ -613,8 +469,8 @@ def check_pure_value(ty: MoveType, data: bytes) -> None:
 
 def _sui_object_types() -> dict[str, MoveType]:
     return {
-        _norm_addr("0x6"): MoveType.datatype("0x2", "clock", "Clock"),
-        _norm_addr("0x8"): MoveType.datatype("0x2", "random", "Random"),
+        normalize_address("0x6"): MoveType.datatype("0x2", "clock", "Clock"),
+        normalize_address("0x8"): MoveType.datatype("0x2", "random", "Random"),
     }
 
 
@@ -642,8 +498,8 @@ def check_transaction(
     `object_types`: {object id: type} of the object inputs (the Clock is known)."""
     known: dict[str, MoveType] = _sui_object_types()
     for oid, t in (object_types or {}).items():
-        known[_norm_addr(oid)] = t if isinstance(t, MoveType) else MoveType.parse(t)
-    package_id = _norm_addr(package_id)
+        known[normalize_address(oid)] = t if isinstance(t, MoveType) else MoveType.parse(t)
+    package_id = normalize_address(package_id)
     results: list[tuple[MoveType | None, ...] | None] = []  # per command; None = unknown
     checked: list[FunctionSignature] = []
 
@@ -659,7 +515,7 @@ def check_transaction(
             k = _object_input_kind(inp)
             if k == "Pure":
                 return "pure", None, inp
-            oid = _norm_addr(inp.object_id)
+            oid = normalize_address(inp.object_id)
             if oid not in known:
                 raise SignatureMismatch(f"{where}: the type of object input {oid} is not known to the check")
             return k, known[oid], inp
@@ -680,7 +536,7 @@ def check_transaction(
 
     for ci, cmd in enumerate(kind.commands):
         cname = type(cmd).__name__
-        if cname == "MoveCall" and _norm_addr(cmd.package) == package_id:
+        if cname == "MoveCall" and normalize_address(cmd.package) == package_id:
             where = f"command {ci} ({cmd.module}::{cmd.function})"
             try:
                 fn = sigs.function(cmd.module, cmd.function)
