@@ -22,6 +22,7 @@ publishing; they are compared against `package_id`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,7 +80,7 @@ class MoveType:
     @staticmethod
     def parse(text: str) -> MoveType:
         """`u64`, `vector<u8>`, `&mut 0x2::coin::Coin<0x2::sui::SUI>`, `0x1::option::Option<u64>`."""
-        toks = _tokenize(text)
+        toks = tokenize_type(text)
         ty, end = _parse_type(toks, 0, text)
         if end != len(toks):
             raise SignatureError(f"type {text!r} has trailing text")
@@ -127,16 +128,17 @@ class MoveType:
 PRIMITIVES = frozenset({"bool", "u8", "u16", "u32", "u64", "u128", "u256", "address", "signer"})
 
 
-def _tokenize(text: str) -> list[str]:
-    import re
+_TYPE_TOKEN = re.compile(r"\s*(::|<|>|,|&|[A-Za-z0-9_]+)")
 
+
+def tokenize_type(text: str, error: type[Exception] = SignatureError) -> list[str]:
+    """The tokens of a Move type written as text (`&mut 0x2::coin::Coin<0x2::sui::SUI>`)."""
     toks, pos = [], 0
-    pat = re.compile(r"\s*(::|<|>|,|&|[A-Za-z0-9_]+)")
     while pos < len(text):
-        m = pat.match(text, pos)
+        m = _TYPE_TOKEN.match(text, pos)
         if not m:
             if text[pos:].strip():
-                raise SignatureError(f"cannot parse type {text!r} at {text[pos:]!r}")
+                raise error(f"cannot parse type {text!r} at {text[pos:]!r}")
             break
         toks.append(m.group(1))
         pos = m.end()

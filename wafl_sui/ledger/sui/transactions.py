@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import base58
 
+from wafl_sui.contract.signatures import tokenize_type
 from wafl_sui.ledger.sui import bcs
 from wafl_sui.ledger.sui.bcs import BcsError, normalize_address
 
@@ -189,25 +190,9 @@ _PRIMITIVE_TAGS = {
     "u32": 9,
     "u256": 10,
 }
-_TOKEN = re.compile(r"\s*(::|<|>|,|[A-Za-z0-9_]+)")
-
-
-def _tokens(text: str) -> list[str]:
-    out, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            if text[pos:].strip():
-                raise TransactionBuildError(f"cannot parse type tag {text!r} at {text[pos:]!r}")
-            break
-        out.append(m.group(1))
-        pos = m.end()
-    return out
-
-
 def type_tag_bcs(type_tag: str) -> bytes:
     """BCS `TypeTag` of a Move type written as text: `u64`, `vector<u8>`, `0x2::coin::Coin<0x2::sui::SUI>`."""
-    toks = _tokens(type_tag)
+    toks = tokenize_type(type_tag, TransactionBuildError)
 
     def parse(i: int) -> tuple[bytes, int]:
         if i >= len(toks):
