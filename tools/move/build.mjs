@@ -1,6 +1,6 @@
 // Compile a Sui Move package offline with @zktx.io/sui-move-builder (WASM Sui Move compiler).
 // The framework git dependencies (implicit or explicit) are answered from a local folder of
-// stub packages (move-stdlib/, sui-framework/) written by wafl_sui/move_stubs.py.
+// stub packages (move-stdlib/, sui-framework/) written by wafl_sui/contract/stubs.py.
 //
 // usage: node tools/move/build.mjs <package-dir> <stubs-dir> [--test]
 // stdout: one JSON object, either {"modules", "dependencies", "digest", "warnings"} or

@@ -3,7 +3,7 @@
 The compiler is `@zktx.io/sui-move-builder` (the Sui Move compiler as WASM, from the project's
 node_modules) driven by `tools/move/build.mjs`. The package's framework dependency (implicit in
 move/Move.toml, as `sui move build` resolves it) is served from interface stubs generated
-from the framework bytecode inside the sui-sandbox wheel (`wafl_sui/move_stubs.py`).
+from the framework bytecode inside the sui-sandbox wheel (`wafl_sui/contract/stubs.py`).
 
 `build_package()` returns base64 modules, dependency ids and the package digest (the payload
 of a publish transaction). In test mode (`test=True`) `#[test_only]` code and `move/tests/`

@@ -6,7 +6,7 @@ public function signatures); this module writes it back as Move source packages 
 functions are `native` declarations. Compiling a package against these stubs gives the same
 bytecode and digest as compiling it against the real framework sources (only signatures and
 layouts enter the compiled module), so `wafl move build` can serve the framework dependency
-from them (see `wafl_sui/move_build.py`).
+from them (see `wafl_sui/contract/build.py`).
 
 Gaps of bytecode-derived stubs, covered here or documented:
   * `#[syntax(index)]` and `#[defines_primitive]` are source-only attributes: re-added for the

@@ -220,7 +220,7 @@ class Simulation:
                 self._rounds(ledger, admin, view, key_files, store)
             view = ledger.task(view.task_id)
             final = self.evaluate(view)
-            summary = self._summary(view, final, store, t_start)
+            summary = self._summary(view, final, store)
             summary["model_file"] = str(self._export(ledger, view, model_file))
             summary["report_dir"] = str(self._report(store, view, report_dir))
             summary["wall_seconds"] = round(time.perf_counter() - t_start, 2)
@@ -232,8 +232,9 @@ class Simulation:
         cfg = self.cfg
         self.say(f"starting {cfg.clients} client processes (each loads its data and its prover) ...")
         procs = self._start_workers(key_files)
-        seq = max((e.seq for e in ledger.events(view.task_id)), default=-1)
-        store.record_events(view.task_id, self.network, [self._event(e) for e in ledger.events(view.task_id)])
+        history = ledger.events(view.task_id)
+        seq = max((e.seq for e in history), default=-1)
+        store.record_events(view.task_id, self.network, [self._event(e) for e in history])
         bar = tqdm(total=cfg.rounds, initial=view.round, desc="rounds", unit="round",
                    disable=not self.progress_bar, leave=False)
 
@@ -255,7 +256,7 @@ class Simulation:
                 if view.num_updates < view.round_rules.quorum:
                     raise SimulationError(
                         f"round {rnd}: {view.num_updates} of {view.round_rules.quorum} updates accepted "
-                        f"({self._errors(reports)}); the round closes at its deadline, then `wafl aggregate` "
+                        f"({self._errors(reports)}); the round closes at its deadline; then `wafl task aggregate` "
                         "or this command again continues")
                 ledger.aggregate_round(admin, view.task_id)
                 view = ledger.task(view.task_id)
@@ -331,7 +332,7 @@ class Simulation:
                         _median([r["verify_seconds"] for r in sent]), errs)
 
     # ------------------------------------------------------------------ results
-    def _summary(self, view: Any, final: Any, store: Any, t_start: float) -> dict:
+    def _summary(self, view: Any, final: Any, store: Any) -> dict:
         from wafl_sui.metrics import query
 
         contrib = query.contributions(store, view.task_id, self.network)

@@ -77,15 +77,10 @@ class MoveAbortInfo:
 
 
 def _reader() -> Any:
-    """The project's compiled-module reader (error_constant_names, module_name)."""
-    import importlib
+    """The project's one compiled-module reader (error_constant_names, module_name)."""
+    from wafl_sui.contract import bytecode
 
-    for name in ("wafl_sui.contract.bytecode", "wafl_sui.contract.build", "wafl_sui.move_build"):
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    raise ImportError("no compiled Move module reader (wafl_sui.contract.bytecode) is importable")
+    return bytecode
 
 
 def decode_clever(code: int, module_bytes: bytes) -> tuple[str | None, str | None, int | None]:
