@@ -219,6 +219,3 @@ def spec_for(raw: RawData, **overrides: int) -> StepSpec:
     """The step spec of a dataset: its features and classes, the default fixed-point formats."""
     return StepSpec(**{"features": raw.x.shape[1], "classes": raw.classes, **overrides})
 
-
-def save_scaling(scaling: FeatureScaling, path: Path) -> None:
-    path.write_text(json.dumps(scaling.to_dict(), indent=1))
