@@ -14,7 +14,6 @@ with feature_frac_bits=4 is exactly the pixel value in fixed point.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
