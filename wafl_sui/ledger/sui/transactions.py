@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import base58
 
-from wafl_sui.contract.signatures import tokenize_type
+from wafl_sui.contract.signatures import MoveType, SignatureError
 from wafl_sui.ledger.sui import bcs
 from wafl_sui.ledger.sui.bcs import BcsError, normalize_address
 
@@ -191,52 +191,25 @@ _PRIMITIVE_TAGS = {
     "u256": 10,
 }
 def type_tag_bcs(type_tag: str) -> bytes:
-    """BCS `TypeTag` of a Move type written as text: `u64`, `vector<u8>`, `0x2::coin::Coin<0x2::sui::SUI>`."""
-    toks = tokenize_type(type_tag, TransactionBuildError)
+    """BCS `TypeTag` of a Move type written as text: `u64`, `vector<u8>`, `0x2::coin::Coin<0x2::sui::SUI>`
+    (parsed by `signatures.MoveType.parse`, the one parser of type text)."""
+    try:
+        ty = MoveType.parse(type_tag)
+    except SignatureError as e:
+        raise TransactionBuildError(f"type tag {type_tag!r}: {e}") from None
 
-    def parse(i: int) -> tuple[bytes, int]:
-        if i >= len(toks):
-            raise TransactionBuildError(f"type tag {type_tag!r} ends early")
-        tok = toks[i]
-        if tok == "vector":
-            if toks[i + 1 : i + 2] != ["<"]:
-                raise TransactionBuildError(f"type tag {type_tag!r}: vector needs <T>")
-            inner, j = parse(i + 2)
-            if toks[j : j + 1] != [">"]:
-                raise TransactionBuildError(f"type tag {type_tag!r}: unclosed vector<")
-            return bcs.enum(6, inner), j + 1
-        if tok in _PRIMITIVE_TAGS:
-            return bcs.enum(_PRIMITIVE_TAGS[tok]), i + 1
-        if toks[i + 1 : i + 2] != ["::"] or toks[i + 3 : i + 4] != ["::"] or i + 4 >= len(toks):
-            raise TransactionBuildError(f"type tag {type_tag!r}: expected address::module::Name")
-        addr, module, name = toks[i], toks[i + 2], toks[i + 4]
-        j = i + 5
-        params: list[bytes] = []
-        if toks[j : j + 1] == ["<"]:
-            j += 1
-            while True:
-                p, j = parse(j)
-                params.append(p)
-                if toks[j : j + 1] == [","]:
-                    j += 1
-                    continue
-                if toks[j : j + 1] == [">"]:
-                    j += 1
-                    break
-                raise TransactionBuildError(f"type tag {type_tag!r}: expected , or > in type parameters")
-        struct = (
-            bcs.address(addr)
-            + bcs.string(module)
-            + bcs.string(name)
-            + bcs.uleb128(len(params))
-            + b"".join(params)
-        )
-        return bcs.enum(7, struct), j
+    def encode(t: MoveType) -> bytes:
+        if t.kind in _PRIMITIVE_TAGS:
+            return bcs.enum(_PRIMITIVE_TAGS[t.kind])
+        if t.kind == "vector":
+            return bcs.enum(6, encode(t.inner))
+        if t.kind == "datatype":
+            params = [encode(a) for a in t.type_args]
+            return bcs.enum(7, bcs.address(t.address) + bcs.string(t.module) + bcs.string(t.name)
+                            + bcs.uleb128(len(params)) + b"".join(params))
+        raise TransactionBuildError(f"type tag {type_tag!r}: a {t.kind} is not a type argument")
 
-    tag, end = parse(0)
-    if end != len(toks):
-        raise TransactionBuildError(f"type tag {type_tag!r} has trailing text")
-    return tag
+    return encode(ty)
 
 
 # --- commands -----------------------------------------------------------------------------
