@@ -20,7 +20,7 @@ import pytest
 pb = pytest.importorskip("pysui.sui.sui_grpc.suimsgs.sui.rpc.v2")
 from grpclib.const import Cardinality, Handler, Status  # noqa: E402
 from grpclib.exceptions import GRPCError  # noqa: E402
-from grpclib.server import Server  # noqa: E402
+from grpc_server import serving  # noqa: E402
 
 from wafl_sui.errors import WaflError  # noqa: E402
 from wafl_sui.ledger.identity import Identity, IdentityError, verify_signature  # noqa: E402
@@ -311,37 +311,8 @@ class FakeNode:
 @pytest.fixture
 def node():
     """FakeNode on a plaintext grpclib server (own thread and loop); `.url` is http://127.0.0.1:PORT."""
-    fake = FakeNode()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder = {}
-
-    def run():
-        asyncio.set_event_loop(loop)
-
-        async def start():
-            holder["server"] = Server([fake])
-            await holder["server"].start("127.0.0.1", 0)
-
-        loop.run_until_complete(start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    port = holder["server"]._server.sockets[0].getsockname()[1]
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-
-    async def stop():
-        holder["server"].close()
-        await holder["server"].wait_closed()
-
-    asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
+    with serving(FakeNode()) as fake:
+        yield fake
 
 
 @pytest.fixture

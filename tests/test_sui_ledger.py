@@ -40,7 +40,7 @@ import pytest
 pb = pytest.importorskip("pysui.sui.sui_grpc.suimsgs.sui.rpc.v2")
 from grpclib.const import Cardinality, Handler, Status  # noqa: E402
 from grpclib.exceptions import GRPCError  # noqa: E402
-from grpclib.server import Server  # noqa: E402
+from grpc_server import serving  # noqa: E402
 
 from wafl_sui.contract import bytecode  # noqa: E402
 from wafl_sui.contract.signatures import (  # noqa: E402
@@ -638,36 +638,8 @@ class FakeChain:
 
 @pytest.fixture
 def chain():
-    fake = FakeChain()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder = {}
-
-    def run():
-        asyncio.set_event_loop(loop)
-
-        async def start():
-            holder["server"] = Server([fake])
-            await holder["server"].start("127.0.0.1", 0)
-
-        loop.run_until_complete(start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    fake.url = f"http://127.0.0.1:{holder['server']._server.sockets[0].getsockname()[1]}"
-    yield fake
-
-    async def stop():
-        holder["server"].close()
-        await holder["server"].wait_closed()
-
-    asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
+    with serving(FakeChain()) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="module")
