@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from wafl_sui import protocol
 from wafl_sui.protocol import budget, codec, round as round_rules, rules as agg_rules, spec as spec_rules
 from wafl_sui.protocol.poseidon import FIELD_MODULUS, poseidon, poseidon_tree16
-from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules, StepSpec
+from wafl_sui.protocol import AggregationRule, ProtocolError, StepSpec
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not os.path.isdir(os.path.join(os.path.dirname(__file__), "..", "node_modules")),

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from wafl_sui.protocol import poseidon as pos
 from wafl_sui import protocol
-from wafl_sui.protocol import budget, round as round_rules, task
+from wafl_sui.protocol import budget, task
 from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules, StepSpec
 
 from test_move_commitment import STAND_IN, stand_in
