@@ -18,7 +18,7 @@ def test_bundled_datasets_and_their_specs(name, d, c):
     assert len(train.y) + len(test.y) == len(raw.y) and abs(len(test.y) - 0.2 * len(raw.y)) <= 1
     scaling = datasets.scaling_for(train)
     ds = datasets.to_dataset(train, scaling)
-    assert ds.x.min() >= 0 and ds.x.max() <= 1
+    assert ds.x.min() >= -1 and ds.x.max() <= 1 and abs(ds.x.mean()) < 0.05  # centred
     spec = datasets.spec_for(train)
     assert (spec.features, spec.classes) == (d, c)
     from wafl_sui.client.data import quantize_features
@@ -26,22 +26,31 @@ def test_bundled_datasets_and_their_specs(name, d, c):
     quantize_features(datasets.to_dataset(test, scaling).x, spec)  # in the spec's range: no error
 
 
-def test_digits_scaling_is_exactly_the_pixel_in_fixed_point():
+def test_digits_scaling_is_the_centred_pixel_in_sixteenths():
     raw = datasets.load_raw("digits")
     sc = datasets.scaling_for(raw)
     from wafl_sui.client.data import quantize_features
 
-    q = quantize_features(sc.apply(raw.x), datasets.spec_for(raw))
-    assert np.array_equal(q, raw.x.astype(np.int64))  # feature_frac_bits=4: pixel/16 * 16
+    center = np.round(raw.x.mean(axis=0))
+    assert sc.center == tuple(center) and sc.low == (0.0,) * 64 and sc.high == (16.0,) * 64
+    scaled = sc.apply(raw.x)
+    assert np.array_equal(scaled * 16, raw.x - center)  # exact: whole sixteenths, never clipped
+    spec = datasets.spec_for(raw)
+    q = quantize_features(scaled, spec)  # in the default spec's range (no error) ...
+    assert np.array_equal(q, np.floor((raw.x - center) / 2 + 0.5))  # ... at 1/8 resolution (KX=3)
 
 
 def test_scaling_is_applied_the_same_way_and_round_trips():
     x = np.array([[0.0, 5.0, 1.0], [10.0, 5.0, 3.0], [5.0, 5.0, 2.0]])
     sc = FeatureScaling.fit(x)
-    assert sc.apply(x).tolist() == [[0.0, 0.0, 0.0], [1.0, 0.0, 1.0], [0.5, 0.0, 0.5]]
-    assert sc.apply(np.array([[20.0, 9.0, -4.0]])).tolist() == [[1.0, 0.0, 0.0]]  # clipped; constant -> 0
+    assert sc.center == (5.0, 5.0, 2.0)  # the mean
+    assert sc.apply(x).tolist() == [[-0.5, 0.0, -0.5], [0.5, 0.0, 0.5], [0.0, 0.0, 0.0]]
+    assert sc.apply(np.array([[20.0, 9.0, -4.0]])).tolist() == [[1.0, 0.0, -1.0]]  # clipped; constant -> 0
     again = FeatureScaling.from_dict(sc.to_dict())
     assert np.array_equal(again.apply(x), sc.apply(x))
+    # a record written before centring (no "center") is the uncentred [0, 1] map it was
+    old = {k: v for k, v in sc.to_dict().items() if k != "center"}
+    assert FeatureScaling.from_dict(old).apply(x).tolist() == [[0.0, 0.0, 0.0], [1.0, 0.0, 1.0], [0.5, 0.0, 0.5]]
 
 
 def _csv(tmp_path, text):

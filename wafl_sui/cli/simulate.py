@@ -10,25 +10,26 @@ from typing import Any
 import click
 
 from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, with_ledger_options
+from wafl_sui.federation.config import SimulationConfig
 
 
 @click.command("simulate")
 @click.option("--dataset", default="digits", show_default=True,
               help="digits, iris, wine, breast_cancer, or a .csv (header row, label column) / .npz (x, y) file.")
 @click.option("--label-column", help="CSV: the label column [default: 'label', else the last column].")
-@click.option("--clients", type=click.IntRange(1, 256), default=4, show_default=True)
-@click.option("--rounds", type=click.IntRange(1, 100_000), default=40, show_default=True)
+@click.option("--clients", type=click.IntRange(1, 256), default=SimulationConfig.clients, show_default=True)
+@click.option("--rounds", type=click.IntRange(1, 100_000), default=SimulationConfig.rounds, show_default=True)
 @click.option("--rule", type=click.Choice(["fedavg", "median", "trimmed-mean"]), default="fedavg", show_default=True)
-@click.option("--trim", type=float, default=0.1, show_default=True, help="Trimmed mean: fraction dropped at each end.")
+@click.option("--trim", type=float, default=SimulationConfig.trim, show_default=True, help="Trimmed mean: fraction dropped at each end.")
 @click.option("--alpha", type=float, default=None, help="Dirichlet(alpha) label-skewed partition [default: IID].")
-@click.option("--lr", type=float, default=1.0, show_default=True, help="Learning rate (per mean gradient).")
-@click.option("--batch-size", type=click.IntRange(1, 1024), default=16, show_default=True)
-@click.option("--local-steps", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--lr", type=float, default=SimulationConfig.lr, show_default=True, help="Learning rate (per mean gradient).")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=SimulationConfig.batch_size, show_default=True)
+@click.option("--local-steps", type=click.IntRange(1, 64), default=SimulationConfig.local_steps, show_default=True)
 @click.option("--attackers", type=click.IntRange(0, 256), default=0, show_default=True,
               help="How many clients attack (the last K).")
 @click.option("--attack", type=click.Choice(["label-flip", "forged-update"]), default=None)
-@click.option("--seed", type=int, default=0, show_default=True, help="Data split, partition and batches.")
-@click.option("--test-fraction", type=float, default=0.2, show_default=True, help="Held out for evaluation.")
+@click.option("--seed", type=int, default=SimulationConfig.seed, show_default=True, help="Data split, partition and batches.")
+@click.option("--test-fraction", type=float, default=SimulationConfig.test_fraction, show_default=True, help="Held out for evaluation.")
 @click.option("--name", help="Task name [default: sim-<run id>].")
 @with_ledger_options
 @metrics_option
@@ -44,7 +45,6 @@ def simulate_cmd(dataset, label_column, clients, rounds, rule, trim, alpha, lr, 
 
     Running the same command again resumes the run from the ledger's state.
     """
-    from wafl_sui.federation.config import SimulationConfig
     from wafl_sui.federation.simulation import Simulation
 
     cfg = SimulationConfig(dataset=dataset, clients=clients, rounds=rounds, rule=rule, trim=trim, alpha=alpha,

@@ -11,6 +11,7 @@ import click
 
 from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
 from wafl_sui.cli.common import emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options
+from wafl_sui.federation.config import SimulationConfig
 
 with_spec_overrides = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                                    help="Override a spec field, e.g. --set batch_size=32.")
@@ -72,9 +73,9 @@ def check_cmd(task, network, ledger_file, as_json, quiet) -> None:
               help="The spec follows the dataset's features and classes (digits, iris, ..., or a file).")
 @click.option("--label-column", help="CSV: the label column.")
 @with_spec_overrides
-@click.option("--lr", type=float, default=1.0, show_default=True)
-@click.option("--quorum", type=click.IntRange(1, 256), default=4, show_default=True)
-@click.option("--rounds", type=click.IntRange(1), default=40, show_default=True)
+@click.option("--lr", type=float, default=SimulationConfig.lr, show_default=True)
+@click.option("--quorum", type=click.IntRange(1, 256), default=SimulationConfig.clients, show_default=True)
+@click.option("--rounds", type=click.IntRange(1), default=SimulationConfig.rounds, show_default=True)
 @click.option("--round-duration", "round_duration_s", type=click.IntRange(1), default=3600, show_default=True, help="Seconds.")
 @click.option("--grace", "grace_s", type=click.IntRange(0), default=3600, show_default=True,
               help="Seconds after the deadline before anyone may discard the round.")

@@ -24,11 +24,11 @@ class ConfigError(WaflError):
 class SimulationConfig:
     dataset: str = "digits"
     clients: int = 4
-    rounds: int = 40
+    rounds: int = 25
     rule: str = "fedavg"
     trim: float = 0.1  # trimmed mean: fraction dropped at each end
     alpha: Optional[float] = None  # None: IID partition; else Dirichlet(alpha) label skew
-    lr: float = 1.0
+    lr: float = 3.0
     batch_size: int = 16
     local_steps: int = 1
     attackers: int = 0

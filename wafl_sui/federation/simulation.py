@@ -11,7 +11,6 @@ continues from the ledger's state (same task, same identities) instead of starti
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import statistics
 import sys
 import time
@@ -25,7 +24,7 @@ from wafl_sui import protocol
 from wafl_sui.client import datasets
 from wafl_sui.errors import WaflError
 from wafl_sui.federation.config import SimulationConfig
-from wafl_sui.federation.worker import WorkerSpec, worker_main
+from wafl_sui.federation.worker import ClientHost, HostError, WorkerSpec
 from wafl_sui.protocol.round import RoundRules
 from wafl_sui.protocol.rules import AggregationRule
 from wafl_sui.toolchain import wafl_home
@@ -111,18 +110,23 @@ class Simulation:
         self.spec = datasets.spec_for(self.train_raw, batch_size=cfg.batch_size, local_steps=cfg.local_steps)
         self.lr_q = protocol.lr_to_fixed(cfg.lr, self.spec.batch_size, self.spec.lr_frac_bits, self.spec.lr_bits)
 
-    def _task(self, ledger: Any, admin: Any, vk: bytes) -> Any:
+    def _existing(self, ledger: Any) -> Any:
+        """The task of an earlier run of this configuration on this ledger, or None."""
         from wafl_sui.ledger.base import TaskNotFound
 
         run_file = self.dir / "run.json"
-        if run_file.exists():
-            task_id = json.loads(run_file.read_text())["task_id"]
-            try:
-                view = ledger.task(task_id)
-                self.say(f"resuming task {task_id} at round {view.round} of {self.cfg.rounds}")
-                return view
-            except TaskNotFound:
-                self.say(f"task {task_id} of an earlier run is not on this ledger; creating a new one")
+        if not run_file.exists():
+            return None
+        task_id = json.loads(run_file.read_text())["task_id"]
+        try:
+            view = ledger.task(task_id)
+        except TaskNotFound:
+            self.say(f"task {task_id} of an earlier run is not on this ledger; creating a new one")
+            return None
+        self.say(f"resuming task {task_id} at round {view.round} of {self.cfg.rounds}")
+        return view
+
+    def _create(self, ledger: Any, admin: Any, vk: bytes) -> Any:
         cfg = self.cfg
         rules = RoundRules(quorum=cfg.quorum, round_duration_ms=cfg.round_duration_ms,
                            max_rounds=cfg.rounds, grace_ms=cfg.grace_ms)
@@ -130,8 +134,8 @@ class Simulation:
         zero = [protocol.encode_signed(0, self.spec.weight_bits)] * self.spec.num_weights
         ref = ledger.create_task(admin, self.spec, rules, agg, self.lr_q, True, zero, vk,
                                  name=cfg.name or f"sim-{cfg.run_key()}")
-        run_file.write_text(json.dumps({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id,
-                                        "ledger": self.ledger_spec, "config": cfg.to_dict()}, indent=1))
+        (self.dir / "run.json").write_text(json.dumps({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id,
+                                                       "ledger": self.ledger_spec, "config": cfg.to_dict()}, indent=1))
         self.say(f"created task {ref.task_id} ({cfg.rule}, quorum {cfg.quorum}, {cfg.rounds} rounds)")
         return ledger.task(ref.task_id)
 
@@ -159,34 +163,12 @@ class Simulation:
         return {"round": view.round, "deadline_ms": view.deadline_ms, "finished": view.finished,
                 "num_updates": view.num_updates, "quorum": view.round_rules.quorum}
 
-    def _start_workers(self, key_files: list[Path]) -> list[Any]:
-        ctx = mp.get_context("spawn")
-        procs = []
-        for i, kf in enumerate(key_files):
-            parent, child = ctx.Pipe()
-            ws = WorkerSpec(i, str(kf), self.ledger_spec, self.cfg.to_dict(), self.spec.to_dict(),
-                            self.cfg.attack_of(i), str(wafl_home()))
-            p = ctx.Process(target=worker_main, args=(child, ws), daemon=True, name=f"wafl-client-{i}")
-            p.start()
-            procs.append((p, parent))
-        for i, (p, conn) in enumerate(procs):
-            kind, payload = conn.recv()
-            if kind == "error":
-                self._stop(procs)
-                raise SimulationError(f"client {i} could not start: {payload['message']}\n{payload['traceback']}".rstrip())
-        return procs
-
-    @staticmethod
-    def _stop(procs: list[Any]) -> None:
-        for p, conn in procs:
-            try:
-                conn.send(("stop",))
-            except (BrokenPipeError, OSError):
-                pass
-        for p, _ in procs:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.terminate()
+    def _start_host(self, key_files: list[Path]) -> ClientHost:
+        """The client processes' host: it compiles the circuit and makes or loads the proving key
+        (in the background, while this process computes the float baseline), then forks them."""
+        workers = [WorkerSpec(i, str(kf), self.ledger_spec, self.cfg.to_dict(), self.spec.to_dict(),
+                              self.cfg.attack_of(i), str(wafl_home())) for i, kf in enumerate(key_files)]
+        return ClientHost(self.spec.to_dict(), workers, str(wafl_home()), say=self.say)
 
     # ------------------------------------------------------------------ the run
     def evaluate(self, view: Any) -> Any:
@@ -199,25 +181,29 @@ class Simulation:
         from wafl_sui.federation.baseline import float_baseline
         from wafl_sui.ledger import open_ledger
         from wafl_sui.zk import sui_bytes
-        from wafl_sui.zk.setup import ensure_keys
 
         t_start = time.perf_counter()
         cfg = self.cfg
         self._data()
         admin, key_files = _identities(self.dir / "keys", cfg.clients)
-        keys = ensure_keys(self.spec, progress=self.say)
-        vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
-        self.baseline = float_baseline(self.train, self.test, rounds=cfg.rounds, clients=cfg.clients,
-                                       batch_size=self.spec.batch_size, local_steps=self.spec.local_steps,
-                                       lr=cfg.lr, seed=cfg.seed)
         with open_ledger(self.ledger_spec) as ledger:
-            view = self._task(ledger, admin, vk)
-            store = self._metrics(view)
-            if view.finished:
-                self.say(f"task {view.task_id} already finished all {cfg.rounds} rounds; nothing to do "
-                         "(change an option, e.g. --seed, for a new run)")
-            else:
-                self._rounds(ledger, admin, view, key_files, store)
+            view = self._existing(ledger)
+            host = self._start_host(key_files) if view is None or not view.finished else None
+            try:
+                self.baseline = float_baseline(self.train, self.test, rounds=cfg.rounds, clients=cfg.clients,
+                                               batch_size=self.spec.batch_size, local_steps=self.spec.local_steps,
+                                               lr=cfg.lr, seed=cfg.seed)
+                if view is None:
+                    view = self._create(ledger, admin, sui_bytes.vk_bytes_from_snarkjs(self._host(host.verifying_key)))
+                store = self._metrics(view)
+                if view.finished:
+                    self.say(f"task {view.task_id} already finished all {cfg.rounds} rounds; nothing to do "
+                             "(change an option, e.g. --seed, for a new run)")
+                else:
+                    self._rounds(ledger, admin, view, host, store)
+            finally:
+                if host is not None:
+                    host.stop()
             view = ledger.task(view.task_id)
             final = self.evaluate(view)
             summary = self._summary(view, final, store)
@@ -226,12 +212,20 @@ class Simulation:
             summary["wall_seconds"] = round(time.perf_counter() - t_start, 2)
         return summary
 
-    def _rounds(self, ledger: Any, admin: Any, view: Any, key_files: list[Path], store: Any) -> None:
+    @staticmethod
+    def _host(wait: Callable[[], Any]) -> Any:
+        try:
+            return wait()
+        except HostError as e:
+            raise SimulationError(str(e)) from None
+
+    def _rounds(self, ledger: Any, admin: Any, view: Any, host: ClientHost, store: Any) -> None:
         from tqdm import tqdm
 
         cfg = self.cfg
-        self.say(f"starting {cfg.clients} client processes (each loads its data and its prover) ...")
-        procs = self._start_workers(key_files)
+        self._host(host.verifying_key)
+        self.say(f"starting {cfg.clients} client processes (each loads its own data; they share one proving key) ...")
+        procs = self._host(host.clients)
         history = ledger.events(view.task_id)
         seq = max((e.seq for e in history), default=-1)
         store.record_events(view.task_id, self.network, [self._event(e) for e in history])
@@ -276,7 +270,6 @@ class Simulation:
                 emit(line)
         finally:
             bar.close()
-            self._stop(procs)
 
     def _collect(self, procs: list[Any], task_id: str, store: Any, rnd: int) -> list[dict]:
         """One round of every client. Forging clients go first, while the round still has room: a
@@ -286,7 +279,7 @@ class Simulation:
         reports = []
         for phase in (forging, others):
             for i in phase:
-                procs[i][1].send(("round", task_id))
+                procs[i].send(("round", task_id))
             reports += self._receive(procs, phase, task_id, store, rnd)
         self.reports.extend(reports)
         return reports
@@ -294,8 +287,10 @@ class Simulation:
     def _receive(self, procs: list[Any], which: list[int], task_id: str, store: Any, rnd: int) -> list[dict]:
         reports = []
         for i in which:
-            conn = procs[i][1]
-            kind, payload = conn.recv()
+            try:
+                kind, payload = procs[i].recv()
+            except EOFError:
+                raise SimulationError(f"client {i} exited in round {rnd}") from None
             if kind == "error":
                 raise SimulationError(f"client {i} failed in round {rnd}: {payload['message']}\n{payload['traceback']}".rstrip())
             reports.append(payload)

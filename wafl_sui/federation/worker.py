@@ -1,17 +1,23 @@
-"""A client process of a simulated federation: it loads its own partition of the data (which never
-leaves the process), keeps its prover resident, and runs one client round per request.
+"""The client processes of a simulated federation. Each loads its own partition of the data
+(which never leaves the process), keeps its prover resident, and runs one client round per
+request; the coordinator talks to it over a pipe: ("round", task_id) -> ("report", RoundReport
+dict), ("stop",) -> exits.
 
-The coordinator talks to it over a pipe: ("round", task_id) -> ("reports", [RoundReport dict]),
-("stop",) -> exits. Processes are spawned (not forked), so JAX and the prover start clean.
+They are started by one host process (`ClientHost`, spawned clean: no JAX, no threads). The host
+compiles the circuit and makes or loads the proving key once, sends the verifying key to the
+coordinator, and then forks the clients, which share that loaded key instead of each reading it
+again (~15 s of CPU a client at the digits size). Each client imports JAX itself, after the fork.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 
 @dataclass(frozen=True)
@@ -84,3 +90,129 @@ def _describe(e: BaseException) -> dict:
 
     return {"type": type(e).__name__, "message": str(e), "user_error": isinstance(e, WaflError),
             "traceback": "" if isinstance(e, WaflError) else traceback.format_exc()}
+
+
+def _import_client_modules() -> None:
+    import importlib
+
+    try:
+        for name in ("wafl_sui.client.participant", "wafl_sui.client.datasets", "wafl_sui.ledger"):
+            importlib.import_module(name)  # participant brings jax, flax and the prover
+    except BaseException:  # the client reports any real import failure itself, after the fork
+        pass
+
+
+def host_main(conn: Any, spec: dict, wafl_home: str, workers: list, client_conns: list) -> None:
+    """Entry point of the host process: keys once, then fork the clients and wait for ("stop",)."""
+    os.environ["WAFL_HOME"] = wafl_home
+    # The clients' modules (JAX, Flax, the ledger) are imported here, on the other core while
+    # circom compiles, so the forked clients start with them loaded. Importing JAX starts no
+    # XLA backend (that happens at a client's first step, after the fork).
+    preload = threading.Thread(target=_import_client_modules, daemon=True)
+    preload.start()
+    try:
+        from wafl_sui.protocol import StepSpec
+        from wafl_sui.zk.setup import ensure_keys, proving_key
+
+        keys = ensure_keys(StepSpec.from_dict(spec), progress=lambda m: conn.send(("say", m)))
+        proving_key(keys.setup)  # made by the set-up or read once here; the forked clients share it
+        conn.send(("keys", keys.setup.verification_key()))
+    except BaseException as e:
+        conn.send(("error", _describe(e)))
+        return
+    preload.join()  # no thread of ours may be running at the fork
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=worker_main, args=(c, ws), daemon=True, name=f"wafl-client-{ws.index}")
+             for c, ws in zip(client_conns, workers)]
+    for p in procs:
+        p.start()
+    for c in client_conns:
+        c.close()  # the clients hold their ends now
+    try:
+        conn.recv()  # ("stop",), or EOF when the coordinator is gone
+    except (EOFError, KeyboardInterrupt):
+        pass
+    for p in procs:
+        p.join(timeout=10)
+        if p.is_alive():
+            p.terminate()
+
+
+class ClientHost:
+    """The coordinator's side of the host process and its clients.
+
+        host = ClientHost(spec, workers, say=print)   # spawns the host: compile, keys, fork
+        vk_json = host.verifying_key()                # waits for the set-up (relays its messages)
+        conns = host.clients()                         # waits for every client to be ready
+        host.stop()
+    """
+
+    def __init__(self, spec: dict, workers: list[WorkerSpec], wafl_home: str,
+                 say: Callable[[str], None] = print):
+        ctx = mp.get_context("spawn")
+        self.say = say
+        self._conn, host_end = ctx.Pipe()
+        pairs = [ctx.Pipe() for _ in workers]
+        self.conns = [a for a, _ in pairs]
+        self._proc = ctx.Process(target=host_main, args=(host_end, spec, wafl_home, list(workers),
+                                                         [b for _, b in pairs]),
+                                 daemon=False, name="wafl-client-host")  # it has children; it exits
+        # on ("stop",) or when this process's end of its pipe closes
+        self._proc.start()
+        host_end.close()
+        for _, b in pairs:
+            b.close()
+        self._vk: Optional[dict] = None
+
+    def verifying_key(self) -> dict:
+        """The verifying key (snarkjs JSON) of the clients' proving key; raises HostError on failure."""
+        while self._vk is None:
+            try:
+                kind, payload = self._conn.recv()
+            except EOFError:
+                raise HostError(f"the client host exited during the set-up (exit code {self._proc.exitcode})") from None
+            if kind == "say":
+                self.say(payload)
+            elif kind == "error":
+                raise HostError.of(payload, "the circuit set-up failed")
+            else:
+                self._vk = payload
+        return self._vk
+
+    def clients(self) -> list[Any]:
+        """The clients' pipes, once every client has loaded its data and prover."""
+        self.verifying_key()
+        for i, conn in enumerate(self.conns):
+            try:
+                kind, payload = conn.recv()
+            except EOFError:
+                raise HostError(f"client {i} exited while starting") from None
+            if kind == "error":
+                raise HostError.of(payload, f"client {i} could not start")
+        return self.conns
+
+    def stop(self) -> None:
+        for conn in [*self.conns, self._conn]:
+            try:
+                conn.send(("stop",))
+            except (BrokenPipeError, OSError):
+                pass
+        self._proc.join(timeout=20)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(timeout=5)
+        for conn in [*self.conns, self._conn]:
+            conn.close()
+
+
+class HostError(Exception):
+    """A client process (or their host) failed; `user_error` when it was a WaflError."""
+
+    def __init__(self, message: str, user_error: bool = False):
+        super().__init__(message)
+        self.user_error = user_error
+
+    @classmethod
+    def of(cls, payload: dict, what: str) -> "HostError":
+        return cls(f"{what}: {payload['message']}\n{payload.get('traceback', '')}".rstrip(),
+                   payload.get("user_error", False))

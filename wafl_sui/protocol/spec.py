@@ -31,18 +31,24 @@ class StepSpec:
     lr_frac_bits (S) / lr_bits (BLR): the learning rate lr_q is unsigned, S fractional bits,
         and already divided by the batch size (see `lr_to_fixed`).
     batch_size (B) samples per local step, local_steps steps per proof.
+
+    The defaults are the digits task: weights in [-8, 8) with 1/1024 resolution (K=10, BW=14),
+    centred features in [-2, 2) with 1/8 resolution (KX=3, BX=5), lr_q with 8 fractional bits
+    and at most 255 (S=8, BLR=8: lr up to ~16 at B=16). This is the smallest format that trains
+    digits as well as 24-bit weights did (docs/CIRCUIT.md), and it keeps the circuit under
+    2^16 constraints (64,866), which the prover's time steps on.
     """
 
     features: int = 64
     classes: int = 10
     batch_size: int = 16
     local_steps: int = 1
-    frac_bits: int = 16
-    weight_bits: int = 24
-    feature_frac_bits: int = 4
-    feature_bits: int = 6
-    lr_frac_bits: int = 16
-    lr_bits: int = 16
+    frac_bits: int = 10
+    weight_bits: int = 14
+    feature_frac_bits: int = 3
+    feature_bits: int = 5
+    lr_frac_bits: int = 8
+    lr_bits: int = 8
 
     def __post_init__(self) -> None:
         validate_spec(self)
@@ -160,7 +166,8 @@ def check_lr_q(s: StepSpec, lr_q: int) -> None:
         raise ProtocolError("EInvalidSpec", f"lr_q {lr_q} must be in 1..{(1 << s.lr_bits) - 1}")
 
 
-def lr_to_fixed(lr: float, batch_size: int, lr_frac_bits: int = 16, lr_bits: int = 16) -> int:
+def lr_to_fixed(lr: float, batch_size: int, lr_frac_bits: int = StepSpec.lr_frac_bits,
+                lr_bits: int = StepSpec.lr_bits) -> int:
     """Learning rate (per mean gradient) -> lr_q = round(lr * 2^S / B), the integer the circuit uses."""
     if not lr == lr or lr <= 0:
         raise ProtocolError("EInvalidSpec", f"learning rate must be a positive number, got {lr}")

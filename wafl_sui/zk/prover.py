@@ -12,7 +12,8 @@ Backends (`BACKENDS`, name -> class; all subclasses of the abstract `Prover`):
     for dev keys, `import_zkey` for ceremony keys); verifies in-process too.
   * `SnarkjsProver` ("snarkjs"): `snarkjs groth16 prove` under node; needs a ceremony .zkey.
 `Prover(art, keys, backend)` still works: it makes the backend's class (same as make_prover).
-Each backend's witness comes from circom's generated `generate_witness.js` (node).
+Each backend's witness comes from circom's generated witness calculator, kept resident in one
+node process per prover (`witness.WitnessServer`).
 
 Every proof is normalised to snarkjs' proof.json form (pi_a, pi_b, pi_c with projective
 coordinates, decimal strings) with the public signals as decimal strings in
@@ -34,7 +35,7 @@ from typing import Callable, ClassVar, Optional, Sequence
 from wafl_sui.errors import WaflError
 from wafl_sui.zk import witness as wt
 from wafl_sui.zk.circuit import CircuitArtifacts, run_snarkjs
-from wafl_sui.zk.setup import SetupKeys, load_keys
+from wafl_sui.zk.setup import SetupKeys, load_keys, proving_key
 
 DEFAULT_BACKEND = "groth16py"
 Progress = Optional[Callable[[str], None]]
@@ -142,6 +143,7 @@ class Prover(abc.ABC):
             raise ProverError(f"the keys in {self.keys.dir} belong to circuit {self.keys.meta['circuit_hash']}, "
                               f"not to {artifacts.hash}: run the setup for this circuit")
         self.vk_json = _plain_vk(self.keys.verification_key())
+        self._witness = wt.WitnessServer(artifacts)  # node starts on the first proof, then stays
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="wafl-prove-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +180,7 @@ class Prover(abc.ABC):
             raise ProverError("the inputs were built for a different spec than this prover's circuit")
         wtns = self.workdir / "step.wtns"
         wtns.unlink(missing_ok=True)
-        w_secs = wt.compute_witness(self.artifacts, inputs, wtns, negative=negative)
+        w_secs = self._witness.compute(inputs, wtns, negative=negative)
         t0 = time.perf_counter()
         proof, public = self._prove_witness(wtns, inputs)
         p_secs = time.perf_counter() - t0
@@ -186,6 +188,8 @@ class Prover(abc.ABC):
                            list(inputs.new_weights))
 
     def close(self) -> None:
+        if getattr(self, "_witness", None) is not None:
+            self._witness.close()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -211,17 +215,9 @@ class Groth16pyProver(Prover):
         if progress:
             progress("loading the proving key ...")
         try:
-            if self.keys.pk is not None:
-                self._pk = groth16py.ProvingKey.load(str(self.keys.pk))
-            elif self.keys.zkey is not None:
-                self._pk, _vk = groth16py.import_zkey(str(self.keys.zkey))
-            else:
-                raise ProverError(f"no proving key in {self.keys.dir}: re-run the setup")
-        except ProverError:
-            raise
+            self._pk = proving_key(self.keys)  # once per process (and shared with forked children)
         except Exception as e:
-            raise ProverError(f"could not load the proving key from {self.keys.dir}: {e}; "
-                              "re-run the setup") from None
+            raise ProverError(str(e)) from None
         self._verifier = groth16py.Verifier(groth16py.VerifyingKey.from_snarkjs(json.dumps(self.vk_json)))
 
     def _prove_witness(self, wtns: Path, inputs: wt.StepInputs) -> tuple[dict, list[str]]:

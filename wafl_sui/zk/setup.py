@@ -100,6 +100,7 @@ def dev_setup(artifacts: CircuitArtifacts, *, force: bool = False, progress: Pro
         raise SetupError(f"groth16py setup failed: {e}") from None
     secs = time.perf_counter() - t0
     pk.save(str(tmp / "proving_key.g16py"))
+    made = pk
     vk_obj = json.loads(vk.to_json())
     vk_obj["wafl_setup"] = "dev-insecure"
     (tmp / "verification_key.json").write_text(json.dumps(vk_obj, indent=1))
@@ -108,7 +109,9 @@ def dev_setup(artifacts: CircuitArtifacts, *, force: bool = False, progress: Pro
             "seconds": round(secs, 3), "created": _now()}
     if progress:
         progress(f"development setup done in {secs:.1f} s (INSECURE: for development only)")
-    return _install_keys(artifacts, tmp, d, meta)
+    keys = _install_keys(artifacts, tmp, d, meta)
+    _RESIDENT[_resident_key(keys)] = made  # this process need not read back what it just made
+    return keys
 
 
 # --------------------------------------------------------------------------- ceremony
@@ -243,6 +246,37 @@ def load_keys(artifacts: CircuitArtifacts, kind: Optional[str] = None) -> SetupK
                          zkey=zkey if zkey.is_file() else None, meta=meta)
     raise SetupError(f"no {' or '.join(kinds)} keys for circuit {artifacts.hash} in {artifacts.dir}/keys: "
                      "run groth16_setup.dev_setup(artifacts) (development) or ceremony_setup(...)")
+
+
+# Proving keys loaded in this process, by file (and its modification time). A process forked
+# after `proving_key` shares the loaded key instead of reading it again: loading a groth16py dev
+# key takes longer than making it (~15 s at the digits size), so the simulator loads it once and
+# forks its client processes from there (federation.worker.host_main).
+_RESIDENT: dict[tuple[str, int], object] = {}
+
+
+def _resident_key(keys: SetupKeys) -> tuple[str, int]:
+    path = keys.pk if keys.pk is not None else keys.zkey
+    if path is None:
+        raise SetupError(f"no proving key in {keys.dir}: re-run the setup")
+    return str(Path(path).resolve()), Path(path).stat().st_mtime_ns
+
+
+def proving_key(keys: SetupKeys):
+    """The groth16py ProvingKey of `keys`, loaded once per process (dev keys: `ProvingKey.load`;
+    ceremony keys: `import_zkey`). SetupError with the fix if it cannot be loaded."""
+    try:
+        import groth16py
+    except ImportError:
+        raise SetupError("groth16py is not installed; `pip install groth16py==0.2.0`") from None
+    k = _resident_key(keys)
+    if k not in _RESIDENT:
+        try:
+            _RESIDENT[k] = (groth16py.ProvingKey.load(k[0]) if keys.pk is not None
+                            else groth16py.import_zkey(k[0])[0])
+        except Exception as e:
+            raise SetupError(f"could not load the proving key from {keys.dir}: {e}; re-run the setup") from None
+    return _RESIDENT[k]
 
 
 @dataclass

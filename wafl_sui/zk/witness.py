@@ -5,7 +5,8 @@
   either as "-5" or as the field element p - 5) and the expected public signals and new weights,
   computed with `wafl_sui.protocol` (the reference).
 * `compute_witness(artifacts, inputs, path)` runs circom's witness generator (node + the
-  compiled .wasm) and writes a .wtns file.
+  compiled .wasm) and writes a .wtns file; `WitnessServer(artifacts)` keeps that generator
+  resident in one node process for a prover that makes many witnesses.
 * `read_wtns` / `write_wtns`, `read_sym`, `check_r1cs` read the binary files so tests can
   inspect and tamper with witnesses and check them against the constraint system directly.
 """
@@ -17,6 +18,7 @@ import math
 import numbers
 import struct
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,11 +174,8 @@ def write_input_json(inputs: StepInputs, path: Path, negative: str = "decimal") 
     return path
 
 
-def compute_witness(artifacts, inputs: StepInputs | dict, wtns_path: Path,
-                    negative: str = "decimal") -> float:
-    """Run circom's witness generator; returns the seconds it took."""
-    from wafl_sui.zk.circuit import node_bin
-
+def _write_request(artifacts, inputs: StepInputs | dict, wtns_path: Path, negative: str) -> Path:
+    """Write the input JSON next to `wtns_path` (checked against the circuit); returns its path."""
     wtns_path = Path(wtns_path)
     inp = wtns_path.with_suffix(".input.json")
     if isinstance(inputs, StepInputs):
@@ -188,16 +187,118 @@ def compute_witness(artifacts, inputs: StepInputs | dict, wtns_path: Path,
     for p in (artifacts.witness_js, artifacts.wasm):
         if not Path(p).is_file():
             raise WitnessGenerationError(f"missing circuit artifact {p}: rebuild with circuit.build(spec, force=True)")
+    return inp
+
+
+def _rejected(msg: str) -> WitnessGenerationError:
+    return WitnessGenerationError(
+        "the witness generator rejected the inputs (a constraint does not hold: the public "
+        f"signals do not match the private inputs, or a value is out of range):\n{msg[-2000:]}")
+
+
+def compute_witness(artifacts, inputs: StepInputs | dict, wtns_path: Path,
+                    negative: str = "decimal") -> float:
+    """Run circom's witness generator once (a fresh node process); returns the seconds it took."""
+    from wafl_sui.zk.circuit import node_bin
+
+    wtns_path = Path(wtns_path)
+    inp = _write_request(artifacts, inputs, wtns_path, negative)
     t0 = time.perf_counter()
     r = subprocess.run([node_bin(), str(artifacts.witness_js), str(artifacts.wasm), str(inp), str(wtns_path)],
                        capture_output=True, text=True)
     secs = time.perf_counter() - t0
     if r.returncode != 0 or not wtns_path.is_file():
-        msg = (r.stderr.strip() or r.stdout.strip())[-2000:]
-        raise WitnessGenerationError(
-            "the witness generator rejected the inputs (a constraint does not hold: the public "
-            f"signals do not match the private inputs, or a value is out of range):\n{msg}")
+        raise _rejected(r.stderr.strip() or r.stdout.strip())
     return secs
+
+
+class WitnessServer:
+    """circom's witness generator kept resident in one node process (`witness_server.cjs`): the
+    wasm is compiled once and warmed up, so a witness costs its computation only (about a
+    quarter of a fresh `compute_witness`, which pays node's start-up and a cold wasm each time).
+
+        with WitnessServer(artifacts) as ws:
+            seconds = ws.compute(inputs, "step.wtns")
+
+    One request at a time; if node dies, the next request starts a new one."""
+
+    SCRIPT = Path(__file__).with_name("witness_server.cjs")
+
+    def __init__(self, artifacts):
+        self.artifacts = artifacts
+        self._proc: subprocess.Popen | None = None
+        self._stderr: Any = None
+
+    def _start(self) -> subprocess.Popen:
+        from wafl_sui.zk.circuit import node_bin
+
+        calc = Path(self.artifacts.witness_js).with_name("witness_calculator.js")
+        for p in (calc, self.artifacts.wasm):
+            if not Path(p).is_file():
+                raise WitnessGenerationError(f"missing circuit artifact {p}: rebuild with circuit.build(spec, force=True)")
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # never a pipe nobody drains
+        proc = subprocess.Popen([node_bin(), str(self.SCRIPT), str(calc), str(self.artifacts.wasm)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                                text=True, bufsize=1)
+        first = self._read(proc)
+        if not first.get("ready"):
+            proc.kill()
+            raise WitnessGenerationError(f"the witness server did not start: {first.get('error', first)}")
+        self._proc = proc
+        return proc
+
+    def _read(self, proc: subprocess.Popen) -> dict:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line:
+            proc.wait(timeout=5)
+            self._stderr.seek(0)
+            return {"ok": False, "error": f"node exited ({proc.returncode}): {self._stderr.read().strip()[-2000:]}"}
+        return json.loads(line)
+
+    def compute(self, inputs: StepInputs | dict, wtns_path: Path, negative: str = "decimal") -> float:
+        """Write the witness of `inputs` to `wtns_path`; returns the seconds it took."""
+        wtns_path = Path(wtns_path)
+        inp = _write_request(self.artifacts, inputs, wtns_path, negative)
+        wtns_path.unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
+        try:
+            proc.stdin.write(json.dumps({"input": str(inp), "output": str(wtns_path)}) + "\n")
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.close()
+            raise WitnessGenerationError("the witness server exited; the next request starts a new one") from None
+        answer = self._read(proc)
+        if not answer.get("ok") or not wtns_path.is_file():
+            if proc.poll() is not None:
+                self.close()
+            raise _rejected(str(answer.get("error", answer)))
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+            proc.wait(timeout=5)
+        except Exception:
+            proc.kill()
+        for f in (proc.stdout, self._stderr):
+            if f:
+                f.close()
+
+    def __enter__(self) -> "WitnessServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
 def read_wtns(path: Path) -> list[int]:
