@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from wafl_sui.protocol import WIDE_FORMAT  # noqa: E402
 
 SIZES = {
     "tiny": dict(features=4, classes=3, batch_size=2),
@@ -34,6 +35,8 @@ SIZES = {
     "medium": dict(features=32, classes=10, batch_size=16),
     "digits": dict(features=64, classes=10, batch_size=16),
     "digits-b32": dict(features=64, classes=10, batch_size=32),
+    # the digits format before the default moved under 2^16 constraints (24-bit weights)
+    "digits-24bit": dict(features=64, classes=10, batch_size=16, **WIDE_FORMAT),
 }
 
 

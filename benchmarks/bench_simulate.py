@@ -1,6 +1,6 @@
 """Benchmarks of `wafl simulate` (figures and ratios, not tests).
 
-1. The default run (digits, 4 clients, fedavg, 40 rounds, every update proven and verified) from
+1. The default run (digits, 4 clients, fedavg, 25 rounds, every update proven and verified) from
    an EMPTY artifact cache (circuit compile and set-up included): wall time, accuracy vs the
    float baseline. Targets: accuracy >= 0.92, within 2 points of the baseline, <= 240 s.
 2. Label-flip attackers (1 of 4, 3 of 10) under fedavg, median and trimmed mean, side by side;
@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from wafl_sui.federation.config import SimulationConfig  # noqa: E402  (the defaults of `wafl simulate`)
 WAFL = [sys.executable, "-m", "wafl_sui.cli.main"]
 
 
@@ -75,7 +77,7 @@ def forged(rounds: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", choices=["default", "attacks", "forged", "all"], default="all")
-    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=SimulationConfig.rounds)
     ap.add_argument("--attack-rounds", type=int, default=10)
     a = ap.parse_args()
     if a.part in ("default", "all"):

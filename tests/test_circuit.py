@@ -15,10 +15,11 @@ from wafl_sui import protocol
 from wafl_sui.zk import circuit
 from wafl_sui.zk import witness as wt
 from wafl_sui.protocol.poseidon import FIELD_MODULUS as P
-from wafl_sui.protocol import StepSpec
+from wafl_sui.protocol import WIDE_FORMAT, StepSpec
 
-SMALL = StepSpec(features=4, classes=3, batch_size=2)
-TWO_STEPS = StepSpec(features=4, classes=2, batch_size=2, local_steps=2)
+# the 24-bit format: the random steps below use its wider value ranges
+SMALL = StepSpec(features=4, classes=3, batch_size=2, **WIDE_FORMAT)
+TWO_STEPS = StepSpec(features=4, classes=2, batch_size=2, local_steps=2, **WIDE_FORMAT)
 TASK, SENDER = "0x" + "ab" * 32, "0x" + "cd" * 31 + "01"
 
 
@@ -137,13 +138,14 @@ def test_random_inputs_match_reference(small, tmp_path, seed):
 def test_negative_value_encodings(small, tmp_path, negative):
     rng = random.Random(11)
     w, x, y, lr = rand_step(SMALL, rng)
-    w[0], x[0][0] = -12345, SMALL.feature_min
+    w0 = SMALL.weight_min + 3  # the most negative weights, and the most negative feature
+    w[0], x[0][0] = w0, SMALL.feature_min
     si, values = run_witness(small, tmp_path, SMALL, w, x, y, lr, negative=negative)
     inp = si.circuit_input(negative)
     if negative == "field":
-        assert inp["W"][0][0] == str(P - 12345)
+        assert inp["W"][0][0] == str(P + w0)
     else:
-        assert inp["W"][0][0] == "-12345"
+        assert inp["W"][0][0] == str(w0)
     assert_matches_reference(small, si, values)
 
 

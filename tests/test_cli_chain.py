@@ -91,8 +91,8 @@ def test_trust_check_refuses_the_key_of_another_circuit(home):
     from wafl_sui.zk import sui_bytes
     from wafl_sui.zk.setup import ensure_keys
 
-    task_spec = protocol.StepSpec(features=4, classes=3, batch_size=2)
-    other = protocol.StepSpec(features=4, classes=3, batch_size=3)  # another circuit, same key shape
+    task_spec = protocol.StepSpec(features=4, classes=3, batch_size=2, **protocol.WIDE_FORMAT)
+    other = protocol.StepSpec(features=4, classes=3, batch_size=3, **protocol.WIDE_FORMAT)  # another circuit, same key shape
     vk = sui_bytes.vk_bytes_from_snarkjs(ensure_keys(other).setup.verification_key())
     ensure_keys(task_spec)
     ledger = str(home / "l.sqlite")

@@ -10,7 +10,7 @@ from wafl_sui import protocol as P
 from wafl_sui.cli import main
 from wafl_sui.client.stepfile import DEMO_SENDER, DEMO_TASK_ID
 
-SPEC = P.StepSpec(features=4, classes=3, batch_size=2)
+SPEC = P.StepSpec(features=4, classes=3, batch_size=2, **P.WIDE_FORMAT)
 
 
 def run(*args):

@@ -52,7 +52,7 @@ def test_jax_equals_reference_edges(kind):
 
 
 def test_flax_view_round_trips_and_scores_match_fixed_point():
-    spec = P.StepSpec(features=5, classes=3, batch_size=2)
+    spec = P.StepSpec(features=5, classes=3, batch_size=2, **P.WIDE_FORMAT)  # features in 1/16
     rng = np.random.default_rng(3)
     w = rng.integers(-(1 << 18), 1 << 18, size=spec.num_weights)
     m = M.to_flax(w, spec)
@@ -72,7 +72,7 @@ def test_quantize_features_errors():
         data.quantize_features(np.full((1, 64), 5.0), spec)
     with pytest.raises(P.ProtocolError, match="shape"):
         data.quantize_features(np.zeros((1, 3)), spec)
-    assert (data.quantize_features(np.full((2, 64), 1.0), spec) == 16).all()
+    assert (data.quantize_features(np.full((2, 64), 1.0), spec) == 1 << spec.feature_frac_bits).all()
 
 
 def test_digits_training_learns():

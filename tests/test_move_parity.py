@@ -282,10 +282,10 @@ def test_pack_rejects_out_of_range(vm, bits, data):
 
 
 def test_model_commitment_is_tree16_of_move_packing(vm):
-    spec = StepSpec(**spec_fields(features=64, classes=10))  # digits: 650 weights, 65 elements
+    spec = StepSpec(**spec_fields(features=64, classes=10))  # digits: 650 weights of 14 bits, 18 an element
     encoded = [(i * 7919) % (1 << spec.weight_bits) for i in range(spec.num_weights)]
     packed = vm.inner1("spec", "pack_weights", [("raw", _spec_bytes(spec.to_dict())), ("vector<u32>", encoded)])
-    assert len(packed) == 65
+    assert len(packed) == 37
     assert poseidon_tree16(packed) == protocol.model_commitment_encoded(encoded, spec)
 
 

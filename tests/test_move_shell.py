@@ -459,7 +459,7 @@ def _digits_round(rule, trim_bps, n, seed=5):
 
     r = random.Random(seed)
     s = state(quorum=n, rule=rule, trim_bps=trim_bps, spec=DIGITS, model=[0] * DIGITS.num_weights)
-    ups = [("0x%064x" % (i + 1), tuple(r.randrange(1 << 24) for _ in range(DIGITS.num_weights))) for i in range(n)]
+    ups = [("0x%064x" % (i + 1), tuple(r.randrange(1 << DIGITS.weight_bits) for _ in range(DIGITS.num_weights))) for i in range(n)]
     return with_updates(s, ups)
 
 

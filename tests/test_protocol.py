@@ -53,12 +53,12 @@ def test_pack_is_little_endian_limbs_below_the_field(bits, raw):
 
 
 def test_model_commitment_is_tree_of_packed_offsets():
-    spec = P.StepSpec()
+    spec = P.StepSpec()  # digits: 650 weights of 14 bits, 18 to a field element
     w = [((i * 7919) % 1000) - 500 for i in range(spec.num_weights)]
-    enc = [v + (1 << 23) for v in w]
-    packed = [sum(u << (24 * k) for k, u in enumerate(enc[j : j + 10])) for j in range(0, 650, 10)]
-    assert len(packed) == 65
-    leaves = [poseidon(packed[i : i + 16]) for i in range(0, 65, 16)]
+    enc = [v + (1 << 13) for v in w]
+    packed = [sum(u << (14 * k) for k, u in enumerate(enc[j : j + 18])) for j in range(0, 650, 18)]
+    assert len(packed) == 37
+    leaves = [poseidon(packed[i : i + 16]) for i in range(0, 37, 16)]
     assert P.model_commitment(w, spec) == poseidon(leaves) == poseidon_tree16(packed)
     assert P.model_commitment_encoded(enc, spec) == P.model_commitment(w, spec)
 
@@ -96,7 +96,9 @@ def test_public_inputs_order_and_bytes():
 
 
 def test_lr_to_fixed():
-    assert P.lr_to_fixed(1.0, 16) == 4096
+    assert P.lr_to_fixed(1.0, 16) == 16  # the default format: 8 fractional bits, / B
+    assert P.lr_to_fixed(1.0, 16, 16, 16) == 4096
+    assert P.lr_to_fixed(3.0, 16) == 48
     for bad in (0.0, -1.0, float("nan"), 1e9):
         with pytest.raises(P.ProtocolError) as e:
             P.lr_to_fixed(bad, 16)

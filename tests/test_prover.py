@@ -15,9 +15,9 @@ from wafl_sui.zk import circuit
 from wafl_sui.zk import setup as groth16_setup
 from wafl_sui.zk import prover as pv
 from wafl_sui.zk import witness as wt
-from wafl_sui.protocol import StepSpec
+from wafl_sui.protocol import WIDE_FORMAT, StepSpec
 
-SPEC = StepSpec(features=4, classes=3, batch_size=2)
+SPEC = StepSpec(features=4, classes=3, batch_size=2, **WIDE_FORMAT)
 TASK, SENDER = "0x" + "11" * 32, "0x" + "22" * 32
 
 
@@ -182,7 +182,7 @@ def test_prover_errors(art, tmp_path):
     with pytest.raises(pv.ProverError, match="ceremony") as e:
         pv.Prover(art, keys, backend="snarkjs")
     assert "zkey" in str(e.value)
-    other = StepSpec(features=4, classes=2, batch_size=2)
+    other = StepSpec(features=4, classes=2, batch_size=2, **WIDE_FORMAT)
     w = [0] * other.num_weights
     si = wt.step_inputs(other, w, [[0] * 4] * 2, [[1, 0], [0, 1]], salt=1, task_id=TASK, sender=SENDER,
                         round_=1, lr_q=1)

@@ -16,7 +16,7 @@ from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules, StepSp
 
 SPEC = StepSpec(features=2, classes=2, batch_size=2, local_steps=1, frac_bits=4, weight_bits=8,
                 feature_frac_bits=4, feature_bits=6, lr_frac_bits=8, lr_bits=8)
-DIGITS = StepSpec(features=64, classes=10)  # 650 weights of 24 bits
+DIGITS = StepSpec(features=64, classes=10)  # 650 weights of 14 bits
 VK = bytes(224) + (5).to_bytes(8, "little") + bytes(5 * 32)  # the shape of a 4-input key
 TASK, CAP = "0x" + "7a" * 32, "0x" + "ca" * 32  # admin calls take the task id the cap names
 ADMIN, ALICE, BOB, CAROL = "0xad", "0xa11ce", "0xb0b", "0xca201"

@@ -73,7 +73,8 @@ def check_cmd(task, network, ledger_file, as_json, quiet) -> None:
               help="The spec follows the dataset's features and classes (digits, iris, ..., or a file).")
 @click.option("--label-column", help="CSV: the label column.")
 @with_spec_overrides
-@click.option("--lr", type=float, default=SimulationConfig.lr, show_default=True)
+@click.option("--lr", type=float, default=1.0, show_default=True,
+              help="Learning rate (per mean gradient); lr * 2^lr_frac_bits / batch must fit lr_bits.")
 @click.option("--quorum", type=click.IntRange(1, 256), default=SimulationConfig.clients, show_default=True)
 @click.option("--rounds", type=click.IntRange(1), default=SimulationConfig.rounds, show_default=True)
 @click.option("--round-duration", "round_duration_s", type=click.IntRange(1), default=3600, show_default=True, help="Seconds.")

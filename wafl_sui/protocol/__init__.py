@@ -26,7 +26,7 @@ from wafl_sui.protocol.rules import (
     validate_rule,
 )
 from wafl_sui.protocol.spec import (
-    DIGITS_SPEC_DEFAULTS, MAX_INTERMEDIATE_BITS, StepSpec, bit_length, check_lr_q, lr_to_fixed,
+    DIGITS_SPEC_DEFAULTS, MAX_INTERMEDIATE_BITS, WIDE_FORMAT, StepSpec, bit_length, check_lr_q, lr_to_fixed,
     max_intermediate_bits, validate_spec, validate_weights, validate_weights_signed,
 )
 from wafl_sui.protocol.step import check_batch, hard_sigmoid_fixed, local_training, train_step

@@ -20,6 +20,11 @@ from wafl_sui.protocol.errors import ProtocolError
 # Largest intermediate of the step circuit, in bits (BN254 headroom), as in spec.move.
 MAX_INTERMEDIATE_BITS = 240
 
+# The fixed-point format with 24-bit weights (16 fractional bits), the default before the digits
+# circuit moved under 2^16 constraints: StepSpec(**shape, **WIDE_FORMAT). Benchmarks compare the
+# two; tests use it where they need the wider value ranges.
+WIDE_FORMAT = dict(frac_bits=16, weight_bits=24, feature_frac_bits=4, feature_bits=6, lr_frac_bits=16, lr_bits=16)
+
 
 @dataclass(frozen=True)
 class StepSpec:
