@@ -262,3 +262,56 @@ def test_digits_spec_end_to_end():
     assert pv.snarkjs_verify(res.vk_json, res.public_signals, res.proof_json)
     assert sui_verify(res) in (True, None)
     assert res.new_weights == protocol.local_training(w, x, y, 4096, spec)
+
+
+# --------------------------------------------------------------------------- resident witness, shared key
+def test_witness_server_matches_a_fresh_generator_and_survives_errors(art, tmp_path):
+    """The resident node witness generator writes the same witness as circom's one-shot script,
+    answers request after request, reports a rejected input and goes on, and restarts if node dies."""
+    w, x, y, kw = make_inputs(5)
+    si = wt.step_inputs(SPEC, w, x, y, **kw)
+    wt.compute_witness(art, si, tmp_path / "fresh.wtns")
+    with wt.WitnessServer(art) as ws:
+        ws.compute(si, tmp_path / "a.wtns")
+        assert (tmp_path / "a.wtns").read_bytes() == (tmp_path / "fresh.wtns").read_bytes()
+        pid = ws._proc.pid
+        bad = wt.step_inputs(SPEC, w, x, y, **kw)
+        bad.public_signals[1] += 1  # the claimed new model is not the step's
+        with pytest.raises(wt.WitnessGenerationError, match="rejected the inputs") as e:
+            ws.compute(bad, tmp_path / "bad.wtns")
+        assert "Assert Failed" in str(e.value) and not (tmp_path / "bad.wtns").exists()
+        ws.compute(si, tmp_path / "b.wtns")  # same process, still serving
+        assert ws._proc.pid == pid
+        assert wt.read_wtns(tmp_path / "b.wtns") == wt.read_wtns(tmp_path / "fresh.wtns")
+        ws._proc.kill()
+        ws._proc.wait()
+        ws.compute(si, tmp_path / "c.wtns")  # a new node process
+        assert ws._proc.pid != pid
+        assert (tmp_path / "c.wtns").read_bytes() == (tmp_path / "fresh.wtns").read_bytes()
+    assert ws._proc is None
+
+
+def _prove_in_child(conn, art, keys):
+    from wafl_sui.zk import setup as s
+
+    conn.send(len(s._RESIDENT))  # inherited from the parent: nothing read from disk here
+    w, x, y, kw = make_inputs(6)
+    with pv.Prover(art, keys) as p:
+        res = p.prove(wt.step_inputs(SPEC, w, x, y, **kw))
+        conn.send(p.verify(res.proof_json, res.public_signals))
+
+
+def test_a_forked_process_proves_with_the_parents_loaded_key(art, dev_prover):
+    """The simulator's client host loads the proving key once and forks the clients: a forked
+    child proves with the inherited key, and the key is loaded once per process, by file."""
+    import multiprocessing as mp
+
+    keys = dev_prover.keys
+    assert groth16_setup.proving_key(keys) is groth16_setup.proving_key(keys) is dev_prover._pk
+    parent, child = mp.get_context("fork").Pipe()
+    proc = mp.get_context("fork").Process(target=_prove_in_child, args=(child, art, keys))
+    proc.start()
+    assert parent.recv() >= 1
+    assert parent.recv() is True
+    proc.join(timeout=60)
+    assert proc.exitcode == 0

@@ -127,3 +127,24 @@ def test_bad_options_are_clear(home):
     assert r.exit_code == 1 and "keep one honest client" in r.output
     r = _run(["simulate", "--network", "testnet", "--ledger", "x.sqlite"], home)
     assert r.exit_code == 2 and "does not go with --network" in r.output
+
+
+def test_a_learning_rate_the_spec_cannot_hold_is_clear(home):
+    r = _run(["simulate", *SMALL, "--lr", "100", "--ledger", str(home / "l.sqlite")], home)
+    assert r.exit_code == 1 and "learning rate 100.0" in r.output and "lr_bits" in r.output
+    assert "Traceback" not in r.output and not (home / "l.sqlite").exists()
+
+
+def test_a_failed_circuit_set_up_in_the_client_host_is_reported(tmp_path, monkeypatch):
+    """The client host compiles the circuit (here it cannot: no node); its error reaches the
+    user as one clear message, the coordinator and the host exit, and no task is created."""
+    monkeypatch.setenv("WAFL_HOME", str(tmp_path / "home"))  # an empty cache: the host must compile
+    monkeypatch.setenv("WAFL_NODE", str(tmp_path / "no-such-node"))
+    r = _run(["simulate", *SMALL, "--rounds", "1", "--ledger", str(tmp_path / "l.sqlite")])
+    assert r.exit_code == 1, r.output
+    assert "the circuit set-up failed" in r.output and "WAFL_NODE" in r.output
+    assert "Traceback" not in r.output
+    from wafl_sui.ledger import open_ledger
+
+    with open_ledger(str(tmp_path / "l.sqlite")) as lg:
+        assert lg.tasks() == []
