@@ -88,7 +88,7 @@ def test_constraint_formula_matches_measured(spec):
 
 def test_digits_formula_under_budget():
     terms = circuit.constraint_formula(StepSpec())
-    assert terms["total"] < 100_000 < 2 ** 17
+    assert terms["total"] + 5 <= 2 ** 16  # the default digits circuit, public inputs included, fits 2^16
 
 
 @settings(max_examples=200, deadline=None)

@@ -51,7 +51,8 @@ def test_simulate_json_summary_model_export_and_rerun(home):
     assert 0 <= s["final_accuracy"] <= 1
     z = np.load(s["model_file"])
     assert z["weights"].shape == (3, 5) and z["weights_int"].shape == (3, 5)
-    assert np.allclose(z["weights"], z["weights_int"] / 2 ** 16) and str(z["task_id"]) == s["task_id"]
+    k = json.loads(str(z["spec"]))["frac_bits"]
+    assert np.allclose(z["weights"], z["weights_int"] / 2 ** k) and str(z["task_id"]) == s["task_id"]
     # the exported model is the ledger's: its accuracy on the held-out data is the summary's
     assert (home / "report" / "report.html").is_file() and (home / "report" / "accuracy.png").is_file()
     # the same command again: the task is finished, nothing is re-proven
@@ -67,7 +68,7 @@ def test_simulate_json_summary_model_export_and_rerun(home):
     assert r3.exit_code == 0, r3.output
     assert np.array_equal(np.load(home / "again.npz")["weights_int"], z["weights_int"])
     scaling = json.loads(str(np.load(home / "again.npz")["scaling"]))
-    assert len(scaling["low"]) == 4
+    assert len(scaling["low"]) == len(scaling["center"]) == 4
     r4 = _run(["model", "export", "--task", s["task_id"], "--ledger", str(ledger), "--out", str(home / "again.npz")], home)
     assert r4.exit_code == 1 and "exists" in r4.output
 
