@@ -49,6 +49,7 @@ def run_one(name: str, runs: int, ptau_dir: str | None) -> dict:
     from wafl_sui.zk import setup as groth16_setup
     from wafl_sui.zk import prover
     from wafl_sui.zk import witness
+    from wafl_sui import protocol
     from wafl_sui.protocol import StepSpec
 
     spec = StepSpec(**SIZES[name])
@@ -61,10 +62,11 @@ def run_one(name: str, runs: int, ptau_dir: str | None) -> dict:
     out["power"] = max(art.constraints - 1, 1).bit_length()
 
     rng = random.Random(0)
-    w = [rng.randint(-(1 << 16), 1 << 16) for _ in range(spec.num_weights)]
+    w = [rng.randint(spec.weight_min // 4, spec.weight_max // 4) for _ in range(spec.num_weights)]
     x = [[rng.randint(0, spec.feature_max) for _ in range(spec.features)] for _ in range(spec.batch_size)]
     y = [[1 if c == i % spec.classes else 0 for c in range(spec.classes)] for i in range(spec.batch_size)]
-    si = witness.step_inputs(spec, w, x, y, salt=12345, task_id="0x1", sender="0x2", round_=1, lr_q=4096)
+    si = witness.step_inputs(spec, w, x, y, salt=12345, task_id="0x1", sender="0x2", round_=1,
+                            lr_q=protocol.lr_to_fixed(1.0, spec.batch_size, spec.lr_frac_bits, spec.lr_bits))
 
     t0 = time.perf_counter()
     dev = groth16_setup.dev_setup(art, force=True)
