@@ -1,8 +1,10 @@
 """`wafl simulate`: a whole federation on one machine, every update proven and verified.
 
 The coordinator (this process) creates the task, holds the evaluator's held-out data, starts one
-process per client (each loads its own partition and keeps its prover resident, so proving uses
-all cores), and then, round by round: asks every client for its update, waits for their reports,
+process per client through one host process (`worker.ClientHost`: it compiles the circuit and
+makes or loads the proving key once, while this process computes the float baseline, then forks
+the clients, which share the key; each loads its own partition and keeps its prover resident,
+so proving uses all cores), and then, round by round: asks every client for its update, waits for their reports,
 aggregates on the ledger (anyone may), evaluates the new global model and records everything in
 the metrics store. The run is keyed by its configuration: running the same command again
 continues from the ledger's state (same task, same identities) instead of starting over.
