@@ -170,7 +170,7 @@ class Simulation:
         (in the background, while this process computes the float baseline), then forks them."""
         workers = [WorkerSpec(i, str(kf), self.ledger_spec, self.cfg.to_dict(), self.spec.to_dict(),
                               self.cfg.attack_of(i), str(wafl_home())) for i, kf in enumerate(key_files)]
-        return ClientHost(self.spec.to_dict(), workers, str(wafl_home()), say=self.say)
+        return ClientHost(workers, say=self.say)
 
     # ------------------------------------------------------------------ the run
     def evaluate(self, view: Any) -> Any:

@@ -46,21 +46,16 @@ def _load_partition(ws: WorkerSpec):
     return parts[ws.index], cfg
 
 
-def worker_main(conn: Any, ws: WorkerSpec) -> None:
-    """Entry point of a client process."""
-    os.environ["WAFL_HOME"] = ws.wafl_home
+def worker_main(conn: Any, ws: WorkerSpec, keys: Any) -> None:
+    """Entry point of a client process, forked by the host with the circuit and keys it set up."""
     try:
         from wafl_sui.client.participant import Client
         from wafl_sui.ledger import open_ledger
         from wafl_sui.ledger.identity import Identity
-        from wafl_sui.protocol import StepSpec
-        from wafl_sui.zk.setup import ensure_keys
 
         t0 = time.perf_counter()
         part, cfg = _load_partition(ws)
-        spec = StepSpec.from_dict(ws.spec)
-        keys = ensure_keys(spec)
-        client = Client(Identity.from_file(ws.key_file), part, spec, keys,
+        client = Client(Identity.from_file(ws.key_file), part, keys.artifacts.spec, keys,
                         seed=cfg.seed * 1000 + ws.index, attack=ws.attack)
         ledger = open_ledger(ws.ledger)
         conn.send(("ready", {"index": ws.index, "address": client.address, "samples": len(part),
@@ -102,9 +97,10 @@ def _import_client_modules() -> None:
         pass
 
 
-def host_main(conn: Any, spec: dict, wafl_home: str, workers: list, client_conns: list) -> None:
-    """Entry point of the host process: keys once, then fork the clients and wait for ("stop",)."""
-    os.environ["WAFL_HOME"] = wafl_home
+def host_main(conn: Any, workers: list[WorkerSpec], client_conns: list) -> None:
+    """Entry point of the host process: keys once, then fork the clients and wait for ("stop",).
+    Every client has the same spec and artifact home (the first one's)."""
+    os.environ["WAFL_HOME"] = workers[0].wafl_home
     # The clients' modules (JAX, Flax, the ledger) are imported here, on the other core while
     # circom compiles, so the forked clients start with them loaded. Importing JAX starts no
     # XLA backend (that happens at a client's first step, after the fork).
@@ -114,7 +110,7 @@ def host_main(conn: Any, spec: dict, wafl_home: str, workers: list, client_conns
         from wafl_sui.protocol import StepSpec
         from wafl_sui.zk.setup import ensure_keys, proving_key
 
-        keys = ensure_keys(StepSpec.from_dict(spec), progress=lambda m: conn.send(("say", m)))
+        keys = ensure_keys(StepSpec.from_dict(workers[0].spec), progress=lambda m: conn.send(("say", m)))
         proving_key(keys.setup)  # made by the set-up or read once here; the forked clients share it
         conn.send(("keys", keys.setup.verification_key()))
     except BaseException as e:
@@ -122,7 +118,7 @@ def host_main(conn: Any, spec: dict, wafl_home: str, workers: list, client_conns
         return
     preload.join()  # no thread of ours may be running at the fork
     ctx = mp.get_context("fork")
-    procs = [ctx.Process(target=worker_main, args=(c, ws), daemon=True, name=f"wafl-client-{ws.index}")
+    procs = [ctx.Process(target=worker_main, args=(c, ws, keys), daemon=True, name=f"wafl-client-{ws.index}")
              for c, ws in zip(client_conns, workers)]
     for p in procs:
         p.start()
@@ -141,21 +137,19 @@ def host_main(conn: Any, spec: dict, wafl_home: str, workers: list, client_conns
 class ClientHost:
     """The coordinator's side of the host process and its clients.
 
-        host = ClientHost(spec, workers, say=print)   # spawns the host: compile, keys, fork
+        host = ClientHost(workers, say=print)         # spawns the host: compile, keys, fork
         vk_json = host.verifying_key()                # waits for the set-up (relays its messages)
         conns = host.clients()                         # waits for every client to be ready
         host.stop()
     """
 
-    def __init__(self, spec: dict, workers: list[WorkerSpec], wafl_home: str,
-                 say: Callable[[str], None] = print):
+    def __init__(self, workers: list[WorkerSpec], say: Callable[[str], None] = print):
         ctx = mp.get_context("spawn")
         self.say = say
         self._conn, host_end = ctx.Pipe()
         pairs = [ctx.Pipe() for _ in workers]
         self.conns = [a for a, _ in pairs]
-        self._proc = ctx.Process(target=host_main, args=(host_end, spec, wafl_home, list(workers),
-                                                         [b for _, b in pairs]),
+        self._proc = ctx.Process(target=host_main, args=(host_end, list(workers), [b for _, b in pairs]),
                                  daemon=False, name="wafl-client-host")  # it has children; it exits
         # on ("stop",) or when this process's end of its pipe closes
         self._proc.start()
@@ -206,13 +200,8 @@ class ClientHost:
 
 
 class HostError(Exception):
-    """A client process (or their host) failed; `user_error` when it was a WaflError."""
-
-    def __init__(self, message: str, user_error: bool = False):
-        super().__init__(message)
-        self.user_error = user_error
+    """A client process (or their host) failed; the message says what and why."""
 
     @classmethod
     def of(cls, payload: dict, what: str) -> "HostError":
-        return cls(f"{what}: {payload['message']}\n{payload.get('traceback', '')}".rstrip(),
-                   payload.get("user_error", False))
+        return cls(f"{what}: {payload['message']}\n{payload.get('traceback', '')}".rstrip())

@@ -188,8 +188,7 @@ class Prover(abc.ABC):
                            list(inputs.new_weights))
 
     def close(self) -> None:
-        if getattr(self, "_witness", None) is not None:
-            self._witness.close()
+        self._witness.close()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -100,7 +100,6 @@ def dev_setup(artifacts: CircuitArtifacts, *, force: bool = False, progress: Pro
         raise SetupError(f"groth16py setup failed: {e}") from None
     secs = time.perf_counter() - t0
     pk.save(str(tmp / "proving_key.g16py"))
-    made = pk
     vk_obj = json.loads(vk.to_json())
     vk_obj["wafl_setup"] = "dev-insecure"
     (tmp / "verification_key.json").write_text(json.dumps(vk_obj, indent=1))
@@ -110,7 +109,7 @@ def dev_setup(artifacts: CircuitArtifacts, *, force: bool = False, progress: Pro
     if progress:
         progress(f"development setup done in {secs:.1f} s (INSECURE: for development only)")
     keys = _install_keys(artifacts, tmp, d, meta)
-    _RESIDENT[_resident_key(keys)] = made  # this process need not read back what it just made
+    _RESIDENT[_resident_key(keys)] = pk  # this process need not read back what it just made
     return keys
 
 

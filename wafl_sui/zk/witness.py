@@ -184,10 +184,14 @@ def _write_request(artifacts, inputs: StepInputs | dict, wtns_path: Path, negati
         write_input_json(inputs, inp, negative)
     else:
         inp.write_text(json.dumps(inputs))
-    for p in (artifacts.witness_js, artifacts.wasm):
+    _require_artifacts(artifacts.witness_js, artifacts.wasm)
+    return inp
+
+
+def _require_artifacts(*paths: Path) -> None:
+    for p in paths:
         if not Path(p).is_file():
             raise WitnessGenerationError(f"missing circuit artifact {p}: rebuild with circuit.build(spec, force=True)")
-    return inp
 
 
 def _rejected(msg: str) -> WitnessGenerationError:
@@ -233,9 +237,7 @@ class WitnessServer:
         from wafl_sui.zk.circuit import node_bin
 
         calc = Path(self.artifacts.witness_js).with_name("witness_calculator.js")
-        for p in (calc, self.artifacts.wasm):
-            if not Path(p).is_file():
-                raise WitnessGenerationError(f"missing circuit artifact {p}: rebuild with circuit.build(spec, force=True)")
+        _require_artifacts(calc, self.artifacts.wasm)
         self._stderr = tempfile.TemporaryFile(mode="w+")  # never a pipe nobody drains
         proc = subprocess.Popen([node_bin(), str(self.SCRIPT), str(calc), str(self.artifacts.wasm)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
