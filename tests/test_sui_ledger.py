@@ -28,8 +28,6 @@ import json
 import math
 import os
 import secrets
-import shutil
-import subprocess
 import threading
 from collections import Counter
 from pathlib import Path
@@ -86,10 +84,7 @@ from wafl_sui.protocol.rules import AggregationRule  # noqa: E402
 from wafl_sui.protocol.spec import StepSpec  # noqa: E402
 from wafl_sui.zk import sui_bytes  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-CHECK_TX = ROOT / "tools" / "sui" / "check_tx.mjs"
-HAVE_TS = shutil.which("node") and (ROOT / "node_modules" / "@mysten" / "sui" / "package.json").is_file()
-needs_ts = pytest.mark.skipif(not HAVE_TS, reason="node or @mysten/sui not installed (npm ci)")
+from ts_sdk import HAVE_TS, ROOT, check_requests, needs_ts  # noqa: E402
 FIXTURE = json.loads((ROOT / "tests" / "data" / "move_proof_fixture.json").read_text())
 VK = bytes.fromhex(FIXTURE["vk"])
 SPEC = StepSpec.from_dict(FIXTURE["spec"])
@@ -950,9 +945,7 @@ def ts(txs):
         names.append(name)
     parent = "0x" + "a1" * 32
     reqs.append({"dynamicFieldIds": [{"parentId": parent, "typeTag": "address", "key": b64(bcs.address(a))} for a in (ME.address, ALICE)]})
-    p = subprocess.run(["node", str(CHECK_TX)], input=json.dumps(reqs), capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert p.returncode == 0, p.stderr
-    out = json.loads(p.stdout)
+    out = check_requests(reqs)
     res = dict(zip(names, out[:-1], strict=True))
     res["__df"] = (parent, out[-1]["dynamicFieldIds"])
     return res

@@ -5,9 +5,7 @@ All the node work is one batch (one `node` process) made by the `ts` fixture."""
 
 import base64
 import json
-import shutil
 import subprocess
-from pathlib import Path
 
 import base58
 import pytest
@@ -33,10 +31,7 @@ from wafl_sui.ledger.sui.transactions import (
     type_tag_bcs,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-CHECK_TX = ROOT / "tools" / "sui" / "check_tx.mjs"
-HAVE_TS = shutil.which("node") and (ROOT / "node_modules" / "@mysten" / "sui" / "package.json").is_file()
-needs_ts = pytest.mark.skipif(not HAVE_TS, reason="node or @mysten/sui not installed (npm ci)")
+from ts_sdk import CHECK_TX, HAVE_TS, ROOT, check_requests, needs_ts  # noqa: E402
 
 ME = Identity(bytes(range(32)))
 PKG = "0x" + "ab" * 32
@@ -169,11 +164,7 @@ def ts(txs):
         {"message": b64(pm), "signature": ME.sign_transaction(pm)},  # wrong intent scope
         {"pure": [{"type": t, "value": v} for t, v, _ in PURE]},
     ]
-    p = subprocess.run(
-        ["node", str(CHECK_TX)], input=json.dumps(reqs), capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
-    assert p.returncode == 0, p.stderr
-    out = json.loads(p.stdout)
+    out = check_requests(reqs)
     names = list(txs)
     res = dict(zip(names, out[: len(names)], strict=True))
     res.update(
