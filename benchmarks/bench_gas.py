@@ -7,7 +7,7 @@ within Sui's gas limits").
     .venv/bin/python benchmarks/bench_gas.py --json out.json
 
 Method (see benchmarks/GAS.md): each transaction of the built package runs in the metered Move
-interpreter of `wafl_sui/contract/gas/` (real bytecode of the package and of the Sui framework
+interpreter of `wafl_sui/devtools/gas/` (real bytecode of the package and of the Sui framework
 in the sui-sandbox wheel; Sui's GasStatus tiers and stack accounting at gas model 11; native
 costs from protocol config v110). What is printed per transaction: bytecode instructions
 executed (as Sui's meter counts them), native calls, computation units charged (rounded up to
@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from wafl_sui.contract import gas as G  # noqa: E402
+from wafl_sui.devtools import gas as G  # noqa: E402
 
 DIGITS = dict(features=64, classes=10, batch_size=16, local_steps=1, frac_bits=16, weight_bits=24,
               feature_frac_bits=4, feature_bits=6, lr_frac_bits=16, lr_bits=16)
@@ -246,7 +246,7 @@ def main(argv=None) -> int:
     build = build_package()
     chain = G.Chain(build)
     print("method (b): instructions counted by executing the package's compiled bytecode (and the Sui framework's)")
-    print("  in the metered Move interpreter of wafl_sui/contract/gas/, charged to a replica of Sui's gas meter;")
+    print("  in the metered Move interpreter of wafl_sui/devtools/gas/, charged to a replica of Sui's gas meter;")
     print("  sui-sandbox 0.22 reports no instruction count (its gas_used is bucketed, capped at 5M units, 16 bytes")
     print("  per value, and cannot run sui::poseidon / sui::groth16): tests/test_gas.py checks the interpreter")
     print("  against its Move VM (same results and object bytes; same gas_used under the sandbox's own meter).")

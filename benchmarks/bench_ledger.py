@@ -54,7 +54,7 @@ def run(name: str, clients: int, rounds: int, verify_runs: int, ref_runs: int) -
     from wafl_sui import protocol
     from wafl_sui.ledger.identity import Identity
     from wafl_sui.ledger.local import LocalLedger
-    from wafl_sui.ledger.local.testing import UpdateMaker
+    from wafl_sui.devtools.updates import UpdateMaker
     from wafl_sui.ledger.local.verify import verify_bytes
     from wafl_sui.protocol.round import RoundRules
     from wafl_sui.protocol.rules import AggregationRule

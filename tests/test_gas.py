@@ -1,4 +1,4 @@
-"""wafl_sui/contract/gas/: Sui's tier arithmetic (pure), the metered interpreter against the Move
+"""wafl_sui/devtools/gas/: Sui's tier arithmetic (pure), the metered interpreter against the Move
 VM of sui-sandbox (same results, and the same gas when metered with the sandbox's own meter), and
 the WaFL task flow on the built package."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wafl_sui.contract import gas as G
+from wafl_sui.devtools import gas as G
 
 NEEDS_NODE = pytest.mark.skipif(
     shutil.which("node") is None or not (Path(__file__).parent.parent / "node_modules").is_dir(),
@@ -179,7 +179,7 @@ def probe(tmp_path_factory):
 def _sandbox(mods, fn, args):
     import sui_sandbox
 
-    from wafl_sui.contract.vm import bcs_encode
+    from wafl_sui.devtools.vm import bcs_encode
 
     return sui_sandbox.call_view_function("0x0", "work", fn, package_bytecodes={"0x0": mods}, fetch_deps=False,
                                           pure_inputs=[bcs_encode(t, v) for t, v in args])
@@ -201,7 +201,7 @@ def test_results_and_gas_equal_the_move_vm_of_sui_sandbox(probe):
     """Metered with sui-sandbox's own meter ("sandbox" profile), the interpreter reports exactly the
     gas_used of sui-sandbox's Move VM where that is exact (1M..5M units, not bucketed): the same
     bytecodes ran, in the same order, with the same stack accounting."""
-    from wafl_sui.contract.vm import bcs_decode
+    from wafl_sui.devtools.vm import bcs_decode
 
     rng = random.Random(3)
     ups = [[rng.randrange(1 << 24) for _ in range(650)] for _ in range(16)]
@@ -221,7 +221,7 @@ def test_results_and_gas_equal_the_move_vm_of_sui_sandbox(probe):
 
 @NEEDS_NODE
 def test_natives_are_counted_and_charged(probe):
-    from wafl_sui.contract.vm import bcs_encode
+    from wafl_sui.devtools.vm import bcs_encode
 
     a = "0x" + "ab" * 32
     rep = G.measure("work", "serialize", [("address", a), ("u64", 10)], modules=probe)
@@ -230,7 +230,7 @@ def test_natives_are_counted_and_charged(probe):
     pair = bcs_encode("u64", 7) + bcs_encode("vector<u32>", [1, 2, 3])
     mix = G.measure("work", "mix", [("u256", 12345), ("address", a), ("raw", pair)], modules=probe)
     r = _sandbox(probe, "mix", [("u256", 12345), ("address", a), ("raw", pair)])
-    from wafl_sui.contract.vm import bcs_decode
+    from wafl_sui.devtools.vm import bcs_decode
 
     raw = [base64.b64decode(x) for x in r["return_values"][0]]
     assert mix.returns[0] == bcs_decode("u256", raw[0])[0]
@@ -364,7 +364,7 @@ def test_task_state_equals_the_move_vm_after_submit_and_aggregate(wafl_build, tm
     import sui_sandbox
 
     from wafl_sui.contract.build import DEFAULT_PACKAGE, build_package
-    from wafl_sui.contract.vm import bcs_decode, bcs_encode
+    from wafl_sui.devtools.vm import bcs_decode, bcs_encode
 
     pkg = tmp_path / "move"
     shutil.copytree(DEFAULT_PACKAGE, pkg, ignore=shutil.ignore_patterns("build", "tests"))

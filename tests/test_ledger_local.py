@@ -19,7 +19,7 @@ from wafl_sui.ledger.local import (
     InvalidSignature, LedgerFileError, LocalLedger, MalformedOperation, SignedOp, default_path, state_codec,
 )
 from wafl_sui.ledger.local.ops import canonical_json
-from wafl_sui.ledger.local.testing import UpdateMaker
+from wafl_sui.devtools.updates import UpdateMaker
 from wafl_sui.protocol import rules as agg_rules
 from wafl_sui.protocol.errors import ProtocolError
 from wafl_sui.protocol.poseidon import FIELD_MODULUS

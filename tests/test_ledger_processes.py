@@ -19,7 +19,7 @@ import pytest
 
 from wafl_sui.ledger.identity import Identity
 from wafl_sui.ledger.local import LedgerBusy, LocalLedger, SignedOp
-from wafl_sui.ledger.local.testing import UpdateMaker
+from wafl_sui.devtools.updates import UpdateMaker
 from wafl_sui.protocol.round import RoundRules
 from wafl_sui.protocol.rules import AggregationRule
 from wafl_sui.protocol.spec import StepSpec

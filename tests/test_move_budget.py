@@ -1,5 +1,5 @@
 """The contract within Sui's gas limits: full rounds of the built package, measured with
-`wafl_sui.contract.gas` (an offline replica of Sui's gas meter), against the budget rules of
+`wafl_sui.devtools.gas` (an offline replica of Sui's gas meter), against the budget rules of
 `protocol.budget` (twin of move/sources/budget.move).
 
 For every call: the computation units Sui would charge fit STEP_BUDGET_UNITS (60% of the
@@ -25,7 +25,7 @@ pytestmark = [
         shutil.which("node") is None or not (Path(__file__).parent.parent / "node_modules").is_dir(),
         reason="needs node and the project's node_modules (npm ci)",
     ),
-    pytest.mark.skipif(importlib.util.find_spec("wafl_sui.contract.gas") is None, reason="needs wafl_sui.contract.gas"),
+    pytest.mark.skipif(importlib.util.find_spec("wafl_sui.devtools.gas") is None, reason="needs wafl_sui.devtools.gas"),
 ]
 
 DIGITS = dict(features=64, classes=10, batch_size=16, local_steps=1, frac_bits=16, weight_bits=24,
@@ -47,7 +47,7 @@ def bound_units(rep) -> float:
 
 
 def flow(build, spec, rule, trim_bps, n):
-    from wafl_sui.contract import gas
+    from wafl_sui.devtools import gas
 
     f = gas.TaskFlow(gas.Chain(build), spec, rule=rule, trim_bps=trim_bps, quorum=n)
     rep = f.create()
@@ -63,7 +63,7 @@ def check_step(rep, m, agg, n, coords):
 
 
 def aggregate_step(f):
-    from wafl_sui.contract import gas
+    from wafl_sui.devtools import gas
 
     return f.chain.call("task", "aggregate", [gas.Obj(f.task_id), gas.Obj(gas.CLOCK_ID)],
                         sender=gas.sender_address(0), now_ms=f.tick())
@@ -118,7 +118,7 @@ def test_trimmed_mean_at_the_widest_trim(build):
 def test_fedavg_of_256_updates_of_4090_weights_is_one_step(build):
     """FedAvg reads the running sums only: the step costs the same for any number of updates.
     (The 256 submits are not replayed: the round's submitters and sums are set directly.)"""
-    from wafl_sui.contract import gas
+    from wafl_sui.devtools import gas
 
     m, n = 4090, 256
     f = flow(build, LARGEST, 0, 0, n)

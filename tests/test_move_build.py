@@ -16,7 +16,7 @@ import dataclasses
 from wafl_sui import protocol
 from wafl_sui.contract.build import DEFAULT_PACKAGE, MoveBuildError, build_package
 from wafl_sui.contract.bytecode import called_functions, error_constant_names
-from wafl_sui.contract.vm import bcs_encode
+from wafl_sui.devtools.vm import bcs_encode
 from wafl_sui.protocol import events as py_events
 
 pytestmark = pytest.mark.skipif(
@@ -69,7 +69,7 @@ def test_build_has_no_warnings(published):
 def test_warnings_and_deprecations_are_reported(tmp_path):
     """The offline build reports what the check above relies on: unused code and deprecated
     usage (W04037) of a `#[deprecated]` function."""
-    from wafl_sui.contract.harness import build_variant
+    from wafl_sui.devtools.harness import build_variant
 
     old = 'module wafl::old_api;\n#[deprecated(note = b"use g")]\npublic fun f(): u64 { 1 }\n'
     user = "module wafl::old_user;\npublic fun h(): u64 { let unused = 2; wafl::old_api::f() }\n"

@@ -1,7 +1,7 @@
 """The wiring of `wafl::commitment` (tree16 over codec's packing, the context hash) in the Move VM.
 
 `sui::poseidon` cannot be loaded by the sandbox VM, so this test compiles a harness copy of the
-package (wafl_sui/contract/harness.py: `commitment` is package-internal and reached through
+package (wafl_sui/devtools/harness.py: `commitment` is package-internal and reached through
 `wafl::parity_commitment`) in which `poseidon_bn254` is replaced by a simple stand-in hash (same input rules: 1..16 field
 elements), and runs the same stand-in inside `wafl_sui.protocol.poseidon`'s tree construction. Equal
 results show the Move tree16, packing and context pre-image feed the hash exactly as protocol.py
@@ -58,8 +58,8 @@ HASH_STAND_IN = {"commitment.move": ("use sui::poseidon::poseidon_bn254;", "use 
 
 @pytest.fixture(scope="module")
 def vm():
-    from wafl_sui.contract.harness import build_variant
-    from wafl_sui.contract.vm import MoveVM
+    from wafl_sui.devtools.harness import build_variant
+    from wafl_sui.devtools.vm import MoveVM
 
     return MoveVM(build_variant({"stand_in_hash.move": STAND_IN}, HASH_STAND_IN))
 

@@ -2,7 +2,7 @@
 wafl_sui/protocol. Any divergence is a bug of the contract (or of the reference).
 
 The package is compiled once per session (offline, WASM compiler + framework stubs) with the
-test-only `wafl::parity_*` wrappers (wafl_sui/contract/harness.py): the rules are
+test-only `wafl::parity_*` wrappers (wafl_sui/devtools/harness.py): the rules are
 `public(package)` in the published package, so the tests reach them through `vm.inner`;
 the public constructors (`spec::new`, `round::new_rules`, `rules::new_aggregation`) are called
 directly."""
@@ -38,7 +38,7 @@ addresses = st.binary(min_size=32, max_size=32)
 
 @pytest.fixture(scope="session")
 def vm():
-    from wafl_sui.contract.vm import MoveVM
+    from wafl_sui.devtools.vm import MoveVM
 
     return MoveVM.shared()
 
@@ -53,7 +53,7 @@ def py_result(fn, *args):
 
 def move_result(vm, module, function, args, inner=True):
     """(value, None) or (None, error name) of a Move function (inner: through its parity wrapper)."""
-    from wafl_sui.contract.vm import MoveAbort
+    from wafl_sui.devtools.vm import MoveAbort
 
     try:
         out = vm.inner(module, function, args) if inner else vm.call(module, function, args)
@@ -156,7 +156,7 @@ def test_running_sums_are_fedavg(vm, updates, extra):
 @fast
 @given(rule=st.integers(0, 255), trim=st.integers(0, 10000))
 def test_new_aggregation(vm, rule, trim):
-    from wafl_sui.contract.vm import encode_aggregation
+    from wafl_sui.devtools.vm import encode_aggregation
 
     got = move_result(vm, "rules", "new_aggregation", [("u8", rule), ("u64", trim)], inner=False)
     want = py_result(agg_rules.new_aggregation, rule, trim)
@@ -202,7 +202,7 @@ def py_spec_ok(d):
 
 
 def _spec_bytes(d):
-    from wafl_sui.contract.vm import encode_spec
+    from wafl_sui.devtools.vm import encode_spec
 
     return encode_spec(d)
 
@@ -382,7 +382,7 @@ def test_check_discard(vm, finished, now, deadline, grace):
 @given(start=times, duration=times, round_=st.integers(0, 1000), max_rounds=st.integers(1, 1000),
        q=st.sampled_from([0, 1, 2, 255, 256, 257, U64]), d=st.integers(0, 3), m=st.integers(0, 3), g=u64s)
 def test_round_arithmetic_and_new_rules(vm, start, duration, round_, max_rounds, q, d, m, g):
-    from wafl_sui.contract.vm import encode_round_rules
+    from wafl_sui.devtools.vm import encode_round_rules
 
     assert vm.inner1("round", "deadline", [("u64", start), ("u64", duration)]) == round_rules.deadline(start, duration)
     assert tuple(vm.inner("round", "next_round", [("u64", round_), ("u64", max_rounds)])) == round_rules.next_round(round_, max_rounds)
@@ -399,7 +399,7 @@ aggregations = st.one_of(st.just(AggregationRule(0)), st.just(AggregationRule(1)
 
 
 def _agg(a):
-    from wafl_sui.contract.vm import encode_aggregation
+    from wafl_sui.devtools.vm import encode_aggregation
 
     return ("raw", encode_aggregation(a))
 

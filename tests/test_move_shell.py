@@ -164,7 +164,7 @@ LAYOUT = [("id", "address"), ("version", "u64")] + [(f, "u64") for f in (
 
 class Shell:
     def __init__(self, vm):
-        from wafl_sui.contract.vm import MoveVM
+        from wafl_sui.devtools.vm import MoveVM
 
         self.vm: MoveVM = vm
         self.sender = vm.call1("harness", "sender")
@@ -173,8 +173,8 @@ class Shell:
     # -------------------------------------------------------------- BCS of the Task object
     @staticmethod
     def task_bcs(s: task.TaskState) -> bytes:
-        from wafl_sui.contract.vm import bcs_encode as e
-        from wafl_sui.contract.vm import encode_aggregation, encode_round_rules, encode_spec
+        from wafl_sui.devtools.vm import bcs_encode as e
+        from wafl_sui.devtools.vm import encode_aggregation, encode_round_rules, encode_spec
 
         u64 = lambda x: e("u64", x)  # noqa: E731
         return b"".join([
@@ -190,7 +190,7 @@ class Shell:
 
     @staticmethod
     def decode(raw: bytes) -> dict:
-        from wafl_sui.contract.vm import bcs_decode
+        from wafl_sui.devtools.vm import bcs_decode
 
         out, i = {}, 0
         for name, ty in LAYOUT:
@@ -205,7 +205,7 @@ class Shell:
         return h.digest()
 
     def _children(self, s: task.TaskState) -> dict:
-        from wafl_sui.contract.vm import bcs_encode as e
+        from wafl_sui.devtools.vm import bcs_encode as e
 
         def field(parent, key_hex, value_ty, value):
             key = bytes.fromhex(key_hex[2:])
@@ -224,7 +224,7 @@ class Shell:
         the new object state (or the decoded `ret` value); MoveAbort on an abort."""
         import sui_sandbox
 
-        from wafl_sui.contract.vm import MoveAbort, abort_module, bcs_decode, bcs_encode
+        from wafl_sui.devtools.vm import MoveAbort, abort_module, bcs_decode, bcs_encode
 
         objs = [{"object_id": s.task_id, "bcs_bytes": self.task_bcs(s), "type_tag": "0x0::task::Task",
                  "is_shared": True, "mutable": True}]
@@ -262,8 +262,8 @@ class Shell:
 
 @pytest.fixture(scope="module")
 def shell():
-    from wafl_sui.contract.harness import build_variant
-    from wafl_sui.contract.vm import MoveVM
+    from wafl_sui.devtools.harness import build_variant
+    from wafl_sui.devtools.vm import MoveVM
 
     extra = {"stand_in_hash.move": STAND_IN, "stand_in_groth16.move": STAND_IN_GROTH16, "harness.move": HARNESS}
     return Shell(MoveVM(build_variant(extra, SUBSTITUTIONS)))
@@ -311,7 +311,7 @@ def assert_same(got: dict, want: task.TaskState):
 
 
 def names(shell_call, py_call):
-    from wafl_sui.contract.vm import MoveAbort
+    from wafl_sui.devtools.vm import MoveAbort
 
     try:
         shell_call()
@@ -430,7 +430,7 @@ def test_aggregate_matches_task_rules(shell, rule, trim, n, data, late, last_rou
            for i in range(n)]
     s = with_updates(s, ups)
     now = START + (DUR + 5 if late else 3)
-    from wafl_sui.contract.vm import MoveAbort
+    from wafl_sui.devtools.vm import MoveAbort
 
     try:
         want = task.aggregate(s, shell.sender, now)[0]

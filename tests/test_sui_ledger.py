@@ -1519,7 +1519,7 @@ def test_open_ledger_opens_the_sui_ledger(chain, tmp_path, monkeypatch):
 def test_federation_with_real_proofs_verified_by_the_fake_chain(chain, tmp_path, ids, build):
     """Proofs made by the real prover, verified in the fake chain with the Sui Groth16 bytes
     (zk.sui_bytes) against the prepared key it stores: a forged replay is rejected."""
-    from wafl_sui.ledger.local.testing import UpdateMaker
+    from wafl_sui.devtools.updates import UpdateMaker
 
     spec = StepSpec(features=4, classes=3, batch_size=2)
     maker = UpdateMaker(spec)

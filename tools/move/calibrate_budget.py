@@ -1,6 +1,6 @@
 """Calibrate the gas budget model of move/sources/budget.move (and protocol/budget.py).
 
-Measures aggregation steps of the built package with `wafl_sui.contract.gas` (an offline replica
+Measures aggregation steps of the built package with `wafl_sui.devtools.gas` (an offline replica
 of Sui's gas meter, gas model 11) on a grid of (rule, updates n, weights m, coordinates c), and
 prints, per step, the measured computation units and their *top-tier bound*
 
@@ -23,7 +23,7 @@ import json
 import sys
 import time
 
-from wafl_sui.contract import gas
+from wafl_sui.devtools import gas
 from wafl_sui.contract.build import build_package
 from wafl_sui.protocol import budget
 from wafl_sui.protocol.rules import AggregationRule

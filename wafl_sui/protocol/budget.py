@@ -20,7 +20,7 @@ coordinates:
 more than Sui's 700 native calls (4 per update), past which Sui charges natives as instructions.
 
 The coefficients are fitted (tools/move/calibrate_budget.py) to the top-tier bound of the steps
-measured with `wafl_sui.contract.gas` (Sui's gas meter, gas model 11): past 200k instructions
+measured with `wafl_sui.devtools.gas` (Sui's gas meter, gas model 11): past 200k instructions
 and 1 MB of stack every instruction and stack byte costs 100 internal gas, below less, so the
 bound is >= what Sui charges; the model is >= the bound on every measured step (docs/MOVE.md,
 "Gas"). `coords_per_step` is the largest chunk that fits (at least 1); `check_task_budget`

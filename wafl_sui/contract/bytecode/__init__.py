@@ -6,7 +6,7 @@ module / datatype / function / field / variant handles, instantiations, signatur
 `Token`s), the constant pool, struct and enum definitions, function definitions with their code
 (every instruction with its operand, and the jump tables of enum matches), friends. Nothing is
 verified. `wafl_sui.contract.signatures` (types, layouts, signature checks) and the metered
-interpreter of `wafl_sui.contract.gas` build on it.
+interpreter of `wafl_sui.devtools.gas` build on it.
 
 The small functions below answer what the build, the stubs, the VM harness, abort decoding and
 the API checks of the tests ask of one module: `table_headers`, `identifiers`, `module_name`,

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wafl_sui.contract.gas.errors import GasError, MoveAbortError, NativeAbort
-from wafl_sui.contract.gas.loader import Function, Loader
-from wafl_sui.contract.gas.meter import Meter
-from wafl_sui.contract.gas.natives import NATIVES
-from wafl_sui.contract.gas.values import U128, U256, Ref, Struct, Variant, Vec, abstract_size, copy_value, values_equal
+from wafl_sui.devtools.gas.errors import GasError, MoveAbortError, NativeAbort
+from wafl_sui.devtools.gas.loader import Function, Loader
+from wafl_sui.devtools.gas.meter import Meter
+from wafl_sui.devtools.gas.natives import NATIVES
+from wafl_sui.devtools.gas.values import U128, U256, Ref, Struct, Variant, Vec, abstract_size, copy_value, values_equal
 
 if TYPE_CHECKING:
-    from wafl_sui.contract.gas.runtime import Runtime
+    from wafl_sui.devtools.gas.runtime import Runtime
 
 (OP_COPY, OP_MOVE, OP_ST, OP_LDI, OP_BRF, OP_BRT, OP_BR, OP_ADD, OP_LT, OP_VBORROW, OP_READ, OP_BORROWLOC,
  OP_BORROWF, OP_CALL, OP_RET, OP_SUB, OP_CMP, OP_VLEN, OP_WRITE, OP_POP, OP_PUSHB, OP_CAST, OP_ARITH,

@@ -2,7 +2,7 @@
 
 `MoveVM(build).call("spec", "new", [("u64", 64), ...])` calls a public function; the package's inner
 (`public(package)`) functions are reached through the `wafl::parity_*` wrappers of the harness
-build (`wafl_sui/contract/harness.py`, never published): `vm.inner("rules", "median",
+build (`wafl_sui/devtools/harness.py`, never published): `vm.inner("rules", "median",
 [("vector<vector<u32>>", updates)])` calls `parity_rules::median`. A call BCS-encodes the
 arguments, executes with `sui_sandbox.call_view_function(..., package_bytecodes=...,
 fetch_deps=False)` against the framework bytecode bundled in the wheel, and decodes the
@@ -132,7 +132,7 @@ class MoveVM:
 
     def __init__(self, build: MoveBuild | None = None):
         if build is None:
-            from wafl_sui.contract.harness import build_harness
+            from wafl_sui.devtools.harness import build_harness
 
             build = build_harness()
         self.build = build

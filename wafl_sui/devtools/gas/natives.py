@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 from typing import Callable
 
-from wafl_sui.contract.gas.errors import GasError, NativeAbort
-from wafl_sui.contract.gas.runtime import object_id
-from wafl_sui.contract.gas.schedule import MAX_COMPUTATION_UNITS, NATIVE_COSTS, REFERENCE_GAS_PRICE_MIST
-from wafl_sui.contract.gas.types import struct_tag_bcs, tag_abstract_size, type_node_size, type_tag_bcs
-from wafl_sui.contract.gas.values import U256, Ref, Struct, Vec, abstract_size
+from wafl_sui.devtools.gas.errors import GasError, NativeAbort
+from wafl_sui.devtools.gas.runtime import object_id
+from wafl_sui.devtools.gas.schedule import MAX_COMPUTATION_UNITS, NATIVE_COSTS, REFERENCE_GAS_PRICE_MIST
+from wafl_sui.devtools.gas.types import struct_tag_bcs, tag_abstract_size, type_node_size, type_tag_bcs
+from wafl_sui.devtools.gas.values import U256, Ref, Struct, Vec, abstract_size
 
 NATIVES: dict[tuple[int, str, str], Callable] = {}
 

@@ -66,7 +66,7 @@ a `bytecode.CompiledModule` ready to run; `Loader`; `framework_modules`), `inter
 
 from __future__ import annotations
 
-from wafl_sui.contract.gas.chain import (
+from wafl_sui.devtools.gas.chain import (
     CLOCK_ID,
     CLOCK_TYPE,
     DEFAULT_SENDER,
@@ -77,16 +77,16 @@ from wafl_sui.contract.gas.chain import (
     Obj,
     Res,
 )
-from wafl_sui.contract.gas.errors import GasError, MoveAbortError, NativeAbort, OutOfGas
-from wafl_sui.contract.gas.flow import RULES, SPEC_FIELDS, STAND_IN_VK, Aggregation, TaskFlow, sender_address
-from wafl_sui.contract.gas.interpreter import Interpreter
-from wafl_sui.contract.gas.loader import Datatype, Function, Loader, Module, framework_modules
-from wafl_sui.contract.gas.measurement import measure, sandbox_gas_used
-from wafl_sui.contract.gas.meter import Meter
-from wafl_sui.contract.gas.natives import NATIVES
-from wafl_sui.contract.gas.report import GasReport
-from wafl_sui.contract.gas.runtime import Runtime, StoredObject, object_id, object_size_for_gas
-from wafl_sui.contract.gas.schedule import (
+from wafl_sui.devtools.gas.errors import GasError, MoveAbortError, NativeAbort, OutOfGas
+from wafl_sui.devtools.gas.flow import RULES, SPEC_FIELDS, STAND_IN_VK, Aggregation, TaskFlow, sender_address
+from wafl_sui.devtools.gas.interpreter import Interpreter
+from wafl_sui.devtools.gas.loader import Datatype, Function, Loader, Module, framework_modules
+from wafl_sui.devtools.gas.measurement import measure, sandbox_gas_used
+from wafl_sui.devtools.gas.meter import Meter
+from wafl_sui.devtools.gas.natives import NATIVES
+from wafl_sui.devtools.gas.report import GasReport
+from wafl_sui.devtools.gas.runtime import Runtime, StoredObject, object_id, object_size_for_gas
+from wafl_sui.devtools.gas.schedule import (
     BASE_TX_COST_FIXED,
     CHILD_READ_PER_BYTE,
     GAS_MODEL_VERSION,
@@ -116,8 +116,8 @@ from wafl_sui.contract.gas.schedule import (
     sui,
     tier_lookup,
 )
-from wafl_sui.contract.gas.types import PRIM_WIDTH, address_bytes, parse_type, struct_tag_bcs, type_str, type_tag_bcs
-from wafl_sui.contract.gas.values import U128, U256, Ref, Struct, Variant, Vec, abstract_size, copy_value, values_equal
+from wafl_sui.devtools.gas.types import PRIM_WIDTH, address_bytes, parse_type, struct_tag_bcs, type_str, type_tag_bcs
+from wafl_sui.devtools.gas.values import U128, U256, Ref, Struct, Variant, Vec, abstract_size, copy_value, values_equal
 
 __all__ = [
     # measuring

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from wafl_sui.contract.gas.schedule import (
+from wafl_sui.devtools.gas.schedule import (
     INTERNAL_PER_UNIT,
     REFERENCE_GAS_PRICE_MIST,
     STORAGE_PRICE_MIST,

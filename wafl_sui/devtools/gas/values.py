@@ -4,8 +4,8 @@ memory size the meter charges for."""
 
 from __future__ import annotations
 
-from wafl_sui.contract.gas.errors import GasError
-from wafl_sui.contract.gas.types import PRIM_WIDTH
+from wafl_sui.devtools.gas.errors import GasError
+from wafl_sui.devtools.gas.types import PRIM_WIDTH
 
 
 class U128(int):

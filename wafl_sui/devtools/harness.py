@@ -9,7 +9,7 @@ for natives the sandbox VM cannot run), adds extra modules and compiles the copy
 the same package may call `public(package)` functions, so the wrappers need no change to the
 published API.
 
-`MoveVM.shared()` (wafl_sui/contract/vm.py) runs `build_harness()`; `MoveVM.inner(module, fn,
+`MoveVM.shared()` (wafl_sui/devtools/vm.py) runs `build_harness()`; `MoveVM.inner(module, fn,
 args)` calls `parity_<module>::<fn>`.
 """
 
@@ -27,7 +27,7 @@ PARITY_PREFIX = "parity_"
 
 def _parity(module: str, uses: str, body: str) -> str:
     return (
-        f"/// Move-VM test harness (wafl_sui/contract/harness.py): wrappers of `wafl::{module}`'s\n"
+        f"/// Move-VM test harness (wafl_sui/devtools/harness.py): wrappers of `wafl::{module}`'s\n"
         "/// `public(package)` functions for the parity tests. Compiled only into harness builds;\n"
         "/// never part of the published package.\n"
         f"module wafl::{PARITY_PREFIX}{module};\n\n{uses}\n\n{body}"

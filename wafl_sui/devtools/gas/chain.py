@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from wafl_sui.contract.bytecode import error_constant_names
-from wafl_sui.contract.gas.errors import GasError, MoveAbortError, OutOfGas
-from wafl_sui.contract.gas.interpreter import Interpreter
-from wafl_sui.contract.gas.loader import Function, Loader, Module, framework_modules
-from wafl_sui.contract.gas.meter import Meter
-from wafl_sui.contract.gas.report import GasReport
-from wafl_sui.contract.gas.runtime import Runtime, StoredObject, object_id, object_size_for_gas
-from wafl_sui.contract.gas.schedule import (
+from wafl_sui.devtools.gas.errors import GasError, MoveAbortError, OutOfGas
+from wafl_sui.devtools.gas.interpreter import Interpreter
+from wafl_sui.devtools.gas.loader import Function, Loader, Module, framework_modules
+from wafl_sui.devtools.gas.meter import Meter
+from wafl_sui.devtools.gas.report import GasReport
+from wafl_sui.devtools.gas.runtime import Runtime, StoredObject, object_id, object_size_for_gas
+from wafl_sui.devtools.gas.schedule import (
     MAX_COMPUTATION_UNITS,
     OBJ_ACCESS_COST_READ_PER_BYTE,
     OBJECT_METADATA_BYTES,
@@ -25,8 +25,8 @@ from wafl_sui.contract.gas.schedule import (
     rebate_mist,
     storage_units,
 )
-from wafl_sui.contract.gas.types import address_bytes, parse_type, type_str
-from wafl_sui.contract.gas.values import Ref, Struct, Vec
+from wafl_sui.devtools.gas.types import address_bytes, parse_type, type_str
+from wafl_sui.devtools.gas.values import Ref, Struct, Vec
 
 CLOCK_ID = address_bytes("0x6")
 CLOCK_TYPE = ("S", address_bytes("0x2"), "clock", "Clock", ())
@@ -238,7 +238,7 @@ class Chain:
             consumed.add(oid)
             return holders[oid][0]
         if isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], str):
-            from wafl_sui.contract.vm import bcs_encode
+            from wafl_sui.devtools.vm import bcs_encode
 
             a = bcs_encode(a[0], a[1])
         if isinstance(a, (bytes, bytearray)):

@@ -4,8 +4,8 @@ natives (counted as instructions past `NATIVE_CALL_THRESHOLD` native calls), obj
 
 from __future__ import annotations
 
-from wafl_sui.contract.gas.errors import OutOfGas
-from wafl_sui.contract.gas.schedule import (
+from wafl_sui.devtools.gas.errors import OutOfGas
+from wafl_sui.devtools.gas.schedule import (
     INSTRUCTION_TIERS,
     INTERNAL_PER_UNIT,
     MAX_COMPUTATION_UNITS,
@@ -15,7 +15,7 @@ from wafl_sui.contract.gas.schedule import (
     STACK_SIZE_TIERS,
     tier_lookup,
 )
-from wafl_sui.contract.gas.values import abstract_size
+from wafl_sui.devtools.gas.values import abstract_size
 
 
 class Meter:

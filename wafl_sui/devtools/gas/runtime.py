@@ -8,12 +8,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wafl_sui.contract.gas.meter import Meter
-from wafl_sui.contract.gas.schedule import CHILD_READ_PER_BYTE, OBJECT_METADATA_BYTES
-from wafl_sui.contract.gas.types import struct_tag_bcs
+from wafl_sui.devtools.gas.meter import Meter
+from wafl_sui.devtools.gas.schedule import CHILD_READ_PER_BYTE, OBJECT_METADATA_BYTES
+from wafl_sui.devtools.gas.types import struct_tag_bcs
 
 if TYPE_CHECKING:
-    from wafl_sui.contract.gas.chain import Chain
+    from wafl_sui.devtools.gas.chain import Chain
 
 
 @dataclass

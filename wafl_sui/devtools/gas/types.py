@@ -5,7 +5,7 @@ for a struct or enum. Their Move text, parsing that text, their BCS type tags, a
 from __future__ import annotations
 
 from wafl_sui.contract import leb128
-from wafl_sui.contract.gas.errors import GasError
+from wafl_sui.devtools.gas.errors import GasError
 from wafl_sui.protocol import codec
 
 #: Bytes of one element of a vector of primitives (`size_of_val` in the VM's size visitor).

@@ -13,9 +13,9 @@ from typing import Iterable
 
 from wafl_sui.contract import leb128
 from wafl_sui.contract.bytecode import BytecodeError, CompiledModule, modules_in
-from wafl_sui.contract.gas.errors import GasError
-from wafl_sui.contract.gas.types import PRIM_WIDTH, type_str
-from wafl_sui.contract.gas.values import U128, U256, Struct, Variant, Vec
+from wafl_sui.devtools.gas.errors import GasError
+from wafl_sui.devtools.gas.types import PRIM_WIDTH, type_str
+from wafl_sui.devtools.gas.values import U128, U256, Struct, Variant, Vec
 
 
 @dataclass

@@ -8,12 +8,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from wafl_sui.contract.gas.chain import CLOCK_ID, Chain, MoveCall, Obj, Res
-from wafl_sui.contract.gas.errors import GasError
-from wafl_sui.contract.gas.report import GasReport
-from wafl_sui.contract.gas.schedule import REFERENCE_GAS_PRICE_MIST
-from wafl_sui.contract.gas.types import address_bytes, type_tag_bcs
-from wafl_sui.contract.gas.values import Struct, Vec
+from wafl_sui.devtools.gas.chain import CLOCK_ID, Chain, MoveCall, Obj, Res
+from wafl_sui.devtools.gas.errors import GasError
+from wafl_sui.devtools.gas.report import GasReport
+from wafl_sui.devtools.gas.schedule import REFERENCE_GAS_PRICE_MIST
+from wafl_sui.devtools.gas.types import address_bytes, type_tag_bcs
+from wafl_sui.devtools.gas.values import Struct, Vec
 
 RULES = {"fedavg": (0, 0), "median": (1, 0), "trimmed": (2, 1000)}
 SPEC_FIELDS = ("features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits",

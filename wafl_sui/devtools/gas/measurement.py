@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from wafl_sui.contract.gas.chain import CLOCK_ID, DEFAULT_SENDER, Chain, Obj
-from wafl_sui.contract.gas.report import GasReport
-from wafl_sui.contract.gas.schedule import MAX_COMPUTATION_UNITS
-from wafl_sui.contract.gas.types import address_bytes, type_str
+from wafl_sui.devtools.gas.chain import CLOCK_ID, DEFAULT_SENDER, Chain, Obj
+from wafl_sui.devtools.gas.report import GasReport
+from wafl_sui.devtools.gas.schedule import MAX_COMPUTATION_UNITS
+from wafl_sui.devtools.gas.types import address_bytes, type_str
 
 
 def measure(module: str, function: str, args: Sequence = (), type_args: Sequence = (), *, build=None,
@@ -17,7 +17,7 @@ def measure(module: str, function: str, args: Sequence = (), type_args: Sequence
             sandbox: bool = False) -> GasReport:
     """Measure one Move call of the built package, with arguments as the sui-sandbox harness
     takes them: `objects` (dicts with object_id, bcs_bytes, type_tag; passed first, in order),
-    then `args` ((type, value) pure arguments as `wafl_sui.contract.vm.bcs_encode` takes them,
+    then `args` ((type, value) pure arguments as `wafl_sui.devtools.vm.bcs_encode` takes them,
     "raw" for BCS bytes), `child_objects` {parent id: [{child_id, bcs_bytes, type_tag}]}. A
     trailing `&TxContext` / `&mut TxContext` parameter is supplied. The clock object 0x6 given in
     `objects` replaces the chain's. With `sandbox=True` the same call also runs in sui-sandbox's
@@ -48,7 +48,7 @@ def sandbox_gas_used(chain: Chain, module: str, function: str, args: Sequence = 
     """sui-sandbox's raw `gas_used` for the call (None when the sandbox cannot run it)."""
     import sui_sandbox
 
-    from wafl_sui.contract.vm import bcs_encode
+    from wafl_sui.devtools.vm import bcs_encode
 
     pure = [bytes(a) if isinstance(a, (bytes, bytearray)) else bcs_encode(a[0], a[1]) for a in args]
     pkg = {"0x0": [m.code for m in chain.package]}

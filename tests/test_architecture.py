@@ -1,0 +1,85 @@
+"""The package's shape, read from its imports: the runtime never imports the developer tooling
+(`wafl_sui.devtools`), and the ledgers need only the Sui byte layer from `zk`."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "wafl_sui"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_module(name: str) -> bool:
+    if not name.startswith("wafl_sui."):
+        return False
+    rel = Path(*name.split(".")[1:])
+    return (PACKAGE / rel).with_suffix(".py").is_file() or (PACKAGE / rel / "__init__.py").is_file()
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports (absolute or relative, at top level or inside functions)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    here = _module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            out.add(mod)
+            out.update(f"{mod}.{a.name}" for a in node.names if _is_module(f"{mod}.{a.name}"))
+    return out
+
+
+def runtime_files() -> list[Path]:
+    return [p for p in PACKAGE.rglob("*.py") if "devtools" not in p.relative_to(PACKAGE).parts]
+
+
+def test_the_runtime_never_imports_the_developer_tooling():
+    offenders = {
+        str(p.relative_to(PACKAGE.parent)): sorted(m for m in imported_modules(p) if m.startswith("wafl_sui.devtools"))
+        for p in runtime_files()
+    }
+    offenders = {k: v for k, v in offenders.items() if v}
+    assert not offenders, f"runtime modules import wafl_sui.devtools: {offenders}"
+
+
+def test_the_rule_reader_sees_an_import_of_the_tooling(tmp_path):
+    # the check above must be able to fail: an absolute, a relative and a lazy import are all seen
+    pkg = PACKAGE / "ledger" / "local"
+    fake = pkg / "_probe_not_a_module.py"
+    src = ("from wafl_sui.devtools.updates import UpdateMaker\n"
+           "def f():\n    from ...devtools import gas\n")
+    try:
+        fake.write_text(src)
+        mods = imported_modules(fake)
+    finally:
+        fake.unlink()
+    assert "wafl_sui.devtools.updates" in mods and "wafl_sui.devtools.gas" in mods
+
+
+def test_the_ledgers_take_only_the_sui_byte_layer_from_zk():
+    uses = set()
+    for p in (PACKAGE / "ledger").rglob("*.py"):
+        uses |= {m for m in imported_modules(p) if m.startswith("wafl_sui.zk")}
+    assert uses <= {"wafl_sui.zk", "wafl_sui.zk.sui_bytes"}, sorted(uses)
+
+
+def test_the_devtools_package_holds_the_tooling():
+    for rel in ("gas/interpreter.py", "vm.py", "harness.py", "updates.py"):
+        assert (PACKAGE / "devtools" / rel).is_file(), rel
+    assert not (PACKAGE / "contract" / "gas").exists()
