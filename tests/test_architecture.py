@@ -83,3 +83,34 @@ def test_the_devtools_package_holds_the_tooling():
     for rel in ("gas/interpreter.py", "vm.py", "harness.py", "updates.py"):
         assert (PACKAGE / "devtools" / rel).is_file(), rel
     assert not (PACKAGE / "contract" / "gas").exists()
+
+
+def _protocol_imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    """(line, module, names) of every `import`/`from` of wafl_sui.protocol in a file."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith("wafl_sui"):
+            if node.module == "wafl_sui" and any(a.name == "protocol" for a in node.names):
+                out.append((node.lineno, "wafl_sui.protocol", []))
+            elif node.module.startswith("wafl_sui.protocol"):
+                out.append((node.lineno, node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name, []) for a in node.names if a.name.startswith("wafl_sui.protocol")]
+    return out
+
+
+def test_protocol_is_entered_through_its_facade_only():
+    from wafl_sui import protocol
+
+    public = set(protocol.__all__)
+    assert all(hasattr(protocol, n) for n in public), sorted(n for n in public if not hasattr(protocol, n))
+    bad = []
+    for p in PACKAGE.rglob("*.py"):
+        if "protocol" in p.relative_to(PACKAGE).parts[:1]:
+            continue
+        for line, mod, names in _protocol_imports(p):
+            where = f"{p.relative_to(PACKAGE.parent)}:{line}"
+            if mod != "wafl_sui.protocol":
+                bad.append(f"{where} imports the submodule path {mod}")
+            bad += [f"{where} imports {n}, not in protocol.__all__" for n in names if n not in public]
+    assert not bad, "\n".join(bad)

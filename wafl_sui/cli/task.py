@@ -97,8 +97,7 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
     from wafl_sui.client import datasets
     from wafl_sui.federation.config import RULE_ALIASES
     from wafl_sui.ledger import open_ledger
-    from wafl_sui.protocol.round import RoundRules
-    from wafl_sui.protocol.rules import AggregationRule
+    from wafl_sui.protocol import AggregationRule, RoundRules
     from wafl_sui.zk import sui_bytes
     from wafl_sui.zk.setup import ensure_keys
 

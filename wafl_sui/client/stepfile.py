@@ -17,8 +17,7 @@ import numpy as np
 
 from wafl_sui.errors import WaflError
 from wafl_sui.client import data
-from wafl_sui.protocol.poseidon import FIELD_MODULUS
-from wafl_sui.protocol import ProtocolError, StepSpec, lr_to_fixed
+from wafl_sui.protocol import FIELD_MODULUS, ProtocolError, StepSpec, lr_to_fixed
 
 DEMO_TASK_ID = "0x" + "77" * 32
 DEMO_SENDER = "0x" + "5e" * 32

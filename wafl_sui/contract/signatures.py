@@ -30,7 +30,7 @@ from typing import Any
 from wafl_sui.contract import bytecode as bc
 from wafl_sui.contract import leb128
 from wafl_sui.errors import WaflError
-from wafl_sui.protocol.codec import normalize_address
+from wafl_sui.protocol import normalize_address
 
 VISIBILITIES = {bc.PRIVATE: "private", bc.PUBLIC: "public", bc.FRIEND: "friend"}
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from wafl_sui import protocol
-from wafl_sui.protocol.spec import StepSpec
+from wafl_sui.protocol import StepSpec
 from wafl_sui.zk import sui_bytes, witness
 
 

@@ -29,7 +29,7 @@ from wafl_sui.errors import WaflError
 from wafl_sui.contract.build import MoveBuild
 from wafl_sui.contract.bytecode import error_constant_names, module_name
 from wafl_sui.contract import leb128
-from wafl_sui.protocol.codec import address_bytes
+from wafl_sui.protocol import address_bytes
 
 PACKAGE_ID = "0x0"
 _INT_BYTES = {"u8": 1, "u16": 2, "u32": 4, "u64": 8, "u128": 16, "u256": 32}

@@ -27,8 +27,7 @@ from wafl_sui.client import datasets
 from wafl_sui.errors import WaflError
 from wafl_sui.federation.config import SimulationConfig
 from wafl_sui.federation.worker import ClientHost, HostError, WorkerSpec
-from wafl_sui.protocol.round import RoundRules
-from wafl_sui.protocol.rules import AggregationRule
+from wafl_sui.protocol import AggregationRule, RoundRules
 from wafl_sui.toolchain import wafl_home
 
 Say = Callable[[str], None]

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from wafl_sui.errors import WaflError
-from wafl_sui.protocol.round import RoundRules
-from wafl_sui.protocol.rules import AggregationRule
-from wafl_sui.protocol.spec import StepSpec
+from wafl_sui.protocol import AggregationRule, RoundRules, StepSpec
 
 
 class LedgerError(WaflError):

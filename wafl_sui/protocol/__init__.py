@@ -5,8 +5,12 @@ One module per Move module of `move/sources`, with the same name and the same fu
 twin of the circuit), `poseidon` (Sui's `poseidon_bn254`) and `errors` (the shared error
 names). Everything is pure integer arithmetic on Python ints; docs/PROTOCOL.md writes each
 rule down and the tests check the circuit, the JAX path and the Move package against it.
-The public names are re-exported here: `from wafl_sui import protocol; protocol.pack(...)`
-(the hash itself stays `protocol.poseidon.poseidon`, so the submodule name is not shadowed).
+The public names are re-exported here, and this facade is the one way in: code outside
+`protocol/` writes `from wafl_sui.protocol import pack, StepSpec` or `from wafl_sui import
+protocol; protocol.pack(...)`, never a submodule path (`wafl_sui.protocol.spec`); the submodules
+themselves are names of the facade (`protocol.task.create_task`, `from wafl_sui.protocol import
+codec`). The hash itself stays `protocol.poseidon.poseidon`, so the submodule name is not
+shadowed. `__all__` lists the names; tests/test_architecture.py holds the package to it.
 """
 
 from wafl_sui.protocol.codec import (
@@ -30,7 +34,35 @@ from wafl_sui.protocol.spec import (
     max_intermediate_bits, validate_spec, validate_weights, validate_weights_signed,
 )
 from wafl_sui.protocol.step import check_batch, hard_sigmoid_fixed, local_training, train_step
-from wafl_sui.protocol import budget, events, task  # noqa: E402  (submodules: protocol.task.create_task, ...)
+from wafl_sui.protocol import (  # noqa: E402  (the submodules: protocol.task.create_task, ...)
+    budget, codec, commitment, errors, events, poseidon, round, rules, spec, step, task,
+)
 from wafl_sui.protocol.task import TaskState
 
 PROTOCOL_VERSION = 1
+
+__all__ = [
+    # submodules (one per Move module, plus step, poseidon, errors)
+    "budget", "codec", "commitment", "errors", "events", "poseidon", "round", "rules", "spec", "step", "task",
+    # codec
+    "CONTEXT_DOMAIN", "G1_BYTES", "G2_BYTES", "GT_BYTES", "MAX_PUBLIC_INPUTS", "PACK_BITS", "PROOF_BYTES",
+    "PUBLIC_INPUT_BYTES", "PUBLIC_INPUTS", "VK_HEADER_BYTES", "address_bytes", "address_limbs",
+    "assert_field_element", "context_preimage", "decode_signed", "encode_signed", "flatten",
+    "is_field_element", "normalize_address", "pack", "public_inputs", "public_inputs_bytes",
+    "values_per_element", "vk_num_public_inputs",
+    # commitment
+    "context_hash", "data_commitment", "model_commitment", "model_commitment_encoded", "tree16",
+    # errors, poseidon
+    "ERRORS", "ProtocolError", "FIELD_MODULUS", "PoseidonInputError", "poseidon_calls", "poseidon_tree16",
+    "tree16_shape",
+    # round, rules
+    "MAX_UPDATES_PER_ROUND", "RoundRules", "new_rules", "validate_round_rules",
+    "AGG_FEDAVG", "AGG_MEDIAN", "AGG_TRIMMED_MEAN", "AGGREGATION_RULES", "BPS", "RULE_NAMES", "AggregationRule",
+    "add_to_sums", "aggregate", "check_updates", "fedavg", "fedavg_from_sums", "median", "new_aggregation",
+    "trim_count", "trimmed_mean", "validate_rule",
+    # spec, step, task
+    "DIGITS_SPEC_DEFAULTS", "MAX_INTERMEDIATE_BITS", "WIDE_FORMAT", "StepSpec", "bit_length", "check_lr_q",
+    "lr_to_fixed", "max_intermediate_bits", "validate_spec", "validate_weights", "validate_weights_signed",
+    "check_batch", "hard_sigmoid_fixed", "local_training", "train_step", "TaskState",
+    "PROTOCOL_VERSION",
+]

@@ -27,8 +27,7 @@ from typing import Any, Sequence
 from wafl_sui.errors import WaflError
 from wafl_sui import protocol
 from wafl_sui.zk.iden3_binary import read_sections
-from wafl_sui.protocol.poseidon import FIELD_MODULUS
-from wafl_sui.protocol import ProtocolError, StepSpec
+from wafl_sui.protocol import FIELD_MODULUS, ProtocolError, StepSpec
 
 P = FIELD_MODULUS
 

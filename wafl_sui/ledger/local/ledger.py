@@ -42,8 +42,7 @@ from wafl_sui.protocol import codec
 from wafl_sui.protocol import round as round_mod
 from wafl_sui.protocol import rules as rules_mod
 from wafl_sui.protocol import task as ptask
-from wafl_sui.protocol.errors import ProtocolError
-from wafl_sui.protocol.spec import StepSpec
+from wafl_sui.protocol import ProtocolError, StepSpec
 from wafl_sui.zk import sui_bytes
 
 Clock = Callable[[], int]

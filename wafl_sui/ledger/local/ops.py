@@ -33,7 +33,7 @@ from typing import Any, Mapping
 
 from wafl_sui.ledger.base import LedgerError
 from wafl_sui.ledger.identity import IdentityError, IntentScope, verify_signature
-from wafl_sui.protocol.codec import normalize_address
+from wafl_sui.protocol import normalize_address
 
 DOMAIN = "wafl-local-ledger/1"
 OPS_FORMAT = "wafl-local-signed-op/1"

@@ -151,7 +151,7 @@ def to_protocol_error(info: MoveAbortInfo) -> Exception | None:
     if not info.name:
         return None
     try:
-        from wafl_sui.protocol.errors import ERRORS, ProtocolError
+        from wafl_sui.protocol import ERRORS, ProtocolError
     except ImportError:
         return None
     if info.name not in ERRORS:

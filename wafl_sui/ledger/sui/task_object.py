@@ -274,9 +274,7 @@ def task_view(fields: Mapping[str, Any], task_id: str | None = None, name: str |
     """`base.TaskView` of a decoded `Task` struct. Nested parts (spec, round rules, aggregation
     rule) are read from their struct fields, or from flat fields of the same names."""
     from wafl_sui.ledger.base import TaskView
-    from wafl_sui.protocol.round import RoundRules
-    from wafl_sui.protocol.rules import AggregationRule
-    from wafl_sui.protocol.spec import StepSpec
+    from wafl_sui.protocol import AggregationRule, RoundRules, StepSpec
 
     spec = _dataclass_from(StepSpec, _get(fields, "spec"))
     rr_src = _get(fields, "round_rules", "rules", default={})
