@@ -1,7 +1,7 @@
 pragma circom 2.1.0;
 
 // Commitments: bit packing of small unsigned values into field elements and the 16-ary Poseidon
-// tree of wafl_sui/poseidon.py (poseidon_tree16). circomlib's Poseidon(n) is the same function as
+// tree of wafl_sui/protocol/poseidon.py (poseidon_tree16). circomlib's Poseidon(n) is the same function as
 // Sui's poseidon_bn254 over n inputs.
 
 include "poseidon.circom";

@@ -2,7 +2,7 @@ pragma circom 2.1.0;
 
 // Fixed-point helpers for the WaFL step circuit.
 // Every value here is a signed integer carried as a field element; each template documents the
-// integer range its input must lie in. The generator (wafl_sui/circuit.py) chooses the bit widths
+// integer range its input must lie in. The generator (wafl_sui/zk/circuit.py) chooses the bit widths
 // so that honest values always fit and asserts they stay below 253 bits, so no expression can
 // wrap modulo the BN254 scalar field.
 

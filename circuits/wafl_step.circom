@@ -1,7 +1,7 @@
 pragma circom 2.1.0;
 
 // WaFL step circuit: local_steps exact integer SGD steps of the one-vs-rest hard-sigmoid linear
-// model of wafl_sui/protocol.py (train_step / local_training), from committed old weights to
+// model of wafl_sui/protocol/step.py (train_step / local_training), from committed old weights to
 // committed new weights, on a committed private batch, bound to a public context hash.
 //
 // Public inputs, in this order (protocol.PUBLIC_INPUTS):
@@ -10,7 +10,7 @@ pragma circom 2.1.0;
 //   data      = poseidon_tree16([salt] ++ pack(X + 2^(BX-1), BX) ++ pack(Y, 1))
 //   context   = Poseidon([DOMAIN, task_hi, task_lo, sender_hi, sender_lo, round, lr_q])
 //
-// Parameters (see docs/CIRCUIT.md; wafl_sui/circuit.py derives and checks them):
+// Parameters (see docs/CIRCUIT.md; wafl_sui/zk/circuit.py derives and checks them):
 //   D features, C classes, B batch size, L local steps, K weight fraction bits, BW weight bits,
 //   KX feature fraction bits, BX feature bits, S lr fraction bits, BLR lr bits,
 //   NU bits of the score decomposition, NA bits of the update decomposition,

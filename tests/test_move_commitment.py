@@ -4,7 +4,7 @@
 package (wafl_sui/devtools/harness.py: `commitment` is package-internal and reached through
 `wafl::parity_commitment`) in which `poseidon_bn254` is replaced by a simple stand-in hash (same input rules: 1..16 field
 elements), and runs the same stand-in inside `wafl_sui.protocol.poseidon`'s tree construction. Equal
-results show the Move tree16, packing and context pre-image feed the hash exactly as protocol.py
+results show the Move tree16, packing and context pre-image feed the hash exactly as wafl_sui.protocol
 does; that the hash itself is Poseidon is checked against Sui's vectors in test_poseidon.py."""
 
 from __future__ import annotations

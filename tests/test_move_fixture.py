@@ -2,7 +2,7 @@
 
 `sui move test` runs it with Sui's natives where the CLI is installed; here we check what can be
 checked offline: the proof verifies under our verifier of Sui's byte format for the public inputs
-that protocol.py computes from the fixture's task id, sender, round, lr_q, model and data, and
+that wafl_sui.protocol computes from the fixture's task id, sender, round, lr_q, model and data, and
 the .move file is exactly what the generator writes for the JSON.
 """
 

@@ -8,7 +8,7 @@ the package in which both are replaced by stand-ins with the same API:
   * the hash is a simple stand-in (see test_move_commitment.py), used on both sides;
   * `verify_groth16_proof` accepts a "proof" iff its bytes EQUAL the public-input bytes the
     contract built. A test passes `protocol.public_inputs_bytes(expected inputs)` as the proof,
-    so acceptance shows the shell built exactly the public inputs of protocol.py (old model,
+    so acceptance shows the shell built exactly the public inputs of wafl_sui.protocol (old model,
     new model, data, context of task id / sender / round / lr_q).
 The Task object is given as BCS (a shared object input) with its Table entries as child
 objects, the TaskAdminCap as an owned object; a harness module (added only to this test build)

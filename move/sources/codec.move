@@ -1,4 +1,4 @@
-/// Pure encoding rules shared with `wafl_sui/protocol.py`: packing of offset-encoded values
+/// Pure encoding rules shared with `wafl_sui/protocol/codec.py`: packing of offset-encoded values
 /// into BN254 field elements, address limbs, the context-hash pre-image and the byte layout
 /// of the Groth16 public inputs. No hashing here (see `wafl::commitment`), so every function
 /// of this module runs in a plain Move VM. Package-internal.

@@ -1,6 +1,6 @@
 """`wafl move ...`: build the Move package offline (no Sui CLI needed).
 
-The lead registers `move_group` on the main `wafl` group (wafl_sui/cli.py).
+The lead registers `move_group` on the main `wafl` group (wafl_sui/cli/main.py).
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ class StepInputs:
 
 def step_inputs(spec: StepSpec, weights: Sequence[int], features: Any, labels: Any, *, salt: int,
                 task_id: bytes | str, sender: bytes | str, round_: int, lr_q: int) -> StepInputs:
-    """Validate the inputs of one proof and compute its expected outputs with protocol.py."""
+    """Validate the inputs of one proof and compute its expected outputs with wafl_sui.protocol."""
     if not isinstance(spec, StepSpec):
         raise WitnessInputError(f"spec must be a protocol.StepSpec, got {type(spec).__name__}")
     w = _as_vector(weights, "weights")
