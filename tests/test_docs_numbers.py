@@ -1,0 +1,37 @@
+"""docs/PROTOCOL.md's table of numbers states the defaults of `protocol.StepSpec`, and the
+constraint count the docs give for the default digits circuit is the formula's."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from wafl_sui import protocol
+from wafl_sui.zk.circuit import constraint_formula
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def numbers_table(markdown: str) -> dict[str, int]:
+    """`| `name` | SYMBOL | default | meaning |` rows of the "## Numbers" section: name -> default."""
+    section = markdown.split("## Numbers", 1)[1].split("\n## ", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^\| `(\w+)` \| \w+ \| (\d+) \|", section, re.M)}
+
+
+def test_protocol_md_defaults_are_the_step_spec_defaults():
+    table = numbers_table((DOCS / "PROTOCOL.md").read_text())
+    assert table == protocol.StepSpec().to_dict()
+
+
+def test_the_default_constraint_count_the_docs_give_is_the_formula():
+    total = constraint_formula(protocol.StepSpec())["total"]
+    wide = constraint_formula(protocol.StepSpec(features=64, classes=10, batch_size=16, **protocol.WIDE_FORMAT))["total"]
+    for doc in ("PROTOCOL.md", "CIRCUIT.md"):
+        text = (DOCS / doc).read_text()
+        assert f"{total:,} constraints" in text or f"**{total:,}**" in text, doc
+        assert f"{wide:,}" in text, doc
+
+
+def test_a_changed_default_is_caught():
+    text = "## Numbers\n\n| name | symbol | default | meaning |\n|---|---|---|---|\n| `frac_bits` | K | 16 | f |\n"
+    assert numbers_table(text) == {"frac_bits": 16} != {"frac_bits": protocol.StepSpec().frac_bits}
