@@ -27,6 +27,7 @@ from wafl_sui.client import datasets
 from wafl_sui.errors import WaflError
 from wafl_sui.federation.config import SimulationConfig
 from wafl_sui.federation.worker import ClientHost, HostError, WorkerSpec
+from wafl_sui.ledger.sui.network import is_sui_network
 from wafl_sui.protocol import AggregationRule, RoundRules
 from wafl_sui.toolchain import wafl_home
 
@@ -51,12 +52,9 @@ class RoundRow:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-SUI_NETWORKS = ("localnet", "devnet", "testnet", "mainnet")
-
-
 def network_of(ledger_spec: str) -> str:
     """"local" for the embedded ledger (the name "local" or a file path), else the Sui network."""
-    return ledger_spec if ledger_spec in SUI_NETWORKS else "local"
+    return ledger_spec if is_sui_network(ledger_spec) else "local"
 
 
 def run_dir(cfg: SimulationConfig, ledger_spec: str) -> Path:

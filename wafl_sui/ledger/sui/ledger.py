@@ -656,5 +656,5 @@ class SuiLedger(Sending, Ledger):
 
 
 def open_ledger(network: str, **kwargs: Any) -> SuiLedger:
-    """What `wafl_sui.ledger.open_ledger("localnet" | "devnet" | "testnet")` calls."""
+    """What `wafl_sui.ledger.open_ledger(network)` calls for a Sui network."""
     return SuiLedger(network, **kwargs)
