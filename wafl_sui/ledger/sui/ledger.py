@@ -548,7 +548,7 @@ class SuiLedger(Sending, Ledger):
     def _cap_ref(self, ident: Identity, info: _TaskInfo) -> ObjectRef:
         """The signer's admin capability of the task, as an owned-object reference. A cap the
         signer does not own cannot be used: ENotAdmin, as the local ledger."""
-        from wafl_sui.protocol.errors import ProtocolError
+        from wafl_sui.protocol import ProtocolError
 
         if info.admin_cap_id is not None:
             try:

@@ -76,7 +76,7 @@ class Sending:
             err = to_protocol_error(eff.abort)
             if err is not None:
                 name = err.name  # type: ignore[attr-defined]
-                from wafl_sui.protocol.errors import ProtocolError
+                from wafl_sui.protocol import ProtocolError
 
                 return ProtocolError(name, f"{eff.abort.message or eff.abort} ({what} aborted {where})")
             return SuiLedgerError(f"{what} aborted {where}: {eff.abort}")
