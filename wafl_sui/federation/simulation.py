@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from wafl_sui.federation.worker import ClientHost, HostError, WorkerSpec
 from wafl_sui.ledger.sui.network import is_sui_network
 from wafl_sui.protocol import AggregationRule, RoundRules
 from wafl_sui.toolchain import wafl_home
+
+if TYPE_CHECKING:
+    from wafl_sui.ledger.base import Ledger
 
 Say = Callable[[str], None]
 
@@ -109,7 +112,7 @@ class Simulation:
         self.spec = datasets.spec_for(self.train_raw, batch_size=cfg.batch_size, local_steps=cfg.local_steps)
         self.lr_q = protocol.lr_to_fixed(cfg.lr, self.spec.batch_size, self.spec.lr_frac_bits, self.spec.lr_bits)
 
-    def _existing(self, ledger: Any) -> Any:
+    def _existing(self, ledger: Ledger) -> Any:
         """The task of an earlier run of this configuration on this ledger, or None."""
         from wafl_sui.ledger.base import TaskNotFound
 
@@ -125,7 +128,7 @@ class Simulation:
         self.say(f"resuming task {task_id} at round {view.round} of {self.cfg.rounds}")
         return view
 
-    def _create(self, ledger: Any, admin: Any, vk: bytes) -> Any:
+    def _create(self, ledger: Ledger, admin: Any, vk: bytes) -> Any:
         cfg = self.cfg
         rules = RoundRules(quorum=cfg.quorum, round_duration_ms=cfg.round_duration_ms,
                            max_rounds=cfg.rounds, grace_ms=cfg.grace_ms)
@@ -218,7 +221,7 @@ class Simulation:
         except HostError as e:
             raise SimulationError(str(e)) from None
 
-    def _rounds(self, ledger: Any, admin: Any, view: Any, host: ClientHost, store: Any) -> None:
+    def _rounds(self, ledger: Ledger, admin: Any, view: Any, host: ClientHost, store: Any) -> None:
         from tqdm import tqdm
 
         cfg = self.cfg
@@ -349,7 +352,7 @@ class Simulation:
             "finished": view.finished,
         }
 
-    def _export(self, ledger: Any, view: Any, model_file: Optional[Path]) -> Path:
+    def _export(self, ledger: Ledger, view: Any, model_file: Optional[Path]) -> Path:
         from wafl_sui.client.export import export_model
 
         path = model_file or (self.dir / "model.npz")
