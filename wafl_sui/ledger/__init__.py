@@ -6,7 +6,7 @@
     ledger = open_ledger("testnet")           # the Sui network (wafl_sui.ledger.sui.ledger)
 
 `open_ledger` takes None / "local" (the default local ledger), "local:PATH" or a path (a local
-ledger in that file), or a Sui network name ("localnet", "devnet", "testnet").
+ledger in that file), or a Sui network name (`ledger.sui.network.SUI_NETWORKS`).
 """
 
 from __future__ import annotations
