@@ -24,9 +24,21 @@ def _is_module(name: str) -> bool:
     return (PACKAGE / rel).with_suffix(".py").is_file() or (PACKAGE / rel / "__init__.py").is_file()
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every module a file imports (absolute or relative, at top level or inside functions)."""
+class _WithoutTypeCheckingBlocks(ast.NodeTransformer):
+    """Drops `if TYPE_CHECKING:` blocks: imports for annotations only, never run."""
+
+    def visit_If(self, node: ast.If) -> ast.AST | None:
+        test = node.test
+        name = test.id if isinstance(test, ast.Name) else test.attr if isinstance(test, ast.Attribute) else None
+        return None if name == "TYPE_CHECKING" else self.generic_visit(node)
+
+
+def imported_modules(path: Path, *, type_checking: bool = True) -> set[str]:
+    """Every module a file imports (absolute or relative, at top level or inside functions);
+    with `type_checking=False`, not those under `if TYPE_CHECKING:` (annotations only)."""
     tree = ast.parse(path.read_text(), filename=str(path))
+    if not type_checking:
+        tree = _WithoutTypeCheckingBlocks().visit(tree)
     here = _module_name(path)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
     out: set[str] = set()
@@ -114,3 +126,66 @@ def test_protocol_is_entered_through_its_facade_only():
                 bad.append(f"{where} imports the submodule path {mod}")
             bad += [f"{where} imports {n}, not in protocol.__all__" for n in names if n not in public]
     assert not bad, "\n".join(bad)
+
+
+# --- no import cycle between files ---------------------------------------------------------------
+
+
+def import_graph() -> dict[str, set[str]]:
+    """{module: the wafl_sui modules it imports} over every file of the package, imports inside
+    functions included, those under `if TYPE_CHECKING:` not (never run: the way to name a type
+    without a cycle). An edge to a package that contains the importer is left out: importing
+    `a.b.c` runs `a/__init__.py` and `a/b/__init__.py` first whatever `c` says, so such an edge
+    orders nothing."""
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        deps = set()
+        for m in imported_modules(path, type_checking=False):
+            while m and m not in files:  # `from a.b import name`: the module a.b
+                m = m.rpartition(".")[0]
+            if m and m != name and not name.startswith(m + "."):
+                deps.add(m)
+        graph[name] = deps
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of `graph` as [a, b, ..., a], or None when there is none (depth-first search)."""
+    done: set[str] = set()
+    path: list[str] = []
+    on_path: set[str] = set()
+
+    def visit(n: str) -> list[str] | None:
+        path.append(n)
+        on_path.add(n)
+        for m in sorted(graph.get(n, ())):
+            if m in on_path:
+                return path[path.index(m):] + [m]
+            if m not in done and (cycle := visit(m)):
+                return cycle
+        path.pop()
+        on_path.discard(n)
+        done.add(n)
+        return None
+
+    for n in sorted(graph):
+        if n not in done and (cycle := visit(n)):
+            return cycle
+    return None
+
+
+def test_the_cycle_finder_finds_cycles_and_the_graph_sees_both_import_forms():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+    g = import_graph()
+    assert "wafl_sui.ledger.sui.task_calls" in g["wafl_sui.ledger.sui.ledger"]  # from a.b import name
+    assert "wafl_sui.ledger.sui.deployments" in g["wafl_sui.ledger.sui.ledger"]  # from a import b (a module)
+    assert "wafl_sui.contract.build" in g["wafl_sui.ledger.sui.publish"]  # an import inside a function
+    assert "wafl_sui.devtools.gas.chain" not in g["wafl_sui.devtools.gas.runtime"]  # under TYPE_CHECKING
+    assert "wafl_sui.devtools.gas.chain" in imported_modules(PACKAGE / "devtools" / "gas" / "runtime.py")
+
+
+def test_no_import_cycle_between_the_files_of_the_package():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])

@@ -19,7 +19,6 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,8 +27,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from wafl_sui.cli.dashboard import dashboard_cmd
 from wafl_sui.metrics import dashboard
 from wafl_sui.metrics.store import MetricsError, MetricsStore
 
@@ -215,10 +216,9 @@ def test_background_server_shuts_down(store):
 def test_cli_reports_bad_store_without_traceback(tmp_path):
     bad = tmp_path / "x.sqlite"
     bad.write_text("not sqlite")
-    r = subprocess.run([sys.executable, "-m", "wafl_sui.metrics.dashboard", "--metrics", str(bad), "--port", "0"],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "error:" in r.stderr and "not a WaFL metrics database" in r.stderr
-    assert "Traceback" not in r.stderr
+    r = CliRunner().invoke(dashboard_cmd, ["--metrics", str(bad), "--port", "0"])
+    assert r.exit_code == 1 and "Error:" in r.output and "not a WaFL metrics database" in r.output
+    assert "Traceback" not in r.output and isinstance(r.exception, SystemExit)
 
 
 # --------------------------------------------------------------------------- headless Chromium

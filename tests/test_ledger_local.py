@@ -660,3 +660,13 @@ def test_default_path_and_open_ledger(tmp_path, monkeypatch):
     for bad in ("bogus", "", "local:", "   "):
         with pytest.raises(LedgerError):
             open_ledger(bad)
+
+
+def test_every_operation_has_its_handler(tmp_path):
+    from wafl_sui.ledger.local.ops import OPS
+
+    with LocalLedger(tmp_path / "ledger.sqlite") as led:
+        handlers = {name: led._operation(name) for name in OPS}
+        assert {h.__name__ for h in handlers.values()} == {f"_do_{name}" for name in OPS}
+        with pytest.raises(KeyError):
+            led._operation("not_an_operation")

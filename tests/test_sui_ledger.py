@@ -53,9 +53,11 @@ from wafl_sui.ledger.base import LedgerError, TaskNotFound, TaskView  # noqa: E4
 from wafl_sui.ledger.identity import Identity, verify_signature  # noqa: E402
 from wafl_sui.ledger.sui import bcs, deployments  # noqa: E402
 from wafl_sui.ledger.sui import ledger as L  # noqa: E402
+from wafl_sui.ledger.sui import task_calls as T  # noqa: E402
 from wafl_sui.ledger.sui.bcs import normalize_address  # noqa: E402
 from wafl_sui.ledger.sui.client import SuiClient  # noqa: E402
-from wafl_sui.ledger.sui.publish import build_publish_tx, publish  # noqa: E402
+from wafl_sui.ledger.sui.publish import publish  # noqa: E402
+from wafl_sui.ledger.sui.task_calls import build_publish_tx  # noqa: E402
 from wafl_sui.ledger.sui.task_object import (  # noqa: E402
     FRAMEWORK_LAYOUTS,
     MoveCodec,
@@ -877,15 +879,15 @@ def test_pure_values_are_checked_against_the_parameter_type():
 # every transaction, offline: TS SDK decode, signatures, compiled type check
 # =============================================================================================
 
-GAS = L.GasParams.parse([f"{'0x' + 'c0' * 32}:12:{DIG}", f"0xc1:3:{base58.b58encode(bytes(32)).decode()}"], 750, 12_345_678)
-TASK_IN = L.task_input(TASK, 7)
+GAS = T.GasParams.parse([f"{'0x' + 'c0' * 32}:12:{DIG}", f"0xc1:3:{base58.b58encode(bytes(32)).decode()}"], 750, 12_345_678)
+TASK_IN = T.task_input(TASK, 7)
 CAP_REF = ObjectRef(CAP, 9, DIG)
 ALICE = normalize_address("0xa11ce")
 
 
 def _txs(build):
     """name -> (TransactionData, [(target, [(argument kind, (TS type, value) | object), ...])])."""
-    spec_vals = [("u64", str(getattr(SPEC, f))) for f in L._SPEC_FIELDS]
+    spec_vals = [("u64", str(getattr(SPEC, f))) for f in T._SPEC_FIELDS]
     weights, dc, proof = update(3)
     task_arg = ("SharedObject", TASK, "7", True)
     clock = ("SharedObject", CLOCK_ID, "1", False)
@@ -894,7 +896,7 @@ def _txs(build):
     return {
         "publish": (build_publish_tx(build, ME.address, GAS.payment, GAS.price, GAS.budget), None),
         "create_task": (
-            L.build_create_task_tx(p, ME.address, GAS, SPEC, RoundRules(3, DUR, 5, 777), AggregationRule(2, 1500), LR_Q, True, MODEL, VK),
+            T.build_create_task_tx(p, ME.address, GAS, SPEC, RoundRules(3, DUR, 5, 777), AggregationRule(2, 1500), LR_Q, True, MODEL, VK),
             [
                 (f"{p}::spec::new", spec_vals),
                 (f"{p}::round::new_rules", [("u64", "3"), ("u64", str(DUR)), ("u64", "5"), ("u64", "777")]),
@@ -904,22 +906,22 @@ def _txs(build):
             ],
         ),  # fmt: skip
         "submit_update": (
-            L.build_submit_tx(p, ME.address, GAS, TASK_IN, weights, dc, proof),
+            T.build_submit_tx(p, ME.address, GAS, TASK_IN, weights, dc, proof),
             [(f"{p}::task::submit_update", [task_arg, ("vector<u32>", weights), ("u256", str(dc)), ("vector<u8>", list(proof)), clock])],
         ),
-        "aggregate": (L.build_aggregate_tx(p, ME.address, GAS, TASK_IN), [(f"{p}::task::aggregate", [task_arg, clock])]),
-        "discard_round": (L.build_discard_round_tx(p, ME.address, GAS, TASK_IN), [(f"{p}::task::discard_round", [task_arg, clock])]),
+        "aggregate": (T.build_aggregate_tx(p, ME.address, GAS, TASK_IN), [(f"{p}::task::aggregate", [task_arg, clock])]),
+        "discard_round": (T.build_discard_round_tx(p, ME.address, GAS, TASK_IN), [(f"{p}::task::discard_round", [task_arg, clock])]),
         "add_participant": (
-            L.build_add_participant_tx(p, ME.address, GAS, CAP_REF, TASK_IN, ALICE),
+            T.build_add_participant_tx(p, ME.address, GAS, CAP_REF, TASK_IN, ALICE),
             [(f"{p}::task::add_participant", [cap, task_arg, ("address", ALICE)])],
         ),
         "remove_participant": (
-            L.build_remove_participant_tx(p, ME.address, GAS, CAP_REF, TASK_IN, ALICE),
+            T.build_remove_participant_tx(p, ME.address, GAS, CAP_REF, TASK_IN, ALICE),
             [(f"{p}::task::remove_participant", [cap, task_arg, ("address", ALICE)])],
         ),
-        "set_open": (L.build_set_open_tx(p, ME.address, GAS, CAP_REF, TASK_IN, False), [(f"{p}::task::set_open", [cap, task_arg, ("bool", False)])]),
-        "restart_round": (L.build_restart_round_tx(p, ME.address, GAS, CAP_REF, TASK_IN), [(f"{p}::task::restart_round", [cap, task_arg, clock])]),
-        "migrate": (L.build_migrate_tx(p, ME.address, GAS, CAP_REF, TASK_IN), [(f"{p}::task::migrate", [cap, task_arg])]),
+        "set_open": (T.build_set_open_tx(p, ME.address, GAS, CAP_REF, TASK_IN, False), [(f"{p}::task::set_open", [cap, task_arg, ("bool", False)])]),
+        "restart_round": (T.build_restart_round_tx(p, ME.address, GAS, CAP_REF, TASK_IN), [(f"{p}::task::restart_round", [cap, task_arg, clock])]),
+        "migrate": (T.build_migrate_tx(p, ME.address, GAS, CAP_REF, TASK_IN), [(f"{p}::task::migrate", [cap, task_arg])]),
     }
 
 
@@ -1007,7 +1009,7 @@ def test_dynamic_field_ids_match_the_sdk(ts):
 @pytest.mark.parametrize("name", OPS)
 def test_every_transaction_type_checks_against_the_compiled_package(txs, sigs, name):
     tx, calls = txs[name]
-    types = L.object_types(PKG, TASK, CAP)
+    types = T.object_types(PKG, TASK, CAP)
     checked = check_transaction(tx.kind, sigs, PKG, types)
     assert [f"{PKG}::{f.module}::{f.name}" for f in checked] == [t for t, _ in (calls or [])]
     assert decode_transaction(tx.to_bcs()).to_bcs() == tx.to_bcs()
@@ -1020,7 +1022,7 @@ def _replace_input(kind, index, new):
 
 
 def test_wrong_argument_types_are_caught(txs, sigs):
-    types = L.object_types(PKG, TASK, CAP)
+    types = T.object_types(PKG, TASK, CAP)
     create = txs["create_task"][0].kind
     submit = txs["submit_update"][0].kind
     admin = txs["add_participant"][0].kind
@@ -1036,7 +1038,7 @@ def test_wrong_argument_types_are_caught(txs, sigs):
         check_transaction(_replace_input(submit, 2, Pure(bcs.pure_u64(7))), sigs, PKG, types)
     # the Task passed immutably to &mut Task
     with pytest.raises(SignatureMismatch, match="passed immutably"):
-        check_transaction(_replace_input(submit, 0, L.task_input(TASK, 7, mutable=False)), sigs, PKG, types)
+        check_transaction(_replace_input(submit, 0, T.task_input(TASK, 7, mutable=False)), sigs, PKG, types)
     # the admin cap and the task swapped
     swapped = dataclasses.replace(admin, commands=(dataclasses.replace(admin.commands[0], arguments=(admin.commands[0].arguments[1], admin.commands[0].arguments[0], admin.commands[0].arguments[2])),))
     with pytest.raises(SignatureMismatch, match="TaskAdminCap.*got a value of type .*::task::Task"):
@@ -1066,14 +1068,14 @@ def test_wrong_argument_types_are_caught(txs, sigs):
 
 
 def test_gas_and_object_refs_from_the_command_line():
-    g = L.GasParams.parse(f"0xc0:12:{DIG}", 1000, 5_000_000)
+    g = T.GasParams.parse(f"0xc0:12:{DIG}", 1000, 5_000_000)
     assert g.payment == (ObjectRef("0xc0", 12, DIG),) and (g.price, g.budget) == (1000, 5_000_000)
     assert parse_object_ref(f" 0x5:0:{DIG} ") == ObjectRef("0x5", 0, DIG)
     for bad in ("0x5", f"0x5:x:{DIG}", "0x5:1:notbase58!", f"0x5:-1:{DIG}"):
         with pytest.raises(TransactionBuildError):
             parse_object_ref(bad)
     with pytest.raises(TransactionBuildError, match="positive"):
-        L.GasParams.parse(f"0xc0:1:{DIG}", 0, 5)
+        T.GasParams.parse(f"0xc0:1:{DIG}", 0, 5)
 
 
 def test_offline_unsigned_transactions(tmp_path, txs, build):
@@ -1281,9 +1283,9 @@ def test_admin_operations_and_discard(deployed, ids):
     mine = new_task(led, a)
     my_cap = chain.latest(mine.admin_cap_id)
     my_cap_ref = ObjectRef(mine.admin_cap_id, my_cap.version, my_cap.digest)
-    kind = L.set_open_kind(led.package_id, my_cap_ref, L.task_input(tid, chain.latest(tid).owner.version), False)
+    kind = T.set_open_kind(led.package_id, my_cap_ref, T.task_input(tid, chain.latest(tid).owner.version), False)
     with pytest.raises(ProtocolError, match="ENotAdmin"):
-        led._transact(a, kind, "set_open", L.object_types(led.package_id, tid, mine.admin_cap_id))
+        led._transact(a, kind, "set_open", T.object_types(led.package_id, tid, mine.admin_cap_id))
     # a task whose cap is not in the deployments file: found among the signer's objects
     other = _ledger(chain, Path(led.deployments_path).parent / "other", package_id=led.package_id)
     other.deployments_path = Path(led.deployments_path).parent / "none.json"
@@ -1452,7 +1454,7 @@ def test_unsigned_transactions_from_the_node(deployed, ids):
     raw = base64.b64decode(u.submit_update("u1", *update(1)))
     tx = decode_transaction(raw)
     assert tx.sender == ids["alice"].address and tx.gas_data.owner == ids["alice"].address and tx.gas_data.budget > 0
-    assert tx.kind.inputs[0] == L.task_input(ref.task_id, chain.latest(ref.task_id).owner.version)
+    assert tx.kind.inputs[0] == T.task_input(ref.task_id, chain.latest(ref.task_id).owner.version)
     assert chain.executes() == 2  # publish and create: nothing sent for the unsigned one
     # it can be signed elsewhere and executed as is
     sig = ids["alice"].sign_transaction(raw)

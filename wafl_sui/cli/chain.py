@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import click
 
+from wafl_sui.ledger.sui.network import SUI_NETWORKS
 from wafl_sui.toolchain import wafl_home
 
 
@@ -62,7 +63,7 @@ def unsigned_builder(network: str, key: str, opts: dict[str, Any]) -> Any:
         return None
     if network == "local":
         raise click.UsageError("--serialize-unsigned-transaction builds Sui transactions: give --network "
-                               "localnet, devnet or testnet")
+                               f"{', '.join(SUI_NETWORKS[:-1])} or {SUI_NETWORKS[-1]}")
     from wafl_sui.ledger.sui.ledger import SuiLedger
 
     sender = opts.get("sender") or load_identity(key).address

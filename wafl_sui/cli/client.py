@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from wafl_sui.cli.chain import key_option, load_identity
-from wafl_sui.cli.common import NETWORKS, friendly_errors, ledger_spec, metrics_option, progress_printer
+from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, progress_printer
+from wafl_sui.ledger.sui.network import LEDGER_NETWORKS
 
 
 @click.group("client", help="Take part in a task as a client.")
@@ -26,7 +27,7 @@ def client_group() -> None:
 @click.option("--rounds", type=click.IntRange(1), help="How many rounds to contribute to [default: until the task ends].")
 @click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between looks at the task.")
 @click.option("--seed", type=int, default=None, help="Batch sampling seed [default: fresh].")
-@click.option("--network", type=click.Choice(NETWORKS), default="local", show_default=True)
+@click.option("--network", type=click.Choice(LEDGER_NETWORKS), default="local", show_default=True)
 @click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False), help="Local ledger file.")
 @key_option
 @metrics_option

@@ -11,6 +11,7 @@ from typing import Any, Callable
 import click
 
 from wafl_sui.errors import WaflError
+from wafl_sui.ledger.sui.network import LEDGER_NETWORKS
 from wafl_sui.protocol import StepSpec
 
 
@@ -78,10 +79,9 @@ def new_output_file(out: str | None) -> Path | None:
     return Path(out) if out else None
 
 
-NETWORKS = ("local", "localnet", "devnet", "testnet")
 
 ledger_options = [
-    click.option("--network", type=click.Choice(NETWORKS), default="local", show_default=True,
+    click.option("--network", type=click.Choice(LEDGER_NETWORKS), default="local", show_default=True,
                  help="The embedded local ledger, or a Sui network."),
     click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False),
                  help="Local ledger file [default: $WAFL_HOME/ledger.sqlite]."),

@@ -15,7 +15,7 @@ from wafl_sui.cli.common import friendly_errors, metrics_option
 @friendly_errors
 def dashboard_cmd(metrics_file, host, port, verbose) -> None:
     """Serve the dashboard: accuracy, loss, contributions, proof times, rules and events, live."""
-    from wafl_sui.metrics.dashboard import chart_library_path, serve
+    from wafl_sui.metrics.dashboard import chart_library_path, serve, serve_until_interrupted
 
     try:
         server, url = serve(metrics_file, host, port, verbose)
@@ -24,9 +24,4 @@ def dashboard_cmd(metrics_file, host, port, verbose) -> None:
     if chart_library_path() is None:
         click.echo("warning: the chart library is missing (run `npm ci` in the project root): tables only", err=True)
     click.echo(f"WaFL dashboard on {url} (metrics: {server.store.path}); Ctrl-C stops it")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)

@@ -6,10 +6,11 @@ import click
 
 from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
 from wafl_sui.cli.common import emit, friendly_errors
+from wafl_sui.ledger.sui.network import SUI_NETWORKS
 
 
 @click.command("deploy")
-@click.option("--network", type=click.Choice(["localnet", "devnet", "testnet"]), required=True)
+@click.option("--network", type=click.Choice(SUI_NETWORKS), required=True)
 @key_option
 @with_tx_options
 @click.option("--json", "as_json", is_flag=True)

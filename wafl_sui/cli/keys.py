@@ -9,6 +9,7 @@ import click
 
 from wafl_sui.cli.chain import key_path, keys_dir, load_identity
 from wafl_sui.cli.common import emit, friendly_errors
+from wafl_sui.ledger.sui.network import SUI_NETWORKS
 
 
 @click.group("keys", help="Identities: Sui Ed25519 key pairs (addresses), stored owner-only.")
@@ -76,7 +77,7 @@ def list_cmd() -> None:
 
 
 @click.command("faucet")
-@click.option("--network", type=click.Choice(["localnet", "devnet", "testnet"]), default="localnet", show_default=True)
+@click.option("--network", type=click.Choice(SUI_NETWORKS), default="localnet", show_default=True)
 @click.option("--key", "key", default="default", show_default=True)
 @friendly_errors
 def faucet_cmd(network: str, key: str) -> None:

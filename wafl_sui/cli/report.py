@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from wafl_sui.cli.common import NETWORKS, friendly_errors, metrics_option
+from wafl_sui.cli.common import friendly_errors, metrics_option
+from wafl_sui.ledger.sui.network import LEDGER_NETWORKS
 
 
 @click.command("report")
 @click.option("--task", "task_id", required=True, help="Task id (0x...).")
-@click.option("--network", type=click.Choice(NETWORKS), default="local", show_default=True)
+@click.option("--network", type=click.Choice(LEDGER_NETWORKS), default="local", show_default=True)
 @click.option("--compare", "compare", multiple=True, metavar="LABEL=TASK_ID",
               help="Plot another task's accuracy beside this one (e.g. median=0x...).")
 @metrics_option

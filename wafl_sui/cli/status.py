@@ -6,12 +6,13 @@ import json
 
 import click
 
-from wafl_sui.cli.common import NETWORKS, friendly_errors, metrics_option
+from wafl_sui.cli.common import friendly_errors, metrics_option
+from wafl_sui.ledger.sui.network import LEDGER_NETWORKS
 
 
 @click.command("status")
 @click.option("--task", "task_id", help="One task in detail (0x...).")
-@click.option("--network", type=click.Choice(NETWORKS), default="local", show_default=True)
+@click.option("--network", type=click.Choice(LEDGER_NETWORKS), default="local", show_default=True)
 @metrics_option
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors

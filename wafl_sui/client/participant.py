@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from wafl_sui.protocol import ProtocolError, StepSpec
 from wafl_sui.zk import sui_bytes, witness
 from wafl_sui.zk.prover import Prover
 from wafl_sui.zk.setup import Keys
+
+if TYPE_CHECKING:  # the client talks to any ledger through its interface
+    from wafl_sui.ledger.base import Ledger
 
 ATTACKS = ("label-flip", "forged-update")
 FORGE_SCALE = -4
@@ -95,7 +98,7 @@ class Client:
             check_task_key(view, self.spec, self._vk_bytes)
             self._checked.add(view.task_id)
 
-    def run_round(self, ledger: Any, task: str) -> RoundReport:
+    def run_round(self, ledger: Ledger, task: str) -> RoundReport:
         view = ledger.task(task)
         rnd = view.round
         if view.finished:

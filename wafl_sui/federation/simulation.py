@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
 import numpy as np
 
@@ -27,8 +27,12 @@ from wafl_sui.client import datasets
 from wafl_sui.errors import WaflError
 from wafl_sui.federation.config import SimulationConfig
 from wafl_sui.federation.worker import ClientHost, HostError, WorkerSpec
+from wafl_sui.ledger.sui.network import is_sui_network
 from wafl_sui.protocol import AggregationRule, RoundRules
 from wafl_sui.toolchain import wafl_home
+
+if TYPE_CHECKING:
+    from wafl_sui.ledger.base import Ledger
 
 Say = Callable[[str], None]
 
@@ -51,12 +55,9 @@ class RoundRow:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-SUI_NETWORKS = ("localnet", "devnet", "testnet", "mainnet")
-
-
 def network_of(ledger_spec: str) -> str:
     """"local" for the embedded ledger (the name "local" or a file path), else the Sui network."""
-    return ledger_spec if ledger_spec in SUI_NETWORKS else "local"
+    return ledger_spec if is_sui_network(ledger_spec) else "local"
 
 
 def run_dir(cfg: SimulationConfig, ledger_spec: str) -> Path:
@@ -111,7 +112,7 @@ class Simulation:
         self.spec = datasets.spec_for(self.train_raw, batch_size=cfg.batch_size, local_steps=cfg.local_steps)
         self.lr_q = protocol.lr_to_fixed(cfg.lr, self.spec.batch_size, self.spec.lr_frac_bits, self.spec.lr_bits)
 
-    def _existing(self, ledger: Any) -> Any:
+    def _existing(self, ledger: Ledger) -> Any:
         """The task of an earlier run of this configuration on this ledger, or None."""
         from wafl_sui.ledger.base import TaskNotFound
 
@@ -127,7 +128,7 @@ class Simulation:
         self.say(f"resuming task {task_id} at round {view.round} of {self.cfg.rounds}")
         return view
 
-    def _create(self, ledger: Any, admin: Any, vk: bytes) -> Any:
+    def _create(self, ledger: Ledger, admin: Any, vk: bytes) -> Any:
         cfg = self.cfg
         rules = RoundRules(quorum=cfg.quorum, round_duration_ms=cfg.round_duration_ms,
                            max_rounds=cfg.rounds, grace_ms=cfg.grace_ms)
@@ -220,7 +221,7 @@ class Simulation:
         except HostError as e:
             raise SimulationError(str(e)) from None
 
-    def _rounds(self, ledger: Any, admin: Any, view: Any, host: ClientHost, store: Any) -> None:
+    def _rounds(self, ledger: Ledger, admin: Any, view: Any, host: ClientHost, store: Any) -> None:
         from tqdm import tqdm
 
         cfg = self.cfg
@@ -351,7 +352,7 @@ class Simulation:
             "finished": view.finished,
         }
 
-    def _export(self, ledger: Any, view: Any, model_file: Optional[Path]) -> Path:
+    def _export(self, ledger: Ledger, view: Any, model_file: Optional[Path]) -> Path:
         from wafl_sui.client.export import export_model
 
         path = model_file or (self.dir / "model.npz")

@@ -6,7 +6,7 @@
     ledger = open_ledger("testnet")           # the Sui network (wafl_sui.ledger.sui.ledger)
 
 `open_ledger` takes None / "local" (the default local ledger), "local:PATH" or a path (a local
-ledger in that file), or a Sui network name ("localnet", "devnet", "testnet").
+ledger in that file), or a Sui network name (`ledger.sui.network.SUI_NETWORKS`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wafl_sui.ledger.sui.network import SUI_NETWORKS, is_sui_network
+
 if TYPE_CHECKING:  # imported lazily: `ledger.identity` and `ledger.sui` must not need the protocol
     from wafl_sui.ledger.base import Event, Ledger, LedgerError, Receipt, TaskNotFound, TaskRef, TaskView
     from wafl_sui.ledger.local import LocalLedger
 
-SUI_NETWORKS = ("localnet", "devnet", "testnet")
 _LOCAL_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 
 __all__ = [
@@ -84,7 +85,7 @@ def open_ledger(spec: str | os.PathLike[str] | None = None, **kwargs: Any) -> "L
         if not path:
             raise LedgerError("'local:' needs a path after it, e.g. local:runs/ledger.sqlite")
         return LocalLedger(path, **kwargs)
-    if low in SUI_NETWORKS or low == "mainnet":  # mainnet: as the Sui ledger decides
+    if is_sui_network(low):  # mainnet too: as the Sui ledger decides
         return _open_sui(low, **kwargs)
     p = Path(os.path.expanduser(text))
     if os.sep in text or (os.altsep and os.altsep in text) or p.suffix.lower() in _LOCAL_SUFFIXES or p.exists():

@@ -91,7 +91,7 @@ class Receipt:
 class Ledger(abc.ABC):
     """The operations of `move/sources/task.move`. Addresses and ids are 0x + 64 hex."""
 
-    network: str  # "local", "localnet", "devnet", "testnet"
+    network: str  # one of ledger.sui.network.LEDGER_NETWORKS
 
     # --- tasks
     @abc.abstractmethod

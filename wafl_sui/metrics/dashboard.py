@@ -13,16 +13,14 @@ The chart library is never fetched from the network: it is the file of the npm p
 the project's package.json (`npm ci`, run by scripts/bootstrap), found in `node_modules/chart.js/`
 of the project root (or the current folder); WAFL_CHARTJS=/path/to/chart.umd.min.js overrides.
 
-Run: python -m wafl_sui.metrics.dashboard [--metrics FILE] [--host 127.0.0.1] [--port 8750]
+Run: wafl dashboard [--metrics FILE] [--host 127.0.0.1] [--port 8750]
 """
 
 from __future__ import annotations
 
-import argparse
 import errno
 import json
 import os
-import sys
 import threading
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -224,6 +222,16 @@ def serve(
     return server, server.url
 
 
+def serve_until_interrupted(server: DashboardServer) -> None:
+    """Serve in this thread until Ctrl-C, then close the socket."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def run_in_thread(server: DashboardServer) -> threading.Thread:
     """Serve in a daemon thread; stop with `server.shutdown(); server.server_close()`."""
     t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="wafl-dashboard")
@@ -244,32 +252,3 @@ def background(
         server.shutdown()
         server.server_close()
         t.join(timeout=5)
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m wafl_sui.metrics.dashboard", description="WaFL live dashboard")
-    ap.add_argument("--metrics", help=f"metrics database (default {metrics_path()})")
-    ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    ap.add_argument("--port", type=int, default=8750, help="port (0: any free port; default 8750)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="log every request")
-    args = ap.parse_args(argv)
-    try:
-        server, url = serve(args.metrics, args.host, args.port, args.verbose)
-    except MetricsError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if chart_library_path() is None:
-        print("warning: chart library not found (run `npm ci` in the project root); charts will be missing",
-              file=sys.stderr)
-    print(f"WaFL dashboard on {url} (metrics: {server.store.path}); Ctrl-C stops it", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

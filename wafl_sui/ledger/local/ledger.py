@@ -421,7 +421,7 @@ class LocalLedger(Ledger):
             return out
         now = max(int(self._clock()), int(Store.get_meta(con, "clock_ms") or 0))
         try:
-            result = getattr(self, f"_do_{op.op}")(con, op, now)
+            result = self._operation(op.op)(con, op, now)
         except ProtocolError as e:
             self._record(con, op, signed, now, "aborted", e)
             return _Outcome(error=e)
@@ -493,6 +493,20 @@ class LocalLedger(Ledger):
         return out
 
     # the transitions: each returns (task id, new state, events, created-objects or None)
+    def _operation(self, name: str) -> Callable[[sqlite3.Connection, ops_mod.Operation, int], Any]:
+        """The handler of operation `name` (one per entry of task.move, as `ops.OPS`)."""
+        return {
+            "create_task": self._do_create_task,
+            "submit_update": self._do_submit_update,
+            "aggregate": self._do_aggregate,
+            "discard_round": self._do_discard_round,
+            "add_participant": self._do_add_participant,
+            "remove_participant": self._do_remove_participant,
+            "set_open": self._do_set_open,
+            "restart_round": self._do_restart_round,
+            "migrate": self._do_migrate,
+        }[name]
+
     def _do_create_task(self, con: sqlite3.Connection, op: ops_mod.Operation, now: int):
         a = op.args
         if a["name"] is not None:

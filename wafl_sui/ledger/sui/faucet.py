@@ -1,4 +1,5 @@
-"""Ask a Sui faucet (localnet, devnet, testnet) for gas coins: HTTP POST of the v2 API."""
+"""Ask a Sui faucet (`network.FAUCET_URLS`) for gas coins: HTTP POST of the v2 API. `wafl faucet`
+and the ledger's top-up (`SuiLedger(faucet=...)`) call `request_gas`."""
 
 from __future__ import annotations
 
@@ -52,38 +53,3 @@ def request_gas(
         FaucetCoin(normalize_address(c["id"]), int(c["amount"]), str(c.get("transferTxDigest", "")))
         for c in body.get("coins_sent") or []
     ]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m wafl_sui.ledger.sui.faucet (--key FILE | --address 0x..) [--network localnet]`:
-    ask the faucet for gas; prints the coins sent (exit 1 with the reason otherwise)."""
-    import argparse
-    import sys
-
-    from wafl_sui.errors import WaflError
-
-    ap = argparse.ArgumentParser(prog="python -m wafl_sui.ledger.sui.faucet", description=main.__doc__)
-    who = ap.add_mutually_exclusive_group(required=True)
-    who.add_argument("--key", help="a key file (its address is funded)")
-    who.add_argument("--address")
-    ap.add_argument("--network", default="localnet", choices=["localnet", "devnet", "testnet"])
-    ap.add_argument("--url", help="faucet URL [default: the network's]")
-    args = ap.parse_args(argv)
-    try:
-        if args.key:
-            from wafl_sui.ledger.identity import Identity
-
-            address = Identity.from_file(args.key).address
-        else:
-            address = normalize_address(args.address)
-        coins = request_gas(address, args.network, url=args.url)
-    except WaflError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    total = sum(c.amount for c in coins)
-    print(f"funded {address} on {args.network}: {len(coins)} coin(s), {total} MIST")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -16,6 +16,9 @@ from wafl_sui.errors import WaflError
 
 RPC_URL_ENV = "WAFL_SUI_RPC_URL"
 
+SUI_NETWORKS = ("localnet", "devnet", "testnet")  # the Sui networks WaFL deploys to (the CLI's choices)
+LEDGER_NETWORKS = ("local", *SUI_NETWORKS)  # `--network`: the embedded local ledger, or one of those
+
 NODE_URLS: dict[str, str] = {
     "localnet": "http://127.0.0.1:9000",
     "devnet": "https://fullnode.devnet.sui.io:443",
@@ -75,7 +78,13 @@ class InsufficientGas(SuiNetworkError):
 
 
 def network_names() -> list[str]:
+    """Every Sui network with a known node (SUI_NETWORKS and mainnet)."""
     return list(NODE_URLS)
+
+
+def is_sui_network(name: str) -> bool:
+    """`name` is a Sui network with a known node (mainnet included: the Sui ledger decides)."""
+    return name in NODE_URLS
 
 
 def rpc_url(network: str, env: Mapping[str, str] | None = None) -> str:
