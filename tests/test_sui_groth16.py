@@ -425,5 +425,5 @@ def test_prepare_reads_like_arkworks(synth):
 
 
 def test_layout_constants_come_from_the_codec():
-    assert g.PROOF_BYTES == PROOF_BYTES and g.GT_BYTES == GT_BYTES and g.FQ_BYTES == G1_BYTES
+    assert g.encoding.PROOF_BYTES == PROOF_BYTES and g.encoding.GT_BYTES == GT_BYTES and g.FQ_BYTES == G1_BYTES
     assert g.IC_COUNT_BYTES == 8 and g.MAX_PUBLIC_INPUT_BYTES == 8 * 32
