@@ -50,11 +50,3 @@ def build_cmd(package_dir: Path, as_json: bool, out_file: Path | None, test_mode
     click.echo(f"dependencies: {', '.join(built.dependencies)}")
     click.echo(f"digest: 0x{built.digest_hex()}")
     click.echo(f"publish payload (modules, dependencies, digest) written to {out_file}")
-
-
-def main() -> None:  # `python -m wafl_sui.cli_move build`
-    move_group()
-
-
-if __name__ == "__main__":
-    main()
