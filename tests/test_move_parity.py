@@ -346,6 +346,21 @@ def test_vk_num_public_inputs(vm, ic, extra, header):
     assert got == py_result(codec.vk_num_public_inputs, vk)
 
 
+@fast
+@given(flags=st.lists(st.sampled_from([0, 0, 0x40, 0x80, 0xC0]), min_size=9, max_size=9),
+       gamma_is_delta=st.booleans(), ic=st.integers(1, 6))
+def test_check_verifying_key(vm, flags, gamma_is_delta, ic):
+    """codec::check_verifying_key (points at infinity, gamma == delta, counts) equals the twin's."""
+    from test_verifying_key import ALPHA, BETA, DELTA, GAMMA, IC, key
+
+    points = [ALPHA, BETA, GAMMA, DELTA if not gamma_is_delta else GAMMA] + [IC[i % 2] for i in range(ic)]
+    points = [p[:-1] + bytes([(p[-1] & 0x3F) | f]) if i < len(flags) else p for i, (p, f) in
+              enumerate(zip(points, flags + [0] * len(points)))]
+    vk = key(points[0], points[1], points[2], points[3], points[4:])
+    got = move_result(vm, "codec", "check_verifying_key", [("vector<u8>", vk)])
+    assert got == py_result(codec.check_verifying_key, vk)
+
+
 # --------------------------------------------------------------------------- round rules
 times = st.one_of(st.integers(0, 2000), st.sampled_from([0, U64 - 1, U64]))
 counts = st.sampled_from([0, 1, 2, 255, 256, 257, U64])

@@ -83,7 +83,8 @@ public struct TaskAdminCap has key, store {
 /// Create and share a task; returns its admin capability (the PTB transfers it). A PTB builds
 /// the arguments first with `spec::new`, `round::new_rules` and `rules::new_aggregation`.
 /// Aborts: EInvalidSpec (lr_q), EOverGasBudget, EWrongLength / EValueOutOfBounds (initial
-/// model), EInvalidVerifyingKey (not for 4 public inputs; groth16 rejects invalid points).
+/// model), EInvalidVerifyingKey (malformed or degenerate: `codec::check_verifying_key`; not for
+/// 4 public inputs; `prepare_verifying_key` rejects points off the curve or the subgroup).
 public fun create_task(
     spec: StepSpec,
     round_rules: RoundRules,
@@ -98,7 +99,7 @@ public fun create_task(
     spec.check_lr_q(lr_q);
     budget::check_task_budget(spec.num_weights_u256(), &aggregation, round_rules.quorum());
     let packed = spec.pack_weights(&initial_model);
-    assert!(codec::vk_num_public_inputs(&vk_bytes) == NUM_PUBLIC_INPUTS, EInvalidVerifyingKey);
+    assert!(codec::check_verifying_key(&vk_bytes) == NUM_PUBLIC_INPUTS, EInvalidVerifyingKey);
     let prepared_vk = groth16::prepare_verifying_key(&groth16::bn254(), &vk_bytes);
     let model_commitment = commitment::tree16(packed);
     let now = clock.timestamp_ms();

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from wafl_sui.cli.chain import key_option, load_identity
-from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, progress_printer
+from wafl_sui.cli.common import allow_dev_key_option, friendly_errors, ledger_spec, metrics_option, progress_printer
 from wafl_sui.ledger.sui.network import LEDGER_NETWORKS
 
 
@@ -31,9 +31,11 @@ def client_group() -> None:
 @click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False), help="Local ledger file.")
 @key_option
 @metrics_option
+@allow_dev_key_option
 @click.option("--quiet", is_flag=True)
 @friendly_errors
-def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledger_file, key, metrics_file, quiet) -> None:
+def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledger_file, key, metrics_file,
+            allow_dev_key, quiet) -> None:
     """Each round: check the task's key, draw a batch, train the exact step, prove, submit."""
     from wafl_sui.client import datasets
     from wafl_sui.client.participant import Client
@@ -53,7 +55,8 @@ def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledg
                 f"{data}: {raw.x.shape[1]} features and labels up to {raw.classes - 1}, but the task's model has "
                 f"{view.spec.features} features and {view.spec.classes} classes (labels 0..{view.spec.classes - 1})")
         keys = ensure_keys(view.spec, progress=say)
-        client = Client(ident, datasets.to_dataset(raw, sc), view.spec, keys, seed=seed or time.time_ns() % 2**32)
+        client = Client(ident, datasets.to_dataset(raw, sc), view.spec, keys,
+                        seed=seed if seed is not None else time.time_ns() % 2**32, allow_dev_key=allow_dev_key)
         client.check_task(view)
         store = MetricsStore(metrics_file)
         done = 0

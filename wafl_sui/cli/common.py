@@ -106,3 +106,10 @@ def ledger_spec(network: str, ledger_file: str | None) -> str:
 def metrics_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--metrics", "metrics_file", type=click.Path(dir_okay=False),
                         help="Metrics database [default: $WAFL_HOME/metrics.sqlite].")(fn)
+
+
+def allow_dev_key_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--allow-dev-key`: accept a task whose key comes from a development (single-party) setup."""
+    return click.option("--allow-dev-key", is_flag=True,
+                        help="Accept a task whose verifying key is a development key ('dev-insecure': whoever "
+                             "made it can forge proofs). For tests and demos only.")(fn)

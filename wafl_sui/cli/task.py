@@ -10,7 +10,9 @@ from typing import Any, Callable
 import click
 
 from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
-from wafl_sui.cli.common import emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options
+from wafl_sui.cli.common import (
+    allow_dev_key_option, emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options,
+)
 from wafl_sui.federation.config import SimulationConfig
 
 with_spec_overrides = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -48,23 +50,24 @@ def show_cmd(task, network, ledger_file, as_json) -> None:
 @task_group.command("check")
 @click.option("--task", "task", required=True, help="Task id (0x...) or name.")
 @with_ledger_options
+@allow_dev_key_option
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--quiet", is_flag=True)
 @friendly_errors
-def check_cmd(task, network, ledger_file, as_json, quiet) -> None:
-    """Check that the task's verifying key is the key of its spec's circuit held here (exit 1 if not)."""
-    from wafl_sui.client.trust import check_task_key
+def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None:
+    """Check that the task's verifying key is the key of its spec's circuit held here, and not a
+    development key unless --allow-dev-key (exit 1 if not)."""
+    from wafl_sui.client.trust import check_task
     from wafl_sui.ledger import open_ledger
-    from wafl_sui.zk import sui_bytes
-    from wafl_sui.zk.setup import ensure_keys
 
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = ledger.task(task)
-    keys = ensure_keys(view.spec, progress=progress_printer(quiet))
-    check_task_key(view, view.spec, sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key()))
-    emit({"task_id": view.task_id, "trusted": True, "setup": keys.setup.kind, "circuit_hash": keys.artifacts.hash},
+    t = check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(quiet))
+    emit({"task_id": t.task_id, "trusted": True, "setup": t.setup, "circuit_hash": t.circuit_hash},
          as_json, lambda o: click.echo(f"task {o['task_id']}: its key is the {o['setup']} key of circuit "
-                                       f"{o['circuit_hash']} held here; safe to contribute"))
+                                       f"{o['circuit_hash']} held here; "
+                                       + ("a development key, accepted because of --allow-dev-key: for tests only"
+                                          if o["setup"] == "dev-insecure" else "safe to contribute")))
 
 
 # --------------------------------------------------------------------------- creating a task

@@ -78,6 +78,7 @@ public fun public_inputs(old_model: u256, new_model: u256, data: u256, context: 
 }
 public fun public_inputs_bytes(values: vector<u256>): vector<u8> { codec::public_inputs_bytes(&values) }
 public fun vk_num_public_inputs(vk: vector<u8>): u64 { codec::vk_num_public_inputs(&vk) }
+public fun check_verifying_key(vk: vector<u8>): u64 { codec::check_verifying_key(&vk) }
 public fun constants(): vector<u256> {
     vector[codec::field_modulus(), codec::pack_bits() as u256, codec::context_domain()]
 }

@@ -227,6 +227,8 @@ class Simulation:
         cfg = self.cfg
         self._host(host.verifying_key)
         self.say(f"starting {cfg.clients} client processes (each loads its own data; they share one proving key) ...")
+        self.say("the simulated clients accept the task's key as `--allow-dev-key` would: the simulator made or "
+                 "loaded it here (a development key is single-party: for tests and demos only)")
         procs = self._host(host.clients)
         history = ledger.events(view.task_id)
         seq = max((e.seq for e in history), default=-1)

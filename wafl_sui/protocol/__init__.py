@@ -18,7 +18,7 @@ from wafl_sui.protocol.codec import (
     PUBLIC_INPUT_BYTES, PUBLIC_INPUTS, VK_HEADER_BYTES, address_bytes, address_limbs,
     assert_field_element, context_preimage, decode_signed, encode_signed, flatten,
     is_field_element, normalize_address, pack, public_inputs, public_inputs_bytes,
-    values_per_element, vk_num_public_inputs,
+    values_per_element, vk_num_public_inputs, check_verifying_key, INFINITY_FLAG,
 )
 from wafl_sui.protocol.commitment import context_hash, data_commitment, model_commitment, model_commitment_encoded, tree16
 from wafl_sui.protocol.errors import ERRORS, ProtocolError
@@ -49,7 +49,7 @@ __all__ = [
     "PUBLIC_INPUT_BYTES", "PUBLIC_INPUTS", "VK_HEADER_BYTES", "address_bytes", "address_limbs",
     "assert_field_element", "context_preimage", "decode_signed", "encode_signed", "flatten",
     "is_field_element", "normalize_address", "pack", "public_inputs", "public_inputs_bytes",
-    "values_per_element", "vk_num_public_inputs",
+    "values_per_element", "vk_num_public_inputs", "check_verifying_key", "INFINITY_FLAG",
     # commitment
     "context_hash", "data_commitment", "model_commitment", "model_commitment_encoded", "tree16",
     # errors, poseidon

@@ -5,7 +5,8 @@ checks in the contract's order and its error names. Every transition returns
 
 create_task      EInvalidSpec (spec, then lr_q), EInvalidRoundRules, EInvalidAggregationRule,
                  EOverGasBudget, EWrongLength / EValueOutOfBounds (initial model),
-                 EInvalidVerifyingKey (not for 4 public inputs; `prepare` may reject the points)
+                 EInvalidVerifyingKey (malformed or degenerate: codec.check_verifying_key; not
+                 for 4 public inputs; `prepare` rejects points off the curve or the subgroup)
 submit_update    EWrongVersion, ETaskFinished, ERoundClosed (deadline passed, or aggregation
                  started), ERoundFull (quorum updates in), ESenderNotAllowed, EAlreadySubmitted,
                  EWrongLength, EValueOutOfBounds (weights, then the data commitment),
@@ -141,7 +142,7 @@ def create_task(
     rules.validate_rule(aggregation.rule, aggregation.trim_bps)
     budget.check_task_budget(spec.num_weights, aggregation, round_rules.quorum)
     validate_weights(initial_model, spec)
-    n = codec.vk_num_public_inputs(vk)
+    n = codec.check_verifying_key(vk)
     if n != NUM_PUBLIC_INPUTS:
         raise ProtocolError(
             "EInvalidVerifyingKey", f"the verifying key is for {n} public inputs, the step circuit has {NUM_PUBLIC_INPUTS}"
