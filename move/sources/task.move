@@ -198,14 +198,19 @@ public fun aggregate(task: &mut Task, clock: &Clock, ctx: &TxContext) {
     task.advance(model, now, ctx.sender());
 }
 
-/// Discard a stuck round (anyone may call, once now > deadline + grace period): drop its
-/// updates (their storage rebates go to the caller) and any partial aggregation, and restart
-/// the round's timer; the round number stays. Aborts: EWrongVersion, ETaskFinished,
-/// EGracePeriodNotOver.
+/// Discard a stuck round (anyone may call): a round that cannot be aggregated (no update and no
+/// aggregation started), once now > deadline + max(grace period, 1 minute). It restarts the
+/// round's timer; the round number stays. A round that holds an update is aggregated, never
+/// discarded, so a discard never races a legal `aggregate`, wipes no honest work and frees no
+/// storage (its caller collects no rebate). Aborts: EWrongVersion, ETaskFinished,
+/// ERoundHasUpdates, EGracePeriodNotOver.
 public fun discard_round(task: &mut Task, clock: &Clock, ctx: &TxContext) {
     task.assert_version();
     let now = clock.timestamp_ms();
-    round::check_discard(task.finished, now, task.deadline_ms, task.round_rules.grace_ms());
+    round::check_discard(
+        task.finished, now, task.deadline_ms, task.round_rules.grace_ms(), task.aggregating(),
+        task.submitters.length(), task.round_rules.quorum(),
+    );
     let dropped = task.clear_round();
     task.round_start_ms = now;
     task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());
@@ -244,12 +249,12 @@ public fun set_open(cap: &TaskAdminCap, task: &mut Task, open: bool) {
 }
 
 /// Restart the timer of the current round (round start = now), e.g. after a round closed
-/// with no update. Accepted updates and any partial aggregation are kept.
-/// Aborts: EWrongVersion, ENotAdmin, ETaskFinished.
+/// with no update; only before the round's first update, so the admin cannot hold a round with
+/// honest work open. Aborts: EWrongVersion, ENotAdmin, ETaskFinished, ERoundHasUpdates.
 public fun restart_round(cap: &TaskAdminCap, task: &mut Task, clock: &Clock) {
     task.assert_version();
     task.assert_admin(cap);
-    round::check_not_finished(task.finished);
+    round::check_restart(task.finished, task.aggregating(), task.submitters.length());
     let now = clock.timestamp_ms();
     task.round_start_ms = now;
     task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());

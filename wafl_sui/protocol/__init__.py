@@ -23,7 +23,7 @@ from wafl_sui.protocol.codec import (
 from wafl_sui.protocol.commitment import context_hash, data_commitment, model_commitment, model_commitment_encoded, tree16
 from wafl_sui.protocol.errors import ERRORS, ProtocolError
 from wafl_sui.protocol.poseidon import FIELD_MODULUS, PoseidonInputError, poseidon_calls, poseidon_tree16, tree16_shape
-from wafl_sui.protocol.round import MAX_UPDATES_PER_ROUND, RoundRules, new_rules, validate_round_rules
+from wafl_sui.protocol.round import MAX_UPDATES_PER_ROUND, MIN_GRACE_MS, RoundRules, new_rules, validate_round_rules
 from wafl_sui.protocol.rules import (
     AGG_FEDAVG, AGG_MEDIAN, AGG_TRIMMED_MEAN, AGGREGATION_RULES, BPS, RULE_NAMES, AggregationRule, add_to_sums,
     aggregate, check_updates, fedavg, fedavg_from_sums, median, new_aggregation, trim_count, trimmed_mean,
@@ -56,7 +56,7 @@ __all__ = [
     "ERRORS", "ProtocolError", "FIELD_MODULUS", "PoseidonInputError", "poseidon_calls", "poseidon_tree16",
     "tree16_shape",
     # round, rules
-    "MAX_UPDATES_PER_ROUND", "RoundRules", "new_rules", "validate_round_rules",
+    "MAX_UPDATES_PER_ROUND", "MIN_GRACE_MS", "RoundRules", "new_rules", "validate_round_rules",
     "AGG_FEDAVG", "AGG_MEDIAN", "AGG_TRIMMED_MEAN", "AGGREGATION_RULES", "BPS", "RULE_NAMES", "AggregationRule",
     "add_to_sums", "aggregate", "check_updates", "fedavg", "fedavg_from_sums", "median", "new_aggregation",
     "trim_count", "trimmed_mean", "validate_rule",
