@@ -11,7 +11,7 @@ import click
 
 from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
 from wafl_sui.cli.common import (
-    allow_dev_key_option, emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options,
+    FiniteFloat, allow_dev_key_option, emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options,
 )
 from wafl_sui.federation.config import SimulationConfig
 
@@ -76,7 +76,7 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
               help="The spec follows the dataset's features and classes (digits, iris, ..., or a file).")
 @click.option("--label-column", help="CSV: the label column.")
 @with_spec_overrides
-@click.option("--lr", type=float, default=1.0, show_default=True,
+@click.option("--lr", type=FiniteFloat(0, low_open=True), default=1.0, show_default=True,
               help="Learning rate (per mean gradient); lr * 2^lr_frac_bits / batch must fit lr_bits.")
 @click.option("--quorum", type=click.IntRange(1, 256), default=SimulationConfig.clients, show_default=True)
 @click.option("--rounds", type=click.IntRange(1), default=SimulationConfig.rounds, show_default=True)
@@ -84,7 +84,8 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
 @click.option("--grace", "grace_s", type=click.IntRange(0), default=3600, show_default=True,
               help="Seconds after the deadline before anyone may discard the round.")
 @click.option("--rule", type=click.Choice(["fedavg", "median", "trimmed-mean"]), default="fedavg", show_default=True)
-@click.option("--trim", type=float, default=0.1, show_default=True)
+@click.option("--trim", type=FiniteFloat(0, 0.4999), default=0.1, show_default=True,
+              help="Trimmed mean: fraction dropped at each end.")
 @click.option("--allowlist", is_flag=True, help="Only addresses the admin adds may submit (default: open).")
 @click.option("--name", help="A name to find the task by.")
 @with_ledger_options
@@ -102,6 +103,7 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
     from wafl_sui.ledger import open_ledger
     from wafl_sui.protocol import AggregationRule, RoundRules
     from wafl_sui.zk import sui_bytes
+    from wafl_sui.zk.circuit import check_size
     from wafl_sui.zk.setup import ensure_keys
 
     raw = datasets.load_raw(dataset, label_column)
@@ -110,6 +112,9 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
     rid = protocol.AGGREGATION_RULES[RULE_ALIASES[rule]]
     agg = AggregationRule(rid, int(round(trim * protocol.BPS)) if rule == "trimmed-mean" else 0)
     rules = RoundRules(quorum, round_duration_s * 1000, rounds, grace_s * 1000)
+    # every size limit before any work: the circuit's bounds and size, the gas budget
+    check_size(spec)
+    protocol.budget.check_task_budget(spec.num_weights, agg, quorum)
     keys = ensure_keys(spec, progress=progress_printer(quiet))
     vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
     zero = [protocol.encode_signed(0, spec.weight_bits)] * spec.num_weights
@@ -126,11 +131,18 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
 
 
 def _overrides(items: tuple[str, ...]) -> dict[str, int]:
+    import dataclasses
+
+    from wafl_sui.protocol import StepSpec
+
+    known = sorted(f.name for f in dataclasses.fields(StepSpec))
     out = {}
     for item in items:
         k, sep, v = item.partition("=")
         if not sep:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        if k.strip() not in known:
+            raise click.BadParameter(f"unknown spec field {k.strip()!r}; known: {', '.join(known)}", param_hint="--set")
         try:
             out[k.strip()] = int(v)
         except ValueError:

@@ -110,6 +110,9 @@ class Simulation:
         self.train = datasets.to_dataset(self.train_raw, self.scaling)
         self.test = datasets.to_dataset(self.test_raw, self.scaling)
         self.spec = datasets.spec_for(self.train_raw, batch_size=cfg.batch_size, local_steps=cfg.local_steps)
+        from wafl_sui.zk.circuit import check_size
+
+        check_size(self.spec)  # size limits before any compiling (the gas budget: at create_task)
         self.lr_q = protocol.lr_to_fixed(cfg.lr, self.spec.batch_size, self.spec.lr_frac_bits, self.spec.lr_bits)
 
     def _existing(self, ledger: Ledger) -> Any:
