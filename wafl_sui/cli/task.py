@@ -82,7 +82,7 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
 @click.option("--rounds", type=click.IntRange(1), default=SimulationConfig.rounds, show_default=True)
 @click.option("--round-duration", "round_duration_s", type=click.IntRange(1), default=3600, show_default=True, help="Seconds.")
 @click.option("--grace", "grace_s", type=click.IntRange(0), default=3600, show_default=True,
-              help="Seconds after the deadline before anyone may discard the round.")
+              help="Seconds after the deadline before anyone may discard a round that closed empty (at least 60).")
 @click.option("--rule", type=click.Choice(["fedavg", "median", "trimmed-mean"]), default="fedavg", show_default=True)
 @click.option("--trim", type=FiniteFloat(0, 0.4999), default=0.1, show_default=True,
               help="Trimmed mean: fraction dropped at each end.")
@@ -191,7 +191,7 @@ _open_flag.name = "open_"
 
 _operation("aggregate", "Aggregate the round (every step until the round advances; anyone may).",
            lambda lg, s, t: lg.aggregate_round(s, t), lambda u, t: u.aggregate(t))
-_operation("discard-round", "Drop a stuck round's updates after its deadline and grace period (anyone).",
+_operation("discard-round", "Restart a round that closed empty, after its deadline and grace period (anyone; a round with updates is aggregated).",
            lambda lg, s, t: lg.discard_round(s, t), lambda u, t: u.discard_round(t))
 _operation("add-participant", "Allow an address to submit (admin).",
            lambda lg, s, t, p: lg.add_participant(s, t, p), lambda u, t, p: u.add_participant(t, p), _participant)
@@ -199,7 +199,7 @@ _operation("remove-participant", "Remove an address from the allowlist (admin)."
            lambda lg, s, t, p: lg.remove_participant(s, t, p), lambda u, t, p: u.remove_participant(t, p), _participant)
 _operation("set-open", "Open the task to everyone, or restrict it to the allowlist (admin).",
            lambda lg, s, t, o: lg.set_open(s, t, o), lambda u, t, o: u.set_open(t, o), _open_flag)
-_operation("restart-round", "Restart the current round's timer, keeping its updates (admin).",
+_operation("restart-round", "Restart the timer of a round without updates (admin).",
            lambda lg, s, t: lg.restart_round(s, t), lambda u, t: u.restart_round(t))
 _operation("migrate", "Move the task to this package version (admin).",
            lambda lg, s, t: lg.migrate(s, t), lambda u, t: u.migrate(t))
