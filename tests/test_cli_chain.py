@@ -75,14 +75,18 @@ def test_task_operations_on_the_local_ledger(home):
     r = run("task", "discard-round", "--task", "demo", "--ledger", ledger, "--key", "mallory")
     assert r.exit_code == 1 and "EGracePeriodNotOver" in r.output
     assert json.loads(run("task", "show", "--task", "demo", "--ledger", ledger, "--json").output)["open"] is False
-    # the trust check accepts the key this machine made for the spec
+    # the trust check refuses this machine's development key without --allow-dev-key, and accepts it
+    # with the flag (the key of the spec's circuit held here)
     r = run("task", "check", "--task", "demo", "--ledger", ledger, "--json", "--quiet")
-    assert r.exit_code == 0 and json.loads(r.output)["trusted"] is True
+    assert r.exit_code == 1 and "development key" in r.output and "--allow-dev-key" in r.output
+    assert "Traceback" not in r.output
+    r = run("task", "check", "--task", "demo", "--ledger", ledger, "--json", "--quiet", "--allow-dev-key")
+    assert r.exit_code == 0 and json.loads(r.output)["trusted"] is True and json.loads(r.output)["setup"] == "dev-insecure"
     r = run("task", "show", "--task", "0x" + "99" * 32, "--ledger", ledger)
     assert r.exit_code == 1 and "Traceback" not in r.output
 
 
-def test_trust_check_refuses_the_key_of_another_circuit(home):
+def test_trust_check_refuses_the_key_of_another_circuit(home, tmp_path):
     from wafl_sui import protocol
     from wafl_sui.ledger import open_ledger
     from wafl_sui.ledger.identity import Identity
@@ -100,7 +104,12 @@ def test_trust_check_refuses_the_key_of_another_circuit(home):
         zero = [protocol.encode_signed(0, task_spec.weight_bits)] * task_spec.num_weights
         ref = lg.create_task(Identity.generate(), task_spec, RoundRules(2, 60_000, 2), AggregationRule(0), 4096,
                              True, zero, vk)
-    r = run("task", "check", "--task", ref.task_id, "--ledger", ledger, "--quiet")
+    r = run("task", "check", "--task", ref.task_id, "--ledger", ledger, "--quiet", "--allow-dev-key")
+    assert r.exit_code == 1 and "not the key of the step circuit" in r.output
+    out = tmp_path / "m.npz"  # an exporter and an evaluator refuse it too, before any work
+    r = run("model", "export", "--task", ref.task_id, "--ledger", ledger, "--out", str(out), "--allow-dev-key")
+    assert r.exit_code == 1 and "not the key of the step circuit" in r.output and not out.exists()
+    r = run("evaluate", "--task", ref.task_id, "--data", "iris", "--ledger", ledger, "--allow-dev-key")
     assert r.exit_code == 1 and "not the key of the step circuit" in r.output
 
 
@@ -166,6 +175,9 @@ def test_a_client_joins_a_task_and_an_evaluator_scores_it(home, tmp_path):
     data.write_text("a,b,c,d,label\n" + "\n".join(",".join(map(str, [*x, y])) for x, y in zip(raw.x[::3], raw.y[::3])))
     r = run("client", "run", "--task", "t", "--data", str(data), "--rounds", "1", "--ledger", ledger,
             "--key", "alice", "--metrics", metrics, "--quiet")
+    assert r.exit_code == 1 and "development key" in r.output  # refused before any proof
+    r = run("client", "run", "--task", "t", "--data", str(data), "--rounds", "1", "--ledger", ledger,
+            "--key", "alice", "--metrics", metrics, "--quiet", "--allow-dev-key")
     assert r.exit_code == 0, r.output
     assert "round 0: accepted" in r.output
     show = json.loads(run("task", "show", "--task", "t", "--ledger", ledger, "--json").output)
@@ -173,6 +185,9 @@ def test_a_client_joins_a_task_and_an_evaluator_scores_it(home, tmp_path):
     r = run("task", "aggregate", "--task", "t", "--ledger", ledger, "--key", "alice", "--json")
     assert r.exit_code == 0 and "RoundAggregated" in [e["type"] for e in json.loads(r.output)["events"]]
     r = run("evaluate", "--task", "t", "--data", "iris", "--ledger", ledger, "--metrics", metrics, "--json")
+    assert r.exit_code == 1 and "development key" in r.output
+    r = run("evaluate", "--task", "t", "--data", "iris", "--ledger", ledger, "--metrics", metrics, "--json",
+            "--allow-dev-key")
     assert r.exit_code == 0, r.output
     ev = json.loads(r.output)
     assert ev["round"] == 0 and 0 <= ev["accuracy"] <= 1

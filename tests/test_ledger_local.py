@@ -23,7 +23,7 @@ from wafl_sui.devtools.updates import UpdateMaker
 from wafl_sui.protocol import rules as agg_rules
 from wafl_sui.protocol.errors import ProtocolError
 from wafl_sui.protocol.poseidon import FIELD_MODULUS
-from wafl_sui.protocol.round import RoundRules
+from wafl_sui.protocol.round import MIN_GRACE_MS, RoundRules
 from wafl_sui.protocol.rules import AggregationRule
 from wafl_sui.protocol.spec import StepSpec
 from wafl_sui.protocol import task as ptask
@@ -308,26 +308,33 @@ def test_allowlist_and_aggregate_preconditions(ledger, maker, ids, clock):
 
 
 def test_discard_after_grace_and_restart_round(ledger, maker, ids, clock):
+    """Finding 3 through the ledger interface: nobody can wipe a round that holds an honest update
+    (not at its deadline + grace, not years later), and the admin cannot hold it open; an empty
+    round is discarded after deadline + max(grace, MIN_GRACE_MS), its timer restarted by the admin."""
     o, a = ids["owner"], ids["alice"]
-    ref = new_task(ledger, maker, o, quorum=2, grace=500)
+    ref = new_task(ledger, maker, o, quorum=2, grace=500)  # below the minimum: MIN_GRACE_MS applies
     tid = ref.task_id
-    _, ua = submit(ledger, maker, a, tid, 1)
     assert err(ledger.discard_round, a, tid) == "EGracePeriodNotOver"
-    clock.t = T0 + DUR + 500
+    clock.t = T0 + DUR + MIN_GRACE_MS
     assert err(ledger.discard_round, a, tid) == "EGracePeriodNotOver"  # the grace period's last ms
     clock.t += 1
     (ev,) = ledger.discard_round(ids["mallory"], tid).events  # anyone, after the grace period
-    assert ev.type == "RoundDiscarded" and ev.fields["submitters"] == [a.address] and ev.fields["round"] == 0
+    assert ev.type == "RoundDiscarded" and ev.fields["submitters"] == [] and ev.fields["round"] == 0
     v = ledger.task(tid)
     assert v.round == 0 and v.submitters == () and v.round_start_ms == clock.t and v.deadline_ms == clock.t + DUR
-    # the round restarted from the same model, so the same proof is valid again
-    ledger.submit_update(a, tid, ua.new_weights, ua.data_commitment, ua.proof)
-    # the admin restarts the round's timer; its updates stay
+    # the admin restarts an empty round's timer
     clock.t += 100
     (ev,) = ledger.restart_round(o, tid).events
-    assert ev.type == "RoundRestarted" and ev.fields["num_updates"] == 1
-    v = ledger.task(tid)
-    assert v.deadline_ms == clock.t + DUR and v.submitters == (a.address,)
+    assert ev.type == "RoundRestarted" and ev.fields["num_updates"] == 0
+    assert ledger.task(tid).deadline_ms == clock.t + DUR
+    # one honest update: the round is never wiped nor held open, only aggregated
+    _, ua = submit(ledger, maker, a, tid, 1)
+    for later in (DUR + MIN_GRACE_MS + 1, 10 * 365 * 86_400_000):
+        clock.t += later
+        assert err(ledger.discard_round, ids["mallory"], tid) == "ERoundHasUpdates"
+        assert err(ledger.restart_round, o, tid) == "ERoundHasUpdates"
+    assert ledger.task(tid).submitters == (a.address,)
+    assert ledger.aggregate(ids["mallory"], tid).of_type("RoundAggregated")
 
 
 def test_admin_needs_the_owned_cap(ledger, maker, ids):

@@ -141,12 +141,17 @@ def test_submit_at_the_largest_model_is_small(build, rule):
     assert rep.computation_units <= budget.STEP_BUDGET_UNITS // 20, rep.computation_units
 
 
-def test_discarding_a_full_round_fits(build):
-    """discard_round removes every stored update (the caller gets their storage rebates)."""
+def test_a_full_round_is_aggregated_never_discarded(build):
+    """discard_round cannot wipe a round with updates (finding 3): it aborts, deletes nothing and
+    collects no rebate; the updates' storage rebates go to whoever runs the aggregation's last
+    step, so discarding never pays better than aggregating. An empty round is discarded cheaply."""
     f = flow(build, DIGITS, 1, 0, 64)
     for _ in range(64):
         assert f.submit().ok
     rep = f.discard()
+    assert not rep.ok and rep.abort == "ERoundHasUpdates" and rep.deleted == 0
+    agg = f.aggregate()
+    assert agg.steps[-1].ok and agg.steps[-1].deleted == 64 and agg.steps[-1].storage_rebate_mist > 0
+    rep = f.discard()  # the next round is empty: discarded after the grace period, nothing to delete
     assert rep.ok, rep.abort
-    assert bound_units(rep) <= budget.step_units(650, AggregationRule(1), 64, 0)
-    assert rep.deleted == 64 and rep.storage_rebate_mist > 0
+    assert rep.deleted == 0 and bound_units(rep) <= budget.step_units(650, AggregationRule(1), 64, 0)

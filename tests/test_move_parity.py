@@ -346,6 +346,21 @@ def test_vk_num_public_inputs(vm, ic, extra, header):
     assert got == py_result(codec.vk_num_public_inputs, vk)
 
 
+@fast
+@given(flags=st.lists(st.sampled_from([0, 0, 0x40, 0x80, 0xC0]), min_size=9, max_size=9),
+       gamma_is_delta=st.booleans(), ic=st.integers(1, 6))
+def test_check_verifying_key(vm, flags, gamma_is_delta, ic):
+    """codec::check_verifying_key (points at infinity, gamma == delta, counts) equals the twin's."""
+    from test_verifying_key import ALPHA, BETA, DELTA, GAMMA, IC, key
+
+    points = [ALPHA, BETA, GAMMA, DELTA if not gamma_is_delta else GAMMA] + [IC[i % 2] for i in range(ic)]
+    points = [p[:-1] + bytes([(p[-1] & 0x3F) | f]) if i < len(flags) else p for i, (p, f) in
+              enumerate(zip(points, flags + [0] * len(points)))]
+    vk = key(points[0], points[1], points[2], points[3], points[4:])
+    got = move_result(vm, "codec", "check_verifying_key", [("vector<u8>", vk)])
+    assert got == py_result(codec.check_verifying_key, vk)
+
+
 # --------------------------------------------------------------------------- round rules
 times = st.one_of(st.integers(0, 2000), st.sampled_from([0, U64 - 1, U64]))
 counts = st.sampled_from([0, 1, 2, 255, 256, 257, U64])
@@ -370,12 +385,28 @@ def test_check_aggregate(vm, finished, now, deadline, aggregating, n, quorum):
     assert got[1] == py_result(round_rules.check_aggregate, *args)[1]
 
 
+grace_times = st.one_of(times, st.sampled_from([59_999, 60_000, 60_001, 100_000]), st.integers(0, 200_000))
+
+
 @fast
-@given(finished=st.booleans(), now=times, deadline=times, grace=times)
-def test_check_discard(vm, finished, now, deadline, grace):
-    got = move_result(vm, "round", "check_discard", [("bool", finished), ("u64", now), ("u64", deadline), ("u64", grace)])
-    assert got[1] == py_result(round_rules.check_discard, finished, now, deadline, grace)[1]
+@given(finished=st.booleans(), now=grace_times, deadline=times, grace=grace_times, aggregating=st.booleans(),
+       n=st.integers(0, 3), quorum=st.integers(1, 3))
+def test_check_discard(vm, finished, now, deadline, grace, aggregating, n, quorum):
+    args = (finished, now, deadline, grace, aggregating, n, quorum)
+    got = move_result(vm, "round", "check_discard", list(zip(("bool", "u64", "u64", "u64", "bool", "u64", "u64"), args)))
+    assert got[1] == py_result(round_rules.check_discard, *args)[1]
     assert vm.inner1("round", "grace_deadline", [("u64", deadline), ("u64", grace)]) == round_rules.grace_deadline(deadline, grace)
+    # a discard never races a legal aggregate: at any time, at most one of them is allowed
+    agg = py_result(round_rules.check_aggregate, finished, now, deadline, aggregating, n, quorum)[1]
+    assert agg is not None or got[1] is not None
+
+
+@fast
+@given(finished=st.booleans(), aggregating=st.booleans(), n=st.integers(0, 3))
+def test_check_restart(vm, finished, aggregating, n):
+    got = move_result(vm, "round", "check_restart", [("bool", finished), ("bool", aggregating), ("u64", n)])
+    assert got[1] == py_result(round_rules.check_restart, finished, aggregating, n)[1]
+    assert vm.inner1("round", "min_grace_ms", []) == round_rules.MIN_GRACE_MS
 
 
 @fast

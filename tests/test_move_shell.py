@@ -144,8 +144,8 @@ SPEC = StepSpec(features=2, classes=2, batch_size=2, local_steps=1, frac_bits=4,
 DIGITS = StepSpec(features=64, classes=10)  # 650 weights
 TASK_ID, CAP_ID = "0x" + "7a" * 32, "0x" + "ca" * 32
 ALLOW_ID, UPDATES_ID = b"\x11" * 32, b"\x22" * 32
-VK = bytes(224) + (5).to_bytes(8, "little") + bytes(5 * 32)
-START, DUR, GRACE = 5_000, 1_000, 300
+VK = bytes(96) + bytes(63) + b"\x01" + bytes(64) + (5).to_bytes(8, "little") + bytes(5 * 32)  # gamma != delta
+START, DUR, GRACE = 5_000, 1_000, 70_000  # GRACE > round::MIN_GRACE_MS
 U64 = (1 << 64) - 1
 SUBSTITUTIONS = {
     "commitment.move": ("use sui::poseidon::poseidon_bn254;", "use wafl::stand_in_hash::poseidon_bn254;"),
@@ -480,16 +480,23 @@ def test_chunked_aggregation_matches(shell, rule, trim_bps, n):
 # --------------------------------------------------------------------------- discard
 @pytest.mark.parametrize("rule", [0, 1])
 def test_discard_matches(shell, rule):
+    """The real entry function refuses to wipe a round with updates (or a started aggregation) at
+    any time, and discards an empty round only after deadline + grace, as the twin does."""
     s = with_updates(state(quorum=3, rule=rule), [("0x" + "01" * 32, (1,) * 6), ("0x" + "02" * 32, (5,) * 6)])
-    if rule:
-        s = dataclasses.replace(s, partial=(3,))  # an aggregation in progress is dropped too
     end = START + DUR + GRACE
-    assert names(lambda: shell.discard(s, end), lambda: task.discard_round(s, shell.sender, end)) == ("EGracePeriodNotOver",) * 2
-    got = shell.discard(s, end + 1)
-    want = task.discard_round(s, shell.sender, end + 1)[0]
+    for held in (s, dataclasses.replace(s, partial=(3,)) if rule else s):
+        for now in (end, end + 1, U64):
+            assert names(lambda: shell.discard(held, now), lambda: task.discard_round(held, shell.sender, now)) == ("ERoundHasUpdates",) * 2
+    empty = state(quorum=3, rule=rule)
+    assert names(lambda: shell.discard(empty, end), lambda: task.discard_round(empty, shell.sender, end)) == ("EGracePeriodNotOver",) * 2
+    got = shell.discard(empty, end + 1)
+    want = task.discard_round(empty, shell.sender, end + 1)[0]
     assert_same(got, want)
     assert got["round"] == 0 and got["submitters"] == [] and got["deadline_ms"] == end + 1 + DUR
-    for bad, name in ((dataclasses.replace(s, finished=True), "ETaskFinished"), (dataclasses.replace(s, version=0), "EWrongVersion")):
+    zero_grace = state(quorum=3, rule=rule, grace=0)  # the minimum grace period holds in Move too
+    assert names(lambda: shell.discard(zero_grace, START + DUR + 1),
+                 lambda: task.discard_round(zero_grace, shell.sender, START + DUR + 1)) == ("EGracePeriodNotOver",) * 2
+    for bad, name in ((dataclasses.replace(empty, finished=True), "ETaskFinished"), (dataclasses.replace(empty, version=0), "EWrongVersion")):
         assert names(lambda: shell.discard(bad, end + 1), lambda: task.discard_round(bad, shell.sender, end + 1)) == (name, name)
 
 
@@ -503,8 +510,10 @@ def test_admin_calls_match(shell):
     assert shell.run("is_allowed", s1, pure=[("address", who)], ret="bool") is True
     assert_same(shell.run("remove_dump", s1, pure=[("address", who)], cap=TASK_ID), task.remove_participant(s1, TASK_ID, who)[0])
     assert_same(shell.run("set_open_dump", s, pure=[("bool", True)], cap=TASK_ID), task.set_open(s, TASK_ID, True)[0])
-    held = with_updates(state(quorum=3), [("0x" + "01" * 32, (1,) * 6)])
-    assert_same(shell.run("restart_dump", held, START + 7 * DUR, cap=TASK_ID), task.restart_round(held, TASK_ID, START + 7 * DUR)[0])
+    assert_same(shell.run("restart_dump", s, START + 7 * DUR, cap=TASK_ID), task.restart_round(s, TASK_ID, START + 7 * DUR)[0])
+    held = with_updates(state(quorum=3), [("0x" + "01" * 32, (1,) * 6)])  # the admin cannot hold honest work open
+    assert names(lambda: shell.run("restart_dump", held, START + 7 * DUR, cap=TASK_ID),
+                 lambda: task.restart_round(held, TASK_ID, START + 7 * DUR)) == ("ERoundHasUpdates",) * 2
     old = dataclasses.replace(s, version=0)
     assert_same(shell.run("migrate_dump", old, cap=TASK_ID), task.migrate(old, TASK_ID)[0])
 

@@ -65,6 +65,9 @@ def test_simulate_json_summary_model_export_and_rerun(home):
     # wafl model export gives the same weights
     r3 = _run(["model", "export", "--task", s["task_id"], "--ledger", str(ledger), "--metrics", str(metrics),
                "--out", str(home / "again.npz")], home)
+    assert r3.exit_code == 1 and "--allow-dev-key" in r3.output and not (home / "again.npz").exists()
+    r3 = _run(["model", "export", "--task", s["task_id"], "--ledger", str(ledger), "--metrics", str(metrics),
+               "--out", str(home / "again.npz"), "--allow-dev-key"], home)
     assert r3.exit_code == 0, r3.output
     assert np.array_equal(np.load(home / "again.npz")["weights_int"], z["weights_int"])
     scaling = json.loads(str(np.load(home / "again.npz")["scaling"]))

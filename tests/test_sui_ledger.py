@@ -81,7 +81,7 @@ from wafl_sui.ledger.sui.transactions import (  # noqa: E402
 from wafl_sui.protocol import round as prounds  # noqa: E402
 from wafl_sui.protocol import task as ptask  # noqa: E402
 from wafl_sui.protocol.errors import ProtocolError  # noqa: E402
-from wafl_sui.protocol.round import RoundRules  # noqa: E402
+from wafl_sui.protocol.round import MIN_GRACE_MS, RoundRules  # noqa: E402
 from wafl_sui.protocol.rules import AggregationRule  # noqa: E402
 from wafl_sui.protocol.spec import StepSpec  # noqa: E402
 from wafl_sui.zk import sui_bytes  # noqa: E402
@@ -1228,7 +1228,7 @@ def test_rejections_map_to_protocol_errors(deployed, ids):
     w, dc, p = update(3)
     assert err(led.submit_update, ids["bob"], ref.task_id, w, dc, p[:100]) == "EInvalidProof"
     assert err(led.submit_update, ids["bob"], ref.task_id, w[:-1], dc, p) == "EWrongLength"
-    assert err(led.discard_round, a, ref.task_id) == "EGracePeriodNotOver"
+    assert err(led.discard_round, a, ref.task_id) == "ERoundHasUpdates"  # a round with an update is never wiped
     # an abort at execution (the state changed after the simulation): charged, reported, in history
     chain.verify = lambda *x: False
     real_simulate = chain.simulate
@@ -1263,15 +1263,19 @@ def test_admin_operations_and_discard(deployed, ids):
     (ev,) = led.set_open(o, tid, True).events
     assert ev.type == "OpenChanged" and ev.fields["open"] is True and led.is_allowed(tid, b.address)
     chain.now_ms += DUR + 1
-    assert err(led.discard_round, b, tid) == "EGracePeriodNotOver"
-    chain.now_ms += 1_000
+    assert err(led.restart_round, o, tid) == "ERoundHasUpdates"  # the admin cannot hold honest work open
+    chain.now_ms += 10 * MIN_GRACE_MS
+    assert err(led.discard_round, b, tid) == "ERoundHasUpdates"  # nor can anyone wipe it: it is aggregated
+    assert led.aggregate(b, tid).of_type("RoundAggregated")
+    chain.now_ms += DUR
+    assert err(led.discard_round, b, tid) == "EGracePeriodNotOver"  # empty round: deadline + max(grace, minimum)
+    chain.now_ms += MIN_GRACE_MS + 1
     (ev,) = led.discard_round(b, tid).events  # anyone, after deadline + grace
-    assert ev.type == "RoundDiscarded" and ev.fields["submitters"] == [a.address] and ev.fields["triggered_by"] == b.address
+    assert ev.type == "RoundDiscarded" and ev.fields["submitters"] == [] and ev.fields["triggered_by"] == b.address
     assert led.task(tid).submitters == () and led.task(tid).deadline_ms == chain.now_ms + DUR
-    led.submit_update(a, tid, *update(2))
     chain.now_ms += 7
     (ev,) = led.restart_round(o, tid).events
-    assert ev.type == "RoundRestarted" and ev.fields["num_updates"] == 1 and led.task(tid).deadline_ms == chain.now_ms + DUR
+    assert ev.type == "RoundRestarted" and ev.fields["num_updates"] == 0 and led.task(tid).deadline_ms == chain.now_ms + DUR
     assert err(led.migrate, o, tid) == "EWrongVersion"  # already at this package's version
     # not the cap's owner: ENotAdmin before anything is sent, as on the local ledger
     sent = chain.executes()
@@ -1292,8 +1296,8 @@ def test_admin_operations_and_discard(deployed, ids):
     (ev,) = other.set_open(o, tid, False).events
     assert ev.type == "OpenChanged" and not other.task(tid).open
     assert [e.type for e in led.events(tid)] == [
-        "TaskCreated", "ParticipantAdded", "UpdateAccepted", "ParticipantRemoved", "OpenChanged", "RoundDiscarded",
-        "UpdateAccepted", "RoundRestarted", "OpenChanged",
+        "TaskCreated", "ParticipantAdded", "UpdateAccepted", "ParticipantRemoved", "OpenChanged", "RoundAggregated",
+        "RoundDiscarded", "RoundRestarted", "OpenChanged",
     ]  # fmt: skip
     other.client.close()
 

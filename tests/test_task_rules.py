@@ -17,10 +17,10 @@ from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules, StepSp
 SPEC = StepSpec(features=2, classes=2, batch_size=2, local_steps=1, frac_bits=4, weight_bits=8,
                 feature_frac_bits=4, feature_bits=6, lr_frac_bits=8, lr_bits=8)
 DIGITS = StepSpec(features=64, classes=10)  # 650 weights of 14 bits
-VK = bytes(224) + (5).to_bytes(8, "little") + bytes(5 * 32)  # the shape of a 4-input key
+VK = bytes(96) + bytes(63) + b"\x01" + bytes(64) + (5).to_bytes(8, "little") + bytes(5 * 32)  # a 4-input key (gamma != delta)
 TASK, CAP = "0x" + "7a" * 32, "0x" + "ca" * 32  # admin calls take the task id the cap names
 ADMIN, ALICE, BOB, CAROL = "0xad", "0xa11ce", "0xb0b", "0xca201"
-START, DUR, GRACE = 5_000, 1_000, 500
+START, DUR, GRACE = 5_000, 1_000, 70_000  # GRACE > round.MIN_GRACE_MS
 PROOF = bytes(128)
 MODEL = [128] * 6
 U64 = (1 << 64) - 1
@@ -253,12 +253,12 @@ def test_robust_aggregation_in_steps(rule, trim_bps, n):
     assert s.partial == () and s.updates == () and s.submitters == () and not s.aggregating
 
 
-def test_aggregation_steps_continue_past_a_restart():
-    """Once aggregation started, the next steps are always allowed (even if the admin restarted the
-    timer), and the round stays closed to updates."""
+def test_aggregation_steps_cannot_be_held_by_a_restart():
+    """Once aggregation started, the admin cannot restart the round, the next steps are always
+    allowed and the round stays closed to updates."""
     s = full_round(make(spec=DIGITS, quorum=64, rule=1, initial_model=[0] * 650), _digits_updates(64))
     s = aggregate(s)
-    s = task.restart_round(s, TASK, START + 1)[0]
+    assert err(task.restart_round, s, TASK, START + 1) == "ERoundHasUpdates"
     assert s.aggregating and err(submit, s, "0xfff", now=START + 1) == "ERoundClosed"
     s = aggregate(s, now=START + 2)
     assert s.aggregation_done == 2 * budget.coords_per_step(650, AggregationRule(1), 64)
@@ -316,29 +316,39 @@ def test_aggregate_rejections():
 
 
 @pytest.mark.parametrize("rule", [0, 1])
-def test_discard_round_after_the_grace_period(rule):
+def test_a_round_with_updates_is_never_discarded(rule):
+    """The attack of finding 3: discarding a round that holds honest updates (after its quorum, in
+    its grace period, long after, or once its chunked aggregation started) fails; anyone may
+    aggregate it instead."""
     s = submit(make(quorum=3, rule=rule))
+    for now in (START, START + DUR + 1, START + DUR + GRACE, START + DUR + GRACE + 1, U64):
+        assert err(task.discard_round, s, CAROL, now) == "ERoundHasUpdates"
+    assert aggregate(s, now=START + DUR + GRACE + 1).round == 1
+    full_ = submit(submit(s, BOB), CAROL)  # at its quorum
+    assert err(task.discard_round, full_, CAROL, U64) == "ERoundHasUpdates"
+    started = aggregate(full_round(make(spec=DIGITS, quorum=64, rule=1, initial_model=[0] * 650), _digits_updates(64)))
+    assert started.aggregating and err(task.discard_round, started, CAROL, U64) == "ERoundHasUpdates"
+
+
+def test_discard_an_empty_round_after_the_grace_period():
+    s = make(quorum=3)
     end = START + DUR + GRACE
     assert err(task.discard_round, s, CAROL, START) == "EGracePeriodNotOver"
     assert err(task.discard_round, s, CAROL, end) == "EGracePeriodNotOver"
-    assert aggregate(s, now=end).round == 1  # during the grace period the round can still be aggregated
     d, events = task.discard_round(s, CAROL, end + 1)
-    assert d.round == 0 and d.submitters == () and d.updates == () and d.partial == ()
-    assert d.sums == ((0,) * 6 if rule == 0 else ())
-    assert d.round_start_ms == end + 1 and d.deadline_ms == end + 1 + DUR and d.model == s.model
-    assert events == [ev.RoundDiscarded(task_id=TASK, round=0, num_updates=1, submitters=(norm(ALICE),),
+    assert d.round == 0 and d.submitters == () and d.model == s.model and d.sums == (0,) * 6
+    assert d.round_start_ms == end + 1 and d.deadline_ms == end + 1 + DUR
+    assert events == [ev.RoundDiscarded(task_id=TASK, round=0, num_updates=0, submitters=(),
                                         deadline_ms=end + 1 + DUR, triggered_by=norm(CAROL), timestamp_ms=end + 1)]
-    assert submit(d, ALICE, now=end + 2).num_updates == 1  # the same sender may submit again
+    assert submit(d, ALICE, now=end + 2).num_updates == 1
 
 
-def test_discard_drops_a_partial_aggregation_and_empty_rounds():
-    s = full_round(make(spec=DIGITS, quorum=64, rule=1, initial_model=[0] * 650), _digits_updates(64))
-    s = aggregate(s)
-    assert s.aggregating
-    d = task.discard_round(s, CAROL, START + DUR + GRACE + 1)[0]
-    assert not d.aggregating and d.num_updates == 0
-    empty = task.discard_round(make(), CAROL, START + DUR + GRACE + 1)[0]  # an expired empty round
-    assert empty.deadline_ms == START + DUR + GRACE + 1 + DUR
+def test_the_grace_period_has_a_minimum():
+    """grace 0 does not let a discard follow the deadline by a millisecond: MIN_GRACE_MS at least."""
+    s = make(grace_ms=0)
+    assert err(task.discard_round, s, CAROL, START + DUR + 1) == "EGracePeriodNotOver"
+    assert err(task.discard_round, s, CAROL, START + DUR + round_rules.MIN_GRACE_MS) == "EGracePeriodNotOver"
+    assert task.discard_round(s, CAROL, START + DUR + round_rules.MIN_GRACE_MS + 1)[0].round == 0
 
 
 def test_discard_rejections():
@@ -365,10 +375,11 @@ def test_admin():
     assert events == [ev.ParticipantRemoved(task_id=TASK, participant=norm(ALICE))] and not s.is_allowed(ALICE)
     opened, events = task.set_open(s, TASK, True)
     assert opened.is_allowed(BOB) and events == [ev.OpenChanged(task_id=TASK, open=True)]
-    # restart an expired round (its updates are kept)
-    s, events = task.restart_round(submit(make(quorum=3)), TASK, START + 5 * DUR)
-    assert s.deadline_ms == START + 6 * DUR and s.round == 0 and s.num_updates == 1
-    assert events == [ev.RoundRestarted(task_id=TASK, round=0, num_updates=1, deadline_ms=START + 6 * DUR,
+    # restart an expired round without updates; a round with one cannot be held open
+    assert err(task.restart_round, submit(make(quorum=3)), TASK, START + 5 * DUR) == "ERoundHasUpdates"
+    s, events = task.restart_round(make(quorum=3), TASK, START + 5 * DUR)
+    assert s.deadline_ms == START + 6 * DUR and s.round == 0 and s.num_updates == 0
+    assert events == [ev.RoundRestarted(task_id=TASK, round=0, num_updates=0, deadline_ms=START + 6 * DUR,
                                         timestamp_ms=START + 5 * DUR)]
     s = submit(s, BOB, now=START + 5 * DUR)
     done = aggregate(submit(make(quorum=1, max_rounds=1)))
@@ -451,9 +462,16 @@ def test_pure_rules():
     assert err(ca, False, 0, 10, False, 1, 2) == "EQuorumNotReached"
     assert err(ca, False, 11, 10, False, 0, 2) == "ENoUpdates"
     cd = round_rules.check_discard
-    assert err(cd, True, 100, 0, 0) == "ETaskFinished"
-    assert err(cd, False, 10, 5, 5) == "EGracePeriodNotOver"
-    cd(False, 11, 5, 5)
+    g = round_rules.MIN_GRACE_MS
+    assert err(cd, True, 10**9, 0, 0, False, 0, 1) == "ETaskFinished"
+    assert err(cd, False, 10**9, 0, 0, False, 1, 2) == "ERoundHasUpdates"
+    assert err(cd, False, 10**9, 0, 0, True, 0, 2) == "ERoundHasUpdates"
+    assert err(cd, False, 5 + g, 5, 5, False, 0, 1) == "EGracePeriodNotOver"  # grace 5 < the minimum
+    cd(False, 6 + g, 5, 5, False, 0, 1)
+    cd(False, 5 + g + 2, 5, g + 1, False, 0, 1)
+    cr = round_rules.check_restart
+    assert err(cr, True, False, 0) == "ETaskFinished" and err(cr, False, False, 1) == "ERoundHasUpdates"
+    cr(False, False, 0)
     assert err(agg_rules.validate_rule, 0, 5000) == "EInvalidAggregationRule"
     assert err(spec_rules.check_lr_q, SPEC, 256) == "EInvalidSpec"
 

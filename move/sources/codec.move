@@ -11,7 +11,7 @@ const EValueOutOfBounds: vector<u8> =
     b"A value does not fit in its bit width, or is not a BN254 field element";
 #[error]
 const EInvalidVerifyingKey: vector<u8> =
-    b"The verifying key's length does not match its count of IC points";
+    b"The verifying key is malformed or degenerate (length vs IC count, a point at infinity, gamma == delta)";
 
 /// Values are packed little-endian into field elements of at most this many bits.
 const PACK_BITS: u64 = 253;
@@ -128,6 +128,9 @@ public(package) fun public_inputs_bytes(values: &vector<u256>): vector<u8> {
 /// alpha (G1, 32) || beta, gamma, delta (G2, 64 each) || u64 LE count of IC points.
 const VK_HEADER_BYTES: u64 = 232;
 const G1_BYTES: u64 = 32;
+const G2_BYTES: u64 = 64;
+/// arkworks' compressed encoding marks the point at infinity with this bit of a point's last byte.
+const INFINITY_FLAG: u8 = 0x40;
 
 /// Number of public inputs a raw (arkworks compressed) BN254 verifying key is for, read from
 /// its IC count; aborts with EInvalidVerifyingKey when the byte length does not match the count.
@@ -143,4 +146,41 @@ public(package) fun vk_num_public_inputs(vk: &vector<u8>): u64 {
     assert!(ic >= 1 && ic <= (len - VK_HEADER_BYTES) / G1_BYTES, EInvalidVerifyingKey);
     assert!(len == VK_HEADER_BYTES + G1_BYTES * ic, EInvalidVerifyingKey);
     ic - 1
+}
+
+/// The step circuit's key, checked before `groth16::prepare_verifying_key` (which accepts
+/// points at infinity, and with them a key against which anyone "proves" anything): the length
+/// matches the IC count; no point (alpha, beta, gamma, delta, any IC) carries the infinity flag;
+/// gamma != delta (with gamma == delta, A = alpha, B = beta, C = -vk_x verifies for any public
+/// inputs). Points off the curve or outside the prime-order subgroup are refused by
+/// `prepare_verifying_key` itself. Returns the key's number of public inputs; aborts with
+/// EInvalidVerifyingKey.
+public(package) fun check_verifying_key(vk: &vector<u8>): u64 {
+    let n = vk_num_public_inputs(vk);
+    // alpha (G1) at 0; beta, gamma, delta (G2) at 32, 96, 160; IC points from VK_HEADER_BYTES.
+    assert!(!is_infinity(vk, G1_BYTES - 1), EInvalidVerifyingKey);
+    let mut g = 0;
+    while (g < 3) {
+        assert!(!is_infinity(vk, G1_BYTES + G2_BYTES * (g + 1) - 1), EInvalidVerifyingKey);
+        g = g + 1;
+    };
+    let mut i = 0;
+    while (i <= n) {
+        assert!(!is_infinity(vk, VK_HEADER_BYTES + G1_BYTES * (i + 1) - 1), EInvalidVerifyingKey);
+        i = i + 1;
+    };
+    let gamma = G1_BYTES + G2_BYTES;
+    let delta = G1_BYTES + 2 * G2_BYTES;
+    let mut same = true;
+    let mut k = 0;
+    while (k < G2_BYTES && same) {
+        same = vk[gamma + k] == vk[delta + k];
+        k = k + 1;
+    };
+    assert!(!same, EInvalidVerifyingKey);
+    n
+}
+
+fun is_infinity(vk: &vector<u8>, last_byte: u64): bool {
+    (vk[last_byte] & INFINITY_FLAG) != 0
 }

@@ -22,15 +22,21 @@ const EQuorumNotReached: vector<u8> = b"The quorum is not reached and the round 
 const ENoUpdates: vector<u8> = b"The round closed without any update";
 #[error]
 const EGracePeriodNotOver: vector<u8> = b"A round can be discarded only after its deadline plus the grace period";
+#[error]
+const ERoundHasUpdates: vector<u8> =
+    b"The round holds updates or its aggregation has started: aggregate it; it cannot be discarded or restarted";
 
 const MAX_U64: u64 = 0xffffffffffffffff;
 /// Most updates one round accepts (quorum <= this): the last aggregation step of a robust rule
 /// removes one dynamic field per update, and a Sui transaction may load at most 1000 objects.
 const MAX_UPDATES_PER_ROUND: u64 = 256;
+/// The shortest grace period `discard_round` waits after a deadline, whatever the task says.
+const MIN_GRACE_MS: u64 = 60_000;
 
 /// How a task's rounds run: a round closes at `quorum` updates (or at its deadline,
 /// `round_duration_ms` after it started); the task finishes after `max_rounds` aggregations;
-/// `grace_ms` after the deadline anyone may discard a round nobody aggregated.
+/// `max(grace_ms, MIN_GRACE_MS)` after the deadline anyone may discard a round that cannot be
+/// aggregated (one without updates).
 public struct RoundRules has copy, drop, store {
     quorum: u64,
     round_duration_ms: u64,
@@ -56,15 +62,25 @@ public fun grace_ms(r: &RoundRules): u64 { r.grace_ms }
 
 public(package) fun max_updates_per_round(): u64 { MAX_UPDATES_PER_ROUND }
 
+public(package) fun min_grace_ms(): u64 { MIN_GRACE_MS }
+
 /// Deadline of a round that starts at `start_ms` (saturating at u64::MAX). A round accepts
 /// updates while now <= deadline.
 public(package) fun deadline(start_ms: u64, round_duration_ms: u64): u64 {
     saturating_add(start_ms, round_duration_ms)
 }
 
-/// The end of a round's grace period: deadline + grace (saturating at u64::MAX).
+/// The end of a round's grace period: deadline + max(grace, MIN_GRACE_MS) (saturating at
+/// u64::MAX).
 public(package) fun grace_deadline(deadline_ms: u64, grace_ms: u64): u64 {
-    saturating_add(deadline_ms, grace_ms)
+    saturating_add(deadline_ms, if (grace_ms < MIN_GRACE_MS) MIN_GRACE_MS else grace_ms)
+}
+
+/// Whether a round's aggregation may go on once its deadline has passed: it has started, or the
+/// round holds an update (and so, at its quorum, before the deadline too). A round for which
+/// this holds can never be discarded, so a discard never races a legal aggregate.
+public(package) fun aggregatable_after_deadline(aggregating: bool, num_updates: u64, quorum: u64): bool {
+    aggregating || num_updates >= quorum || num_updates > 0
 }
 
 /// Preconditions of an update, in this order: ETaskFinished, ERoundClosed (now > deadline, or
@@ -102,14 +118,31 @@ public(package) fun check_aggregate(
     assert!(!finished, ETaskFinished);
     if (aggregating || num_updates >= quorum) return;
     assert!(now_ms > deadline_ms, EQuorumNotReached);
-    assert!(num_updates > 0, ENoUpdates);
+    assert!(aggregatable_after_deadline(aggregating, num_updates, quorum), ENoUpdates);
 }
 
-/// Anyone may discard the round once now > deadline + grace: ETaskFinished, then
+/// Anyone may discard a round that cannot be aggregated (no update, no aggregation started)
+/// once now > deadline + max(grace, MIN_GRACE_MS): ETaskFinished, ERoundHasUpdates, then
 /// EGracePeriodNotOver.
-public(package) fun check_discard(finished: bool, now_ms: u64, deadline_ms: u64, grace_ms: u64) {
+public(package) fun check_discard(
+    finished: bool,
+    now_ms: u64,
+    deadline_ms: u64,
+    grace_ms: u64,
+    aggregating: bool,
+    num_updates: u64,
+    quorum: u64,
+) {
     assert!(!finished, ETaskFinished);
+    assert!(!aggregatable_after_deadline(aggregating, num_updates, quorum), ERoundHasUpdates);
     assert!(now_ms > grace_deadline(deadline_ms, grace_ms), EGracePeriodNotOver);
+}
+
+/// The admin may restart a round's timer only before its first update (its submitters' work is
+/// never held back): ETaskFinished, then ERoundHasUpdates.
+public(package) fun check_restart(finished: bool, aggregating: bool, num_updates: u64) {
+    assert!(!finished, ETaskFinished);
+    assert!(!aggregating && num_updates == 0, ERoundHasUpdates);
 }
 
 /// The round after `round` and whether the task is finished then (rounds are numbered from
@@ -117,11 +150,6 @@ public(package) fun check_discard(finished: bool, now_ms: u64, deadline_ms: u64,
 public(package) fun next_round(round: u64, max_rounds: u64): (u64, bool) {
     let next = round + 1;
     (next, next >= max_rounds)
-}
-
-/// ETaskFinished when the task is finished.
-public(package) fun check_not_finished(finished: bool) {
-    assert!(!finished, ETaskFinished);
 }
 
 fun saturating_add(a: u64, b: u64): u64 {

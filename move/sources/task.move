@@ -83,7 +83,8 @@ public struct TaskAdminCap has key, store {
 /// Create and share a task; returns its admin capability (the PTB transfers it). A PTB builds
 /// the arguments first with `spec::new`, `round::new_rules` and `rules::new_aggregation`.
 /// Aborts: EInvalidSpec (lr_q), EOverGasBudget, EWrongLength / EValueOutOfBounds (initial
-/// model), EInvalidVerifyingKey (not for 4 public inputs; groth16 rejects invalid points).
+/// model), EInvalidVerifyingKey (malformed or degenerate: `codec::check_verifying_key`; not for
+/// 4 public inputs; `prepare_verifying_key` rejects points off the curve or the subgroup).
 public fun create_task(
     spec: StepSpec,
     round_rules: RoundRules,
@@ -98,7 +99,7 @@ public fun create_task(
     spec.check_lr_q(lr_q);
     budget::check_task_budget(spec.num_weights_u256(), &aggregation, round_rules.quorum());
     let packed = spec.pack_weights(&initial_model);
-    assert!(codec::vk_num_public_inputs(&vk_bytes) == NUM_PUBLIC_INPUTS, EInvalidVerifyingKey);
+    assert!(codec::check_verifying_key(&vk_bytes) == NUM_PUBLIC_INPUTS, EInvalidVerifyingKey);
     let prepared_vk = groth16::prepare_verifying_key(&groth16::bn254(), &vk_bytes);
     let model_commitment = commitment::tree16(packed);
     let now = clock.timestamp_ms();
@@ -197,14 +198,19 @@ public fun aggregate(task: &mut Task, clock: &Clock, ctx: &TxContext) {
     task.advance(model, now, ctx.sender());
 }
 
-/// Discard a stuck round (anyone may call, once now > deadline + grace period): drop its
-/// updates (their storage rebates go to the caller) and any partial aggregation, and restart
-/// the round's timer; the round number stays. Aborts: EWrongVersion, ETaskFinished,
-/// EGracePeriodNotOver.
+/// Discard a stuck round (anyone may call): a round that cannot be aggregated (no update and no
+/// aggregation started), once now > deadline + max(grace period, 1 minute). It restarts the
+/// round's timer; the round number stays. A round that holds an update is aggregated, never
+/// discarded, so a discard never races a legal `aggregate`, wipes no honest work and frees no
+/// storage (its caller collects no rebate). Aborts: EWrongVersion, ETaskFinished,
+/// ERoundHasUpdates, EGracePeriodNotOver.
 public fun discard_round(task: &mut Task, clock: &Clock, ctx: &TxContext) {
     task.assert_version();
     let now = clock.timestamp_ms();
-    round::check_discard(task.finished, now, task.deadline_ms, task.round_rules.grace_ms());
+    round::check_discard(
+        task.finished, now, task.deadline_ms, task.round_rules.grace_ms(), task.aggregating(),
+        task.submitters.length(), task.round_rules.quorum(),
+    );
     let dropped = task.clear_round();
     task.round_start_ms = now;
     task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());
@@ -243,12 +249,12 @@ public fun set_open(cap: &TaskAdminCap, task: &mut Task, open: bool) {
 }
 
 /// Restart the timer of the current round (round start = now), e.g. after a round closed
-/// with no update. Accepted updates and any partial aggregation are kept.
-/// Aborts: EWrongVersion, ENotAdmin, ETaskFinished.
+/// with no update; only before the round's first update, so the admin cannot hold a round with
+/// honest work open. Aborts: EWrongVersion, ENotAdmin, ETaskFinished, ERoundHasUpdates.
 public fun restart_round(cap: &TaskAdminCap, task: &mut Task, clock: &Clock) {
     task.assert_version();
     task.assert_admin(cap);
-    round::check_not_finished(task.finished);
+    round::check_restart(task.finished, task.aggregating(), task.submitters.length());
     let now = clock.timestamp_ms();
     task.round_start_ms = now;
     task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from wafl_sui.cli.chain import key_option, load_identity
-from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, progress_printer
+from wafl_sui.cli.common import FiniteFloat, allow_dev_key_option, friendly_errors, ledger_spec, metrics_option, progress_printer
 from wafl_sui.ledger.sui.network import LEDGER_NETWORKS
 
 
@@ -25,15 +25,18 @@ def client_group() -> None:
 @click.option("--scaling", type=click.Path(exists=True, dir_okay=False),
               help="The task's feature scaling (JSON, as in an exported model); default: fitted on your data.")
 @click.option("--rounds", type=click.IntRange(1), help="How many rounds to contribute to [default: until the task ends].")
-@click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between looks at the task.")
+@click.option("--poll", type=FiniteFloat(0.05, 3600), default=2.0, show_default=True,
+              help="Seconds between looks at the task (0.05 .. 3600).")
 @click.option("--seed", type=int, default=None, help="Batch sampling seed [default: fresh].")
 @click.option("--network", type=click.Choice(LEDGER_NETWORKS), default="local", show_default=True)
 @click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False), help="Local ledger file.")
 @key_option
 @metrics_option
+@allow_dev_key_option
 @click.option("--quiet", is_flag=True)
 @friendly_errors
-def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledger_file, key, metrics_file, quiet) -> None:
+def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledger_file, key, metrics_file,
+            allow_dev_key, quiet) -> None:
     """Each round: check the task's key, draw a batch, train the exact step, prove, submit."""
     from wafl_sui.client import datasets
     from wafl_sui.client.participant import Client
@@ -44,8 +47,7 @@ def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledg
     say = progress_printer(quiet) or (lambda m: None)
     ident = load_identity(key)
     raw = datasets.load_raw(data, label_column)
-    sc = (datasets.FeatureScaling.from_dict(json.loads(Path(scaling).read_text())) if scaling
-          else datasets.scaling_for(raw))
+    sc = _scaling(scaling, raw.x.shape[1]) if scaling else datasets.scaling_for(raw)
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = ledger.task(task)
         if raw.x.shape[1] != view.spec.features or raw.classes > view.spec.classes:
@@ -53,7 +55,8 @@ def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledg
                 f"{data}: {raw.x.shape[1]} features and labels up to {raw.classes - 1}, but the task's model has "
                 f"{view.spec.features} features and {view.spec.classes} classes (labels 0..{view.spec.classes - 1})")
         keys = ensure_keys(view.spec, progress=say)
-        client = Client(ident, datasets.to_dataset(raw, sc), view.spec, keys, seed=seed or time.time_ns() % 2**32)
+        client = Client(ident, datasets.to_dataset(raw, sc), view.spec, keys,
+                        seed=seed if seed is not None else time.time_ns() % 2**32, allow_dev_key=allow_dev_key)
         client.check_task(view)
         store = MetricsStore(metrics_file)
         done = 0
@@ -82,3 +85,25 @@ def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledg
             say("stopped")
         finally:
             client.close()
+
+
+def _scaling(path: str, features: int):
+    """The task's feature scaling from a JSON file (as an exported model holds it), checked."""
+    from wafl_sui.client import datasets
+
+    try:
+        d = json.loads(Path(path).read_text())
+        sc = datasets.FeatureScaling.from_dict(d)
+        lows, highs = [float(v) for v in sc.low], [float(v) for v in sc.high]
+        centers = [float(v) for v in sc.center]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise click.ClickException(
+            f"--scaling {path}: not a feature scaling ({type(e).__name__}: {e}); expected JSON with 'low' and 'high' "
+            "lists (and optionally 'center'), as `wafl model export` writes it") from None
+    vals = lows + highs + centers
+    if len(lows) != features or len(highs) != features or (centers and len(centers) != features):
+        raise click.ClickException(f"--scaling {path}: 'low', 'high' (and 'center') need {features} values each, "
+                                   f"one per feature of your data; got {len(lows)}, {len(highs)}, {len(centers)}")
+    if any(v != v or v in (float("inf"), float("-inf")) for v in vals):
+        raise click.ClickException(f"--scaling {path}: every value must be a finite number")
+    return sc

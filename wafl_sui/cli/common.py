@@ -106,3 +106,33 @@ def ledger_spec(network: str, ledger_file: str | None) -> str:
 def metrics_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--metrics", "metrics_file", type=click.Path(dir_okay=False),
                         help="Metrics database [default: $WAFL_HOME/metrics.sqlite].")(fn)
+
+
+def allow_dev_key_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--allow-dev-key`: accept a task whose key comes from a development (single-party) setup."""
+    return click.option("--allow-dev-key", is_flag=True,
+                        help="Accept a task whose verifying key is a development key ('dev-insecure': whoever "
+                             "made it can forge proofs). For tests and demos only.")(fn)
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number (never nan or inf) in an optional range: a clear `Error: Invalid value` at
+    parse time, before any work."""
+
+    name = "number"
+
+    def __init__(self, low: float | None = None, high: float | None = None, *, low_open: bool = False):
+        self.low, self.high, self.low_open = low, high, low_open
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if v != v or v in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+            self.fail(f"{value!r} must be {'>' if self.low_open else '>='} {self.low:g}", param, ctx)
+        if self.high is not None and v > self.high:
+            self.fail(f"{value!r} must be <= {self.high:g}", param, ctx)
+        return v

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from wafl_sui.cli.common import emit, friendly_errors, ledger_spec, metrics_option, with_ledger_options
+from wafl_sui.cli.common import (
+    allow_dev_key_option, emit, friendly_errors, ledger_spec, metrics_option, progress_printer, with_ledger_options,
+)
 
 
 @click.command("evaluate")
@@ -14,12 +16,14 @@ from wafl_sui.cli.common import emit, friendly_errors, ledger_spec, metrics_opti
 @click.option("--evaluator", default="evaluator", show_default=True, help="Name recorded with the figures.")
 @with_ledger_options
 @metrics_option
+@allow_dev_key_option
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
-def evaluate_cmd(task, data, label_column, evaluator, network, ledger_file, metrics_file, as_json) -> None:
+def evaluate_cmd(task, data, label_column, evaluator, network, ledger_file, metrics_file, allow_dev_key, as_json) -> None:
     """Accuracy and loss of the global model; recorded in the metrics store for the dashboard."""
     from wafl_sui import protocol
     from wafl_sui.client import datasets, model
+    from wafl_sui.client.trust import check_task
     from wafl_sui.ledger import open_ledger
     from wafl_sui.metrics import query
     from wafl_sui.metrics.store import MetricsError, MetricsStore
@@ -30,6 +34,7 @@ def evaluate_cmd(task, data, label_column, evaluator, network, ledger_file, metr
     if raw.x.shape[1] != view.spec.features or raw.classes > view.spec.classes:
         raise click.ClickException(f"{data}: {raw.x.shape[1]} features and {raw.classes} classes, but the task's model "
                                    f"has {view.spec.features} features and {view.spec.classes} classes")
+    check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(as_json))
     store = MetricsStore(metrics_file)
     try:
         extra = query.task_extra(store, view.task_id, network)

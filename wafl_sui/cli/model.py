@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
-from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, new_output_file, with_ledger_options
+from wafl_sui.cli.common import (
+    allow_dev_key_option, friendly_errors, ledger_spec, metrics_option, new_output_file, progress_printer,
+    with_ledger_options,
+)
 
 
 @click.group("model", help="The global model of a task.")
@@ -17,11 +20,13 @@ def model_group() -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.npz, must not exist).")
 @with_ledger_options
 @metrics_option
+@allow_dev_key_option
 @friendly_errors
-def export_cmd(task, out, network, ledger_file, metrics_file) -> None:
+def export_cmd(task, out, network, ledger_file, metrics_file, allow_dev_key) -> None:
     """Write float weights (C, D+1), integer weights, the spec and the feature scaling."""
     from wafl_sui.client.datasets import FeatureScaling
     from wafl_sui.client.export import export_model
+    from wafl_sui.client.trust import check_task
     from wafl_sui.ledger import open_ledger
     from wafl_sui.metrics import query
     from wafl_sui.metrics.store import MetricsError, MetricsStore
@@ -29,6 +34,7 @@ def export_cmd(task, out, network, ledger_file, metrics_file) -> None:
     path = new_output_file(out)
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = ledger.task(task)
+    check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(False))
     try:
         extra = query.task_extra(MetricsStore(metrics_file, create=False), view.task_id, network)
     except MetricsError:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, with_ledger_options
+from wafl_sui.cli.common import FiniteFloat, friendly_errors, ledger_spec, metrics_option, with_ledger_options
 from wafl_sui.federation.config import SimulationConfig
 
 
@@ -20,16 +20,16 @@ from wafl_sui.federation.config import SimulationConfig
 @click.option("--clients", type=click.IntRange(1, 256), default=SimulationConfig.clients, show_default=True)
 @click.option("--rounds", type=click.IntRange(1, 100_000), default=SimulationConfig.rounds, show_default=True)
 @click.option("--rule", type=click.Choice(["fedavg", "median", "trimmed-mean"]), default="fedavg", show_default=True)
-@click.option("--trim", type=float, default=SimulationConfig.trim, show_default=True, help="Trimmed mean: fraction dropped at each end.")
-@click.option("--alpha", type=float, default=None, help="Dirichlet(alpha) label-skewed partition [default: IID].")
-@click.option("--lr", type=float, default=SimulationConfig.lr, show_default=True, help="Learning rate (per mean gradient).")
+@click.option("--trim", type=FiniteFloat(0, 0.4999), default=SimulationConfig.trim, show_default=True, help="Trimmed mean: fraction dropped at each end.")
+@click.option("--alpha", type=FiniteFloat(0, low_open=True), default=None, help="Dirichlet(alpha) label-skewed partition [default: IID].")
+@click.option("--lr", type=FiniteFloat(0, low_open=True), default=SimulationConfig.lr, show_default=True, help="Learning rate (per mean gradient).")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=SimulationConfig.batch_size, show_default=True)
 @click.option("--local-steps", type=click.IntRange(1, 64), default=SimulationConfig.local_steps, show_default=True)
 @click.option("--attackers", type=click.IntRange(0, 256), default=0, show_default=True,
               help="How many clients attack (the last K).")
 @click.option("--attack", type=click.Choice(["label-flip", "forged-update"]), default=None)
 @click.option("--seed", type=int, default=SimulationConfig.seed, show_default=True, help="Data split, partition and batches.")
-@click.option("--test-fraction", type=float, default=SimulationConfig.test_fraction, show_default=True, help="Held out for evaluation.")
+@click.option("--test-fraction", type=FiniteFloat(0, 1, low_open=True), default=SimulationConfig.test_fraction, show_default=True, help="Held out for evaluation.")
 @click.option("--name", help="Task name [default: sim-<run id>].")
 @with_ledger_options
 @metrics_option

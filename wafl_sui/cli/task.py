@@ -10,7 +10,9 @@ from typing import Any, Callable
 import click
 
 from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
-from wafl_sui.cli.common import emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options
+from wafl_sui.cli.common import (
+    FiniteFloat, allow_dev_key_option, emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options,
+)
 from wafl_sui.federation.config import SimulationConfig
 
 with_spec_overrides = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -48,23 +50,24 @@ def show_cmd(task, network, ledger_file, as_json) -> None:
 @task_group.command("check")
 @click.option("--task", "task", required=True, help="Task id (0x...) or name.")
 @with_ledger_options
+@allow_dev_key_option
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--quiet", is_flag=True)
 @friendly_errors
-def check_cmd(task, network, ledger_file, as_json, quiet) -> None:
-    """Check that the task's verifying key is the key of its spec's circuit held here (exit 1 if not)."""
-    from wafl_sui.client.trust import check_task_key
+def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None:
+    """Check that the task's verifying key is the key of its spec's circuit held here, and not a
+    development key unless --allow-dev-key (exit 1 if not)."""
+    from wafl_sui.client.trust import check_task
     from wafl_sui.ledger import open_ledger
-    from wafl_sui.zk import sui_bytes
-    from wafl_sui.zk.setup import ensure_keys
 
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = ledger.task(task)
-    keys = ensure_keys(view.spec, progress=progress_printer(quiet))
-    check_task_key(view, view.spec, sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key()))
-    emit({"task_id": view.task_id, "trusted": True, "setup": keys.setup.kind, "circuit_hash": keys.artifacts.hash},
+    t = check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(quiet))
+    emit({"task_id": t.task_id, "trusted": True, "setup": t.setup, "circuit_hash": t.circuit_hash},
          as_json, lambda o: click.echo(f"task {o['task_id']}: its key is the {o['setup']} key of circuit "
-                                       f"{o['circuit_hash']} held here; safe to contribute"))
+                                       f"{o['circuit_hash']} held here; "
+                                       + ("a development key, accepted because of --allow-dev-key: for tests only"
+                                          if o["setup"] == "dev-insecure" else "safe to contribute")))
 
 
 # --------------------------------------------------------------------------- creating a task
@@ -73,15 +76,16 @@ def check_cmd(task, network, ledger_file, as_json, quiet) -> None:
               help="The spec follows the dataset's features and classes (digits, iris, ..., or a file).")
 @click.option("--label-column", help="CSV: the label column.")
 @with_spec_overrides
-@click.option("--lr", type=float, default=1.0, show_default=True,
+@click.option("--lr", type=FiniteFloat(0, low_open=True), default=1.0, show_default=True,
               help="Learning rate (per mean gradient); lr * 2^lr_frac_bits / batch must fit lr_bits.")
 @click.option("--quorum", type=click.IntRange(1, 256), default=SimulationConfig.clients, show_default=True)
 @click.option("--rounds", type=click.IntRange(1), default=SimulationConfig.rounds, show_default=True)
 @click.option("--round-duration", "round_duration_s", type=click.IntRange(1), default=3600, show_default=True, help="Seconds.")
 @click.option("--grace", "grace_s", type=click.IntRange(0), default=3600, show_default=True,
-              help="Seconds after the deadline before anyone may discard the round.")
+              help="Seconds after the deadline before anyone may discard a round that closed empty (at least 60).")
 @click.option("--rule", type=click.Choice(["fedavg", "median", "trimmed-mean"]), default="fedavg", show_default=True)
-@click.option("--trim", type=float, default=0.1, show_default=True)
+@click.option("--trim", type=FiniteFloat(0, 0.4999), default=0.1, show_default=True,
+              help="Trimmed mean: fraction dropped at each end.")
 @click.option("--allowlist", is_flag=True, help="Only addresses the admin adds may submit (default: open).")
 @click.option("--name", help="A name to find the task by.")
 @with_ledger_options
@@ -99,6 +103,7 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
     from wafl_sui.ledger import open_ledger
     from wafl_sui.protocol import AggregationRule, RoundRules
     from wafl_sui.zk import sui_bytes
+    from wafl_sui.zk.circuit import check_size
     from wafl_sui.zk.setup import ensure_keys
 
     raw = datasets.load_raw(dataset, label_column)
@@ -107,6 +112,9 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
     rid = protocol.AGGREGATION_RULES[RULE_ALIASES[rule]]
     agg = AggregationRule(rid, int(round(trim * protocol.BPS)) if rule == "trimmed-mean" else 0)
     rules = RoundRules(quorum, round_duration_s * 1000, rounds, grace_s * 1000)
+    # every size limit before any work: the circuit's bounds and size, the gas budget
+    check_size(spec)
+    protocol.budget.check_task_budget(spec.num_weights, agg, quorum)
     keys = ensure_keys(spec, progress=progress_printer(quiet))
     vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
     zero = [protocol.encode_signed(0, spec.weight_bits)] * spec.num_weights
@@ -123,11 +131,18 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
 
 
 def _overrides(items: tuple[str, ...]) -> dict[str, int]:
+    import dataclasses
+
+    from wafl_sui.protocol import StepSpec
+
+    known = sorted(f.name for f in dataclasses.fields(StepSpec))
     out = {}
     for item in items:
         k, sep, v = item.partition("=")
         if not sep:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        if k.strip() not in known:
+            raise click.BadParameter(f"unknown spec field {k.strip()!r}; known: {', '.join(known)}", param_hint="--set")
         try:
             out[k.strip()] = int(v)
         except ValueError:
@@ -176,7 +191,7 @@ _open_flag.name = "open_"
 
 _operation("aggregate", "Aggregate the round (every step until the round advances; anyone may).",
            lambda lg, s, t: lg.aggregate_round(s, t), lambda u, t: u.aggregate(t))
-_operation("discard-round", "Drop a stuck round's updates after its deadline and grace period (anyone).",
+_operation("discard-round", "Restart a round that closed empty, after its deadline and grace period (anyone; a round with updates is aggregated).",
            lambda lg, s, t: lg.discard_round(s, t), lambda u, t: u.discard_round(t))
 _operation("add-participant", "Allow an address to submit (admin).",
            lambda lg, s, t, p: lg.add_participant(s, t, p), lambda u, t, p: u.add_participant(t, p), _participant)
@@ -184,7 +199,7 @@ _operation("remove-participant", "Remove an address from the allowlist (admin)."
            lambda lg, s, t, p: lg.remove_participant(s, t, p), lambda u, t, p: u.remove_participant(t, p), _participant)
 _operation("set-open", "Open the task to everyone, or restrict it to the allowlist (admin).",
            lambda lg, s, t, o: lg.set_open(s, t, o), lambda u, t, o: u.set_open(t, o), _open_flag)
-_operation("restart-round", "Restart the current round's timer, keeping its updates (admin).",
+_operation("restart-round", "Restart the timer of a round without updates (admin).",
            lambda lg, s, t: lg.restart_round(s, t), lambda u, t: u.restart_round(t))
 _operation("migrate", "Move the task to this package version (admin).",
            lambda lg, s, t: lg.migrate(s, t), lambda u, t: u.migrate(t))

@@ -17,6 +17,7 @@ is a whole number of 1/16ths.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -100,7 +101,7 @@ def _labels(raw: Sequence, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
     if any(v == "" for v in values):
         row = next(i for i, v in enumerate(values) if v == "")
         raise DatasetError(f"{source}: row {row + 1} has no label")
-    ints = _as_class_indices(values)
+    ints = _as_class_indices(values, source)
     if ints is not None:  # integer labels are class indices as given (a client may lack some classes)
         classes = max(ints) + 1
         if classes < 2:
@@ -116,18 +117,41 @@ def _labels(raw: Sequence, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.asarray([index[v] for v in values], dtype=np.int64), tuple(keys)
 
 
-def _as_class_indices(values: Sequence[str]) -> list[int] | None:
-    """The labels as ints when every one is a non-negative integer (e.g. "3", "3.0"), else None."""
+# Integer labels are class indices: more classes than this is a mistake (a column of ids?), not a task.
+MAX_CLASS_INDEX = 4095
+
+
+def _as_class_indices(values: Sequence[str], source: str = "labels") -> list[int] | None:
+    """The labels as ints when every one is a non-negative integer (e.g. "3", "3.0"), else None
+    (string labels). A numeric label that is not finite (nan, inf, 1e400) or an index too large
+    to be a class is an error naming its row."""
     out = []
-    for v in values:
+    numeric = all(_is_float(v) for v in values)
+    for row, v in enumerate(values, start=1):
         try:
             f = float(v)
         except ValueError:
             return None
+        if not math.isfinite(f):
+            if numeric:
+                raise DatasetError(f"{source}: row {row} has the label {v!r}, which is not a class; remove the row "
+                                   "or give it its class")
+            return None
         if f < 0 or f != int(f):
             return None
+        if int(f) > MAX_CLASS_INDEX:
+            raise DatasetError(f"{source}: row {row} has the label {v!r}: integer labels are class indices 0.."
+                               f"{MAX_CLASS_INDEX}; is this the label column? (choose it with --label-column)")
         out.append(int(f))
     return out
+
+
+def _is_float(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
 
 
 def _read_csv(path: Path, label_column: str | None) -> RawData:
@@ -171,7 +195,12 @@ def _read_npz(path: Path) -> RawData:
     yk = next((k for k in ("y", "Y", "labels") if k in keys), None)
     if not xk or not yk:
         raise DatasetError(f"{path}: needs arrays named x (features, shape (n, D)) and y (labels, shape (n,)); has {sorted(keys)}")
-    x = np.asarray(z[xk])
+    try:
+        x, yraw = np.asarray(z[xk]), np.asarray(z[yk])
+    except ValueError as e:  # object arrays (pickles) are never loaded
+        raise DatasetError(f"{path}: {e}; save x and y as numeric arrays (np.savez(file, x=..., y=...))") from None
+    if yraw.dtype == object or yraw.dtype.kind not in "iufUS":
+        raise DatasetError(f"{path}: {yk} must hold numbers or strings, got {yraw.dtype}")
     if x.ndim != 2 or not np.issubdtype(x.dtype, np.number):
         raise DatasetError(f"{path}: {xk} must be a numeric array of shape (n, D), got {x.dtype} {x.shape}")
     x = x.astype(np.float64)
@@ -179,7 +208,7 @@ def _read_npz(path: Path) -> RawData:
     if len(bad):
         r, c = bad[0]
         raise DatasetError(f"{path}: {xk}[{r}, {c}] is {x[r, c]}; remove or impute non-finite values")
-    yraw = np.asarray(z[yk]).reshape(-1)
+    yraw = yraw.reshape(-1)
     if len(yraw) != len(x):
         raise DatasetError(f"{path}: {xk} has {len(x)} rows but {yk} has {len(yraw)} labels")
     y, names = _labels(yraw.tolist(), f"{path}, {yk}")

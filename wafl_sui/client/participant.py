@@ -72,7 +72,7 @@ class Client:
     """A participant with its own identity, private data and resident prover."""
 
     def __init__(self, identity: Any, dataset: Dataset, spec: StepSpec, keys: Keys, *, seed: int = 0,
-                 attack: Optional[str] = None, prover: Optional[Prover] = None):
+                 attack: Optional[str] = None, prover: Optional[Prover] = None, allow_dev_key: bool = False):
         if attack is not None and attack not in ATTACKS:
             raise WaflError(f"unknown attack {attack!r}; choose one of {ATTACKS}")
         if len(dataset) == 0:
@@ -87,15 +87,18 @@ class Client:
         self.prover = prover or Prover(keys.artifacts, keys.setup, "groth16py")
         self._vk_bytes = sui_bytes.vk_bytes_from_snarkjs(self.prover.vk_json)
         self._checked: set[str] = set()
+        self.allow_dev_key = allow_dev_key
 
     def close(self) -> None:
         self.prover.close()
 
     # ------------------------------------------------------------------ the round
     def check_task(self, view: Any) -> None:
-        """Refuse a task whose verifying key is not the key of our circuit of its spec."""
+        """Refuse a task whose verifying key is not the key of our circuit of its spec, or is a
+        development key (unless `allow_dev_key`)."""
         if view.task_id not in self._checked:
-            check_task_key(view, self.spec, self._vk_bytes)
+            check_task_key(view, self.spec, self._vk_bytes, setup=self.keys.setup.kind,
+                           circuit_hash=self.keys.artifacts.hash, allow_dev_key=self.allow_dev_key)
             self._checked.add(view.task_id)
 
     def run_round(self, ledger: Ledger, task: str) -> RoundReport:

@@ -78,6 +78,7 @@ public fun public_inputs(old_model: u256, new_model: u256, data: u256, context: 
 }
 public fun public_inputs_bytes(values: vector<u256>): vector<u8> { codec::public_inputs_bytes(&values) }
 public fun vk_num_public_inputs(vk: vector<u8>): u64 { codec::vk_num_public_inputs(&vk) }
+public fun check_verifying_key(vk: vector<u8>): u64 { codec::check_verifying_key(&vk) }
 public fun constants(): vector<u256> {
     vector[codec::field_modulus(), codec::pack_bits() as u256, codec::context_domain()]
 }
@@ -98,10 +99,17 @@ public fun check_aggregate(
     round::check_aggregate(finished, now_ms, deadline_ms, aggregating, num_updates, quorum);
     true
 }
-public fun check_discard(finished: bool, now_ms: u64, deadline_ms: u64, grace_ms: u64): bool {
-    round::check_discard(finished, now_ms, deadline_ms, grace_ms);
+public fun check_discard(
+    finished: bool, now_ms: u64, deadline_ms: u64, grace_ms: u64, aggregating: bool, num_updates: u64, quorum: u64,
+): bool {
+    round::check_discard(finished, now_ms, deadline_ms, grace_ms, aggregating, num_updates, quorum);
     true
 }
+public fun check_restart(finished: bool, aggregating: bool, num_updates: u64): bool {
+    round::check_restart(finished, aggregating, num_updates);
+    true
+}
+public fun min_grace_ms(): u64 { round::min_grace_ms() }
 public fun next_round(round: u64, max_rounds: u64): (u64, bool) { round::next_round(round, max_rounds) }
 public fun max_updates_per_round(): u64 { round::max_updates_per_round() }
 """),

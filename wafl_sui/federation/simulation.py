@@ -110,6 +110,9 @@ class Simulation:
         self.train = datasets.to_dataset(self.train_raw, self.scaling)
         self.test = datasets.to_dataset(self.test_raw, self.scaling)
         self.spec = datasets.spec_for(self.train_raw, batch_size=cfg.batch_size, local_steps=cfg.local_steps)
+        from wafl_sui.zk.circuit import check_size
+
+        check_size(self.spec)  # size limits before any compiling (the gas budget: at create_task)
         self.lr_q = protocol.lr_to_fixed(cfg.lr, self.spec.batch_size, self.spec.lr_frac_bits, self.spec.lr_bits)
 
     def _existing(self, ledger: Ledger) -> Any:
@@ -227,6 +230,8 @@ class Simulation:
         cfg = self.cfg
         self._host(host.verifying_key)
         self.say(f"starting {cfg.clients} client processes (each loads its own data; they share one proving key) ...")
+        self.say("the simulated clients accept the task's key as `--allow-dev-key` would: the simulator made or "
+                 "loaded it here (a development key is single-party: for tests and demos only)")
         procs = self._host(host.clients)
         history = ledger.events(view.task_id)
         seq = max((e.seq for e in history), default=-1)

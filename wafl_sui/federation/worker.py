@@ -55,8 +55,10 @@ def worker_main(conn: Any, ws: WorkerSpec, keys: Any) -> None:
 
         t0 = time.perf_counter()
         part, cfg = _load_partition(ws)
+        # The simulator's task runs on the keys its host made or loaded here, usually a development
+        # setup: the clients accept it as `--allow-dev-key` would (the run says so when it starts).
         client = Client(Identity.from_file(ws.key_file), part, keys.artifacts.spec, keys,
-                        seed=cfg.seed * 1000 + ws.index, attack=ws.attack)
+                        seed=cfg.seed * 1000 + ws.index, attack=ws.attack, allow_dev_key=True)
         ledger = open_ledger(ws.ledger)
         conn.send(("ready", {"index": ws.index, "address": client.address, "samples": len(part),
                              "startup_seconds": time.perf_counter() - t0}))

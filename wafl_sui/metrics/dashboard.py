@@ -91,9 +91,32 @@ def _error_page(status: HTTPStatus, message: str) -> bytes:
     ).encode()
 
 
+# Idle connections (e.g. half-open ones that never send a request) are closed after this long.
+IDLE_TIMEOUT_S = 10.0
+_LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _host_name(header: str) -> str:
+    """The host of a Host header, without its port ("[::1]:8750" -> "::1")."""
+    h = header.strip().lower()
+    if h.startswith("["):
+        return h[1:h.find("]")] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+def allowed_host(header: str | None, bound_host: str) -> bool:
+    """DNS-rebinding guard: a request must name this machine (localhost, 127.0.0.1, [::1]) or the
+    host the server is bound to; a page of another site that resolved its name to 127.0.0.1 sends
+    its own name and is refused."""
+    if not header:
+        return False
+    return _host_name(header) in _LOCAL_NAMES | {str(bound_host).lower()}
+
+
 class DashboardHandler(BaseHTTPRequestHandler):
     server: "DashboardServer"
     server_version = "WaFLDashboard/1"
+    timeout = IDLE_TIMEOUT_S  # socket timeout: idle or half-open connections are dropped
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
@@ -105,6 +128,9 @@ class DashboardHandler(BaseHTTPRequestHandler):
     def do_GET(self, head: bool = False) -> None:
         api = self.path.startswith("/api/")
         try:
+            if not allowed_host(self.headers.get("Host"), self.server.server_address[0]):
+                raise HttpError(HTTPStatus.MISDIRECTED_REQUEST,
+                                "this dashboard answers requests for localhost, 127.0.0.1, [::1] or its bound host only")
             status, ctype, body = self._route()
         except HttpError as e:
             status, ctype = e.status, "application/json" if api else "text/html; charset=utf-8"

@@ -18,12 +18,12 @@ from wafl_sui.protocol.codec import (
     PUBLIC_INPUT_BYTES, PUBLIC_INPUTS, VK_HEADER_BYTES, address_bytes, address_limbs,
     assert_field_element, context_preimage, decode_signed, encode_signed, flatten,
     is_field_element, normalize_address, pack, public_inputs, public_inputs_bytes,
-    values_per_element, vk_num_public_inputs,
+    values_per_element, vk_num_public_inputs, check_verifying_key, INFINITY_FLAG,
 )
 from wafl_sui.protocol.commitment import context_hash, data_commitment, model_commitment, model_commitment_encoded, tree16
 from wafl_sui.protocol.errors import ERRORS, ProtocolError
 from wafl_sui.protocol.poseidon import FIELD_MODULUS, PoseidonInputError, poseidon_calls, poseidon_tree16, tree16_shape
-from wafl_sui.protocol.round import MAX_UPDATES_PER_ROUND, RoundRules, new_rules, validate_round_rules
+from wafl_sui.protocol.round import MAX_UPDATES_PER_ROUND, MIN_GRACE_MS, RoundRules, new_rules, validate_round_rules
 from wafl_sui.protocol.rules import (
     AGG_FEDAVG, AGG_MEDIAN, AGG_TRIMMED_MEAN, AGGREGATION_RULES, BPS, RULE_NAMES, AggregationRule, add_to_sums,
     aggregate, check_updates, fedavg, fedavg_from_sums, median, new_aggregation, trim_count, trimmed_mean,
@@ -49,14 +49,14 @@ __all__ = [
     "PUBLIC_INPUT_BYTES", "PUBLIC_INPUTS", "VK_HEADER_BYTES", "address_bytes", "address_limbs",
     "assert_field_element", "context_preimage", "decode_signed", "encode_signed", "flatten",
     "is_field_element", "normalize_address", "pack", "public_inputs", "public_inputs_bytes",
-    "values_per_element", "vk_num_public_inputs",
+    "values_per_element", "vk_num_public_inputs", "check_verifying_key", "INFINITY_FLAG",
     # commitment
     "context_hash", "data_commitment", "model_commitment", "model_commitment_encoded", "tree16",
     # errors, poseidon
     "ERRORS", "ProtocolError", "FIELD_MODULUS", "PoseidonInputError", "poseidon_calls", "poseidon_tree16",
     "tree16_shape",
     # round, rules
-    "MAX_UPDATES_PER_ROUND", "RoundRules", "new_rules", "validate_round_rules",
+    "MAX_UPDATES_PER_ROUND", "MIN_GRACE_MS", "RoundRules", "new_rules", "validate_round_rules",
     "AGG_FEDAVG", "AGG_MEDIAN", "AGG_TRIMMED_MEAN", "AGGREGATION_RULES", "BPS", "RULE_NAMES", "AggregationRule",
     "add_to_sums", "aggregate", "check_updates", "fedavg", "fedavg_from_sums", "median", "new_aggregation",
     "trim_count", "trimmed_mean", "validate_rule",

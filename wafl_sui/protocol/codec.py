@@ -147,5 +147,31 @@ def vk_num_public_inputs(vk: bytes) -> int:
     return ic - 1
 
 
+INFINITY_FLAG = 0x40  # arkworks compressed encoding: the point at infinity (bit of a point's last byte)
+
+
+def check_verifying_key(vk: bytes) -> int:
+    """`codec::check_verifying_key`: the step circuit's key before `prepare_verifying_key` (which
+    accepts points at infinity, and with them a key against which anyone "proves" anything):
+    the length matches the IC count, no point (alpha, beta, gamma, delta, any IC) carries the
+    infinity flag, gamma != delta (with gamma == delta, A = alpha, B = beta, C = -vk_x verifies
+    for any inputs). Points off the curve or outside the subgroup are refused by the prepare
+    step itself. Returns the key's number of public inputs (EInvalidVerifyingKey)."""
+    vk = bytes(vk)
+    n = vk_num_public_inputs(vk)
+    points = [("alpha", G1_BYTES)] + [(name, G1_BYTES + G2_BYTES * (g + 1)) for g, name in enumerate(("beta", "gamma", "delta"))]
+    points += [(f"IC[{i}]", VK_HEADER_BYTES + G1_BYTES * (i + 1)) for i in range(n + 1)]
+    for name, end in points:
+        if vk[end - 1] & INFINITY_FLAG:
+            raise ProtocolError(
+                "EInvalidVerifyingKey",
+                f"the verifying key's {name} is the point at infinity (no real setup makes one; with it any proof passes)",
+            )
+    gamma, delta = G1_BYTES + G2_BYTES, G1_BYTES + 2 * G2_BYTES
+    if vk[gamma : gamma + G2_BYTES] == vk[delta : delta + G2_BYTES]:
+        raise ProtocolError("EInvalidVerifyingKey", "the verifying key's gamma equals its delta (then any proof can be forged)")
+    return n
+
+
 def flatten(rows: Iterable[Iterable[int]]) -> list[int]:
     return [int(v) for row in rows for v in row]

@@ -24,6 +24,7 @@ ERRORS = (
     "ENotAdmin",
     "EWrongVersion",  # the task object's version is not the package's VERSION (migrate first)
     "EGracePeriodNotOver",  # discard_round before deadline + grace period
+    "ERoundHasUpdates",  # discard_round / restart_round of a round that holds updates (aggregate it)
     "EOverGasBudget",  # (model size, rule, quorum) whose aggregation would not fit the gas budget
 )
 

@@ -6,8 +6,10 @@ with the Move abort's name.
 Rounds are numbered from 0. A round accepts updates while now_ms <= deadline_ms (deadline =
 round start + round_duration_ms, saturating at 2^64-1), at most `quorum` of them (a round closes
 at its quorum), and none once its aggregation has started. After max_rounds aggregations the task
-is finished. A round nobody aggregated can be discarded by anyone once now_ms > deadline_ms +
-grace_ms.
+is finished. A round that cannot be aggregated (no update, no aggregation started) can be
+discarded by anyone once now_ms > deadline_ms + max(grace_ms, MIN_GRACE_MS); a round that holds
+an update is aggregated, never discarded (so a discard never races a legal aggregate), and its
+timer cannot be restarted by the admin either.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ U64_MAX = (1 << 64) - 1
 # Most updates one round accepts (quorum <= this): the last aggregation step of a robust rule
 # removes one dynamic field per update, and a Sui transaction may load at most 1,000 objects.
 MAX_UPDATES_PER_ROUND = 256
+# The shortest grace period `discard_round` waits after a deadline, whatever the task says.
+MIN_GRACE_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,8 @@ class RoundRules:
     quorum: updates that close a round and allow its aggregation (1..MAX_UPDATES_PER_ROUND);
     round_duration_ms: how long a round accepts updates (>= 1);
     max_rounds: aggregations after which the task is finished (>= 1);
-    grace_ms: how long after the deadline only aggregation may end the round; after it anyone
-        may discard the round (`discard_round`).
+    grace_ms: how long after the deadline a round without updates waits before anyone may
+        discard it (`discard_round`; at least MIN_GRACE_MS).
     """
 
     quorum: int
@@ -72,8 +76,14 @@ def deadline(start_ms: int, round_duration_ms: int) -> int:
 
 
 def grace_deadline(deadline_ms: int, grace_ms: int) -> int:
-    """The end of a round's grace period: deadline + grace (saturating at u64::MAX)."""
-    return min(deadline_ms + grace_ms, U64_MAX)
+    """The end of a round's grace period: deadline + max(grace, MIN_GRACE_MS) (saturating at u64::MAX)."""
+    return min(deadline_ms + max(grace_ms, MIN_GRACE_MS), U64_MAX)
+
+
+def aggregatable_after_deadline(aggregating: bool, num_updates: int, quorum: int) -> bool:
+    """Whether a round's aggregation may go on once its deadline has passed: it has started, or
+    the round holds an update. A round for which this holds is never discarded."""
+    return aggregating or num_updates >= quorum or num_updates > 0
 
 
 def check_submit(
@@ -111,27 +121,42 @@ def check_aggregate(
         raise ProtocolError(
             "EQuorumNotReached", f"{num_updates} of {quorum} updates and the round is open until {deadline_ms} ms"
         )
-    if num_updates == 0:
+    if not aggregatable_after_deadline(aggregating, num_updates, quorum):
         raise ProtocolError("ENoUpdates", "the round closed without any update")
 
 
-def check_discard(finished: bool, now_ms: int, deadline_ms: int, grace_ms: int) -> None:
-    """`round::check_discard`: anyone may discard the round once now > deadline + grace:
-    ETaskFinished, then EGracePeriodNotOver."""
+def check_discard(
+    finished: bool, now_ms: int, deadline_ms: int, grace_ms: int, aggregating: bool, num_updates: int, quorum: int,
+) -> None:
+    """`round::check_discard`: anyone may discard a round that cannot be aggregated once now >
+    deadline + max(grace, MIN_GRACE_MS): ETaskFinished, ERoundHasUpdates, then EGracePeriodNotOver."""
     if finished:
         raise ProtocolError("ETaskFinished", "the task has finished its last round")
+    if aggregatable_after_deadline(aggregating, num_updates, quorum):
+        raise ProtocolError(
+            "ERoundHasUpdates",
+            f"the round holds {num_updates} update(s){' and its aggregation has started' if aggregating else ''}: "
+            "aggregate it (`wafl task aggregate`); it cannot be discarded",
+        )
     end = grace_deadline(deadline_ms, grace_ms)
     if now_ms <= end:
         raise ProtocolError("EGracePeriodNotOver", f"the round may be discarded after {end} ms (now {now_ms} ms)")
+
+
+def check_restart(finished: bool, aggregating: bool, num_updates: int) -> None:
+    """`round::check_restart`: the admin restarts a round's timer only before its first update:
+    ETaskFinished, then ERoundHasUpdates."""
+    if finished:
+        raise ProtocolError("ETaskFinished", "the task has finished its last round")
+    if aggregating or num_updates:
+        raise ProtocolError(
+            "ERoundHasUpdates",
+            f"the round holds {num_updates} update(s): its timer cannot be restarted; it ends at its deadline "
+            "and is then aggregated",
+        )
 
 
 def next_round(round_: int, max_rounds: int) -> tuple[int, bool]:
     """The round after `round_` and whether the task is finished then."""
     nxt = round_ + 1
     return nxt, nxt >= max_rounds
-
-
-def check_not_finished(finished: bool) -> None:
-    """ETaskFinished when the task is finished."""
-    if finished:
-        raise ProtocolError("ETaskFinished", "the task has finished its last round")

@@ -5,7 +5,8 @@ checks in the contract's order and its error names. Every transition returns
 
 create_task      EInvalidSpec (spec, then lr_q), EInvalidRoundRules, EInvalidAggregationRule,
                  EOverGasBudget, EWrongLength / EValueOutOfBounds (initial model),
-                 EInvalidVerifyingKey (not for 4 public inputs; `prepare` may reject the points)
+                 EInvalidVerifyingKey (malformed or degenerate: codec.check_verifying_key; not
+                 for 4 public inputs; `prepare` rejects points off the curve or the subgroup)
 submit_update    EWrongVersion, ETaskFinished, ERoundClosed (deadline passed, or aggregation
                  started), ERoundFull (quorum updates in), ESenderNotAllowed, EAlreadySubmitted,
                  EWrongLength, EValueOutOfBounds (weights, then the data commitment),
@@ -13,9 +14,10 @@ submit_update    EWrongVersion, ETaskFinished, ERoundClosed (deadline passed, or
 aggregate        EWrongVersion, ETaskFinished, EQuorumNotReached (quorum not met, round open),
                  ENoUpdates (round closed, no update). One step: FedAvg does the whole round;
                  median / trimmed mean do `budget.coords_per_step` coordinates per call
-discard_round    EWrongVersion, ETaskFinished, EGracePeriodNotOver (now <= deadline + grace)
-admin            EWrongVersion, ENotAdmin (capability of another task), ETaskFinished
-                 (restart_round); migrate: ENotAdmin, EWrongVersion (nothing to migrate)
+discard_round    EWrongVersion, ETaskFinished, ERoundHasUpdates (the round can be aggregated),
+                 EGracePeriodNotOver (now <= deadline + max(grace, MIN_GRACE_MS))
+admin            EWrongVersion, ENotAdmin (capability of another task), ETaskFinished and
+                 ERoundHasUpdates (restart_round); migrate: ENotAdmin, EWrongVersion
 
 A ledger keeps a `TaskState` and replaces it with the state a transition returns.
 """
@@ -141,7 +143,7 @@ def create_task(
     rules.validate_rule(aggregation.rule, aggregation.trim_bps)
     budget.check_task_budget(spec.num_weights, aggregation, round_rules.quorum)
     validate_weights(initial_model, spec)
-    n = codec.vk_num_public_inputs(vk)
+    n = codec.check_verifying_key(vk)
     if n != NUM_PUBLIC_INPUTS:
         raise ProtocolError(
             "EInvalidVerifyingKey", f"the verifying key is for {n} public inputs, the step circuit has {NUM_PUBLIC_INPUTS}"
@@ -284,11 +286,12 @@ def _advance(state: TaskState, model: list[int], sender: str, now_ms: int) -> tu
 
 # --------------------------------------------------------------------------- discard
 def discard_round(state: TaskState, sender: str, now_ms: int) -> tuple[TaskState, Events]:
-    """`task::discard_round`: anyone, once now > deadline + grace_ms, drops the round's updates and
-    partial aggregation and restarts the round's timer (same round number)."""
+    """`task::discard_round`: anyone, for a round that cannot be aggregated (no update), once now >
+    deadline + max(grace_ms, MIN_GRACE_MS), restarts the round's timer (same round number)."""
     check_version(state)
     sender = normalize_address(sender)
-    rounds.check_discard(state.finished, now_ms, state.deadline_ms, state.round_rules.grace_ms)
+    rounds.check_discard(state.finished, now_ms, state.deadline_ms, state.round_rules.grace_ms, state.aggregating,
+                         state.num_updates, state.round_rules.quorum)
     deadline = rounds.deadline(now_ms, state.round_rules.round_duration_ms)
     new = dataclasses.replace(state, round_start_ms=now_ms, deadline_ms=deadline, **_empty_round(state))
     event = ev.RoundDiscarded(
@@ -332,11 +335,11 @@ def set_open(state: TaskState, cap_task_id: str, open_: bool) -> tuple[TaskState
 
 
 def restart_round(state: TaskState, cap_task_id: str, now_ms: int) -> tuple[TaskState, Events]:
-    """`task::restart_round`: restart the current round's timer (round start = now); its updates
-    and any partial aggregation are kept."""
+    """`task::restart_round`: restart the current round's timer (round start = now), only before
+    the round's first update."""
     check_version(state)
     check_admin(state, cap_task_id)
-    rounds.check_not_finished(state.finished)
+    rounds.check_restart(state.finished, state.aggregating, state.num_updates)
     deadline = rounds.deadline(now_ms, state.round_rules.round_duration_ms)
     new = dataclasses.replace(state, round_start_ms=now_ms, deadline_ms=deadline)
     return new, [ev.RoundRestarted(

@@ -200,6 +200,25 @@ def constraint_formula(spec: StepSpec) -> dict[str, int]:
     return terms
 
 
+# The largest step circuit WaFL compiles: 2^20 constraints (a powers of tau of 2^20; the default
+# digits circuit has 64,866). Larger specs are refused before anything is written or compiled.
+MAX_CONSTRAINTS = 1 << 20
+
+
+def check_size(spec: StepSpec) -> int:
+    """The spec's predicted constraint count; CircuitError (before any work) when the circuit's
+    value bounds cannot hold it or it is over MAX_CONSTRAINTS."""
+    derive_params(spec)
+    n = constraint_formula(spec)["total"]
+    if n > MAX_CONSTRAINTS:
+        raise CircuitError(
+            f"the step circuit of this spec would have about {n:,} constraints, over the {MAX_CONSTRAINTS:,} WaFL "
+            f"compiles (features {spec.features}, classes {spec.classes}, batch size {spec.batch_size}, local steps "
+            f"{spec.local_steps}); use a smaller batch size, fewer local steps or fewer features"
+        )
+    return n
+
+
 # --------------------------------------------------------------------------- artifacts
 @dataclass(frozen=True)
 class CircuitArtifacts:
@@ -300,7 +319,7 @@ def build(spec: StepSpec, *, force: bool = False, optimize: str = "O2",
     """Compile (or load from the cache) the step circuit of `spec`."""
     if not isinstance(spec, StepSpec):
         raise CircuitError(f"build() needs a protocol.StepSpec, got {type(spec).__name__}")
-    derive_params(spec)
+    check_size(spec)
     h = circuit_hash(spec)
     d = Path(home or wafl_home()) / "circuits" / h
     if not force:
@@ -330,9 +349,11 @@ def build(spec: StepSpec, *, force: bool = False, optimize: str = "O2",
     try:
         r = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
     except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise CircuitError(f"could not run circom2 ({e}); check node and `npm ci`") from None
     secs = time.perf_counter() - t0
     if r.returncode != 0 or not (tmp / "main.r1cs").is_file():
+        shutil.rmtree(tmp, ignore_errors=True)
         msg = (r.stderr.strip() or r.stdout.strip())[-3000:]
         raise CircuitError(f"circom failed to compile the step circuit (exit {r.returncode}):\n{msg}")
     hdr = r1cs_header(tmp / "main.r1cs")

@@ -19,7 +19,7 @@ RULES = {"fedavg": (0, 0), "median": (1, 0), "trimmed": (2, 1000)}
 SPEC_FIELDS = ("features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits",
                "feature_frac_bits", "feature_bits", "lr_frac_bits", "lr_bits")
 #: A verifying-key shape for 4 public inputs (5 IC points); the pairing is not computed.
-STAND_IN_VK = bytes(224) + (5).to_bytes(8, "little") + bytes(5 * 32)
+STAND_IN_VK = bytes(96) + bytes(63) + b"\x01" + bytes(64) + (5).to_bytes(8, "little") + bytes(5 * 32)  # gamma != delta
 
 
 def sender_address(k: int) -> bytes:
@@ -231,7 +231,7 @@ class TaskFlow:
 
     def discard(self, **kw) -> GasReport:
         deadline = self.chain.get_field(self.task_id, "deadline_ms")
-        now = max(self.now, deadline + self.grace + 1)
+        now = max(self.now, deadline + max(self.grace, 60_000) + 1)  # round::MIN_GRACE_MS
         self.now = now
         rep = self.chain.call("task", "discard_round", [Obj(self.task_id), Obj(CLOCK_ID)],
                               sender=sender_address(0), now_ms=self.tick(), **kw)

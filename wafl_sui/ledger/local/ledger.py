@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 from wafl_sui.ledger.base import Event, Ledger, LedgerError, Receipt, TaskNotFound, TaskRef, TaskView
 from wafl_sui.ledger.local import ops as ops_mod
 from wafl_sui.ledger.local import state_codec
+from wafl_sui.ledger.local.clock import FixedClock, MachineClock, wall_clock_ms
 from wafl_sui.ledger.local.ops import SignedOp
 from wafl_sui.ledger.local.store import LedgerFileError, Store, row_digest
 from wafl_sui.ledger.local.verify import BACKENDS, DEFAULT_BACKEND, pvk_digest, verify_bytes
@@ -50,10 +51,6 @@ Hook = Callable[[str], None]
 _OBJECT_ID_DOMAIN = b"wafl.local.object-id"
 _VERIFY_CACHE = 4096
 _STATE_CACHE = 64
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def derive_object_id(chain_id: str, counter: int) -> str:
@@ -87,8 +84,9 @@ class _Outcome:
 class LocalLedger(Ledger):
     """The local ledger in one file (default `$WAFL_HOME/ledger.sqlite`).
 
-    clock: a callable returning the time in ms (default: the wall clock); ledger time never
-    goes backwards (each operation's time is max(clock(), the previous operation's time)).
+    clock: None (the default): ledger time is the machine's own monotonic clock, anchored in the
+    file (`clock.MachineClock`), never the clock of the process applying an operation; or, for
+    tests and replays, a callable returning the time in ms. Ledger time never goes backwards.
     read_only: reads only (a viewer); every operation raises LedgerError.
     verifier: "fast" / "py_ecc" / None (the fastest available) for the pairing check.
     """
@@ -102,7 +100,7 @@ class LocalLedger(Ledger):
         if clock is not None and not callable(clock):
             raise LedgerError("clock must be a callable returning the time in ms")
         self._store = Store(path, read_only=read_only, busy_timeout_s=busy_timeout_s)
-        self._clock = clock or wall_clock_ms
+        self._clock: MachineClock | FixedClock = FixedClock(clock) if clock is not None else MachineClock()
         self._backend = verifier
         self._hook = _hook
         self._lock = threading.RLock()
@@ -396,7 +394,7 @@ class LocalLedger(Ledger):
             if op.op == "submit_update":
                 with self._store.read() as con:
                     state, _ = self._load(con, op.task)
-                    now = max(self._clock(), int(Store.get_meta(con, "clock_ms") or 0))
+                    now = self._clock.now(con, write=False)
                 if warm_verifier(state.prepared_vk, backend=self._backend):
                     return  # milliseconds inside the transaction: no second pass over the update
                 a = op.args
@@ -419,7 +417,7 @@ class LocalLedger(Ledger):
             out = self._recorded(con, op.digest, *prev)
             out.replayed = True
             return out
-        now = max(int(self._clock()), int(Store.get_meta(con, "clock_ms") or 0))
+        now = self._clock.now(con, write=True)
         try:
             result = self._operation(op.op)(con, op, now)
         except ProtocolError as e:

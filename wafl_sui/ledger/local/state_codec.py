@@ -9,16 +9,17 @@ size); the other types are tagged:
     dict      {"$d": [[k, v], ...]}       dataclass  {"$dc": "module:Qualname", "f": {...}}
     lists, str, bool, int, float, None as themselves
 
-Only dataclasses of `wafl_sui` modules are rebuilt (through their constructors, so their own
-validation runs again). `STATE_FORMAT` names this encoding; a stored state with fields the
-running protocol does not know is refused with a clear error rather than silently dropped.
+Only the record types a task state is made of (`RECORD_TYPES`: TaskState, StepSpec, RoundRules,
+AggregationRule, PreparedVerifyingKey) are stored and rebuilt, through their constructors (so
+their own validation runs again); a stored state that names any other class is refused, never
+imported or instantiated (a crafted ledger file cannot make `wafl task show` build arbitrary
+objects). `STATE_FORMAT` names this encoding; a stored state with fields the running protocol
+does not know is refused with a clear error rather than silently dropped.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-import importlib
 import json
 from typing import Any
 
@@ -31,6 +32,24 @@ class StateCodecError(LedgerError):
     """A task state that cannot be stored, or stored bytes that do not decode to a state."""
 
 
+def _record_types() -> dict[str, type]:
+    from wafl_sui.protocol import AggregationRule, RoundRules, StepSpec, TaskState
+    from wafl_sui.zk.sui_bytes import PreparedVerifyingKey
+
+    return {f"{c.__module__}:{c.__qualname__}": c
+            for c in (TaskState, StepSpec, RoundRules, AggregationRule, PreparedVerifyingKey)}
+
+
+RECORD_TYPES: dict[str, type] = {}
+
+
+def record_types() -> dict[str, type]:
+    """The classes a stored task state may name ("module:Qualname" -> class)."""
+    if not RECORD_TYPES:
+        RECORD_TYPES.update(_record_types())
+    return RECORD_TYPES
+
+
 def _sort_key(v: Any) -> str:
     return json.dumps(v, sort_keys=True, separators=(",", ":"))
 
@@ -38,8 +57,6 @@ def _sort_key(v: Any) -> str:
 def to_jsonable(obj: Any) -> Any:
     if obj is None or isinstance(obj, (bool, str)):
         return obj
-    if isinstance(obj, enum.Enum):
-        return {"$e": f"{type(obj).__module__}:{type(obj).__qualname__}", "v": to_jsonable(obj.value)}
     if isinstance(obj, int):
         return int(obj)
     if isinstance(obj, float):
@@ -60,28 +77,21 @@ def to_jsonable(obj: Any) -> Any:
         return {"$d": [[to_jsonable(k), to_jsonable(v)] for k, v in obj.items()]}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         cls = type(obj)
-        if not cls.__module__.startswith("wafl_sui."):
-            raise StateCodecError(f"cannot store a {cls.__module__}.{cls.__qualname__} (not a wafl_sui dataclass)")
+        ref = f"{cls.__module__}:{cls.__qualname__}"
+        if record_types().get(ref) is not cls:
+            raise StateCodecError(f"cannot store a {cls.__module__}.{cls.__qualname__} (not a record type of a task state)")
         return {
-            "$dc": f"{cls.__module__}:{cls.__qualname__}",
+            "$dc": ref,
             "f": {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init},
         }
     raise StateCodecError(f"cannot store a value of type {type(obj).__module__}.{type(obj).__qualname__}")
 
 
-def _class(ref: str) -> type:
-    mod, _, qual = ref.partition(":")
-    if not mod.startswith("wafl_sui.") or not qual:
-        raise StateCodecError(f"stored state names the class {ref!r}, which is not a wafl_sui class")
-    try:
-        obj: Any = importlib.import_module(mod)
-        for part in qual.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        raise StateCodecError(f"stored state names the class {ref!r}, which this WaFL does not have") from None
-    if not isinstance(obj, type):
-        raise StateCodecError(f"stored state names {ref!r}, which is not a class")
-    return obj
+def _class(ref: Any) -> type:
+    cls = record_types().get(ref) if isinstance(ref, str) else None
+    if cls is None:
+        raise StateCodecError(f"stored state names the type {str(ref)[:80]!r}, which is not a record type of a task state")
+    return cls
 
 
 def from_jsonable(v: Any) -> Any:
@@ -101,12 +111,10 @@ def from_jsonable(v: Any) -> Any:
             return set(from_jsonable(x) for x in body)
         if tag == "$d":
             return {_hashable(from_jsonable(k)): from_jsonable(x) for k, x in body}
-    if set(v) == {"$e", "v"}:
-        return _class(v["$e"])(from_jsonable(v["v"]))
     if set(v) == {"$dc", "f"}:
         cls = _class(v["$dc"])
-        if not dataclasses.is_dataclass(cls):
-            raise StateCodecError(f"stored state names {v['$dc']}, which is not a dataclass here")
+        if not isinstance(v["f"], dict):
+            raise StateCodecError(f"stored {cls.__qualname__} has no field object")
         known = {f.name for f in dataclasses.fields(cls) if f.init}
         unknown = sorted(set(v["f"]) - known)
         if unknown:
