@@ -31,6 +31,11 @@ pytestmark = [
 DIGITS = dict(features=64, classes=10, batch_size=16, local_steps=1, frac_bits=16, weight_bits=24,
               feature_frac_bits=4, feature_bits=6, lr_frac_bits=16, lr_bits=16)  # 650 weights
 LARGEST = dict(DIGITS, features=408, weight_bits=32)  # 4,090 weights (the most one update can carry)
+# MLPs in the default 14-bit format: 64-32-10 (2,410 weights) and 64-54-10 (4,060 weights: the
+# largest 64-H-10 whose update fits a 16 KiB pure argument, n <= 4,095; docs/MOVE.md).
+MLP = dict(features=64, classes=10, batch_size=16, local_steps=1, frac_bits=10, weight_bits=14,
+           feature_frac_bits=3, feature_bits=5, lr_frac_bits=8, lr_bits=8, hidden=[32], act_frac_bits=6, act_bits=8)
+MLP_LARGE = dict(MLP, hidden=[54])
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +160,20 @@ def test_a_full_round_is_aggregated_never_discarded(build):
     rep = f.discard()  # the next round is empty: discarded after the grace period, nothing to delete
     assert rep.ok, rep.abort
     assert rep.deleted == 0 and bound_units(rep) <= budget.step_units(650, AggregationRule(1), 64, 0)
+
+
+@pytest.mark.parametrize("spec,m", [(MLP, 2410), (MLP_LARGE, 4060)])
+def test_mlp_fedavg_round_fits(build, spec, m):
+    """An MLP task (spec::new_mlp): submits and the FedAvg step of a round of 4 at 2,410 and
+    4,060 weights fit the budget and its model (num_weights follows the architecture)."""
+    from wafl_sui.protocol import StepSpec
+
+    assert StepSpec.from_dict(spec).num_weights == m
+    f = flow(build, spec, 0, 0, 4)
+    assert f.num_weights == m
+    run_round(f, m, AggregationRule(0), 4)
+
+
+@pytest.mark.slow
+def test_mlp_median_round_fits(build):
+    run_round(flow(build, MLP, 1, 0, 16), 2410, AggregationRule(1), 16)

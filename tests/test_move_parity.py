@@ -220,6 +220,80 @@ def test_spec_validation_matches_protocol(vm, d):
         assert bits == protocol.max_intermediate_bits(StepSpec(**d))
 
 
+ARCH = ("hidden", "act_frac_bits", "act_bits")
+wild_mlp_specs = st.fixed_dictionaries({
+    **{k: st.just(v) for k, v in StepSpec().to_dict().items()},
+    "features": st.one_of(st.integers(0, 300), st.sampled_from([U64])),
+    "classes": st.one_of(st.integers(0, 12), st.sampled_from([1 << 40, U64])),
+    "batch_size": st.one_of(st.integers(0, 64), st.sampled_from([1 << 40, U64])),
+    "frac_bits": st.integers(0, 33), "weight_bits": st.integers(1, 33),
+    "lr_bits": st.integers(0, 65),
+    "hidden": st.lists(st.one_of(st.integers(0, 200), st.sampled_from([1 << 20, 1 << 40, U64])), max_size=10),
+    "act_frac_bits": st.one_of(st.integers(0, 40), st.sampled_from([U64])),
+    "act_bits": st.one_of(st.integers(0, 34), st.sampled_from([U64])),
+})
+plausible_mlp_specs = st.fixed_dictionaries({
+    **{k: st.just(v) for k, v in StepSpec().to_dict().items()},
+    "features": st.integers(1, 100), "classes": st.integers(2, 12), "batch_size": st.integers(1, 64),
+    "local_steps": st.integers(1, 4), "frac_bits": st.integers(1, 14), "weight_bits": st.integers(12, 20),
+    "hidden": st.lists(st.integers(1, 64), min_size=1, max_size=4),
+    "act_frac_bits": st.integers(0, 14), "act_bits": st.integers(1, 32),
+})
+mlp_specs = st.one_of(wild_mlp_specs, plausible_mlp_specs, plausible_mlp_specs)
+
+
+def _new_mlp_args(d):
+    return [("u64", d[k]) for k in FIELDS] + [("vector<u64>", d["hidden"]), ("u64", d["act_frac_bits"]),
+                                               ("u64", d["act_bits"])]
+
+
+@fast
+@given(d=mlp_specs)
+def test_mlp_spec_validation_matches_protocol(vm, d):
+    """`spec::new_mlp` validates an architecture exactly as protocol.StepSpec, and computes the
+    same max_intermediate_bits and num_weights (saturated bounds: no u256 overflow on any input)."""
+    got = move_result(vm, "spec", "new_mlp", _new_mlp_args(d), inner=False)
+    want = py_spec_ok(d)
+    assert got[1] == want
+    if want is None:
+        spec = StepSpec(**d)
+        assert got[0] == _spec_bytes(d)
+        assert vm.inner1("spec", "max_intermediate_bits", [("raw", got[0])]) == protocol.max_intermediate_bits(spec)
+        assert vm.inner1("spec", "num_weights_u256", [("raw", got[0])]) == spec.num_weights
+
+
+@pytest.mark.parametrize("arch", [dict(hidden=[32]), dict(hidden=[16]), dict(hidden=[32, 16], act_bits=10),
+                                  dict(hidden=[1], act_frac_bits=0, act_bits=1)])
+def test_mlp_spec_getters_and_weights(vm, arch):
+    d = spec_fields(**{"act_frac_bits": 6, "act_bits": 8, **arch})
+    spec = StepSpec(**d)
+    raw = move_result(vm, "spec", "new_mlp", _new_mlp_args(d), inner=False)[0]
+    assert raw == _spec_bytes(d)
+    assert vm.call1("spec", "num_weights", [("raw", raw)]) == spec.num_weights
+    for k in FIELDS + ARCH:
+        assert vm.call1("spec", k, [("raw", raw)]) == d[k]
+    assert vm.inner1("spec", "max_intermediate_bits", [("raw", raw)]) == protocol.max_intermediate_bits(spec)
+    encoded = [(i * 7919) % (1 << spec.weight_bits) for i in range(spec.num_weights)]
+    packed = vm.inner1("spec", "pack_weights", [("raw", raw), ("vector<u32>", encoded)])
+    assert poseidon_tree16(packed) == protocol.model_commitment_encoded(encoded, spec)
+    short = move_result(vm, "spec", "pack_weights", [("raw", raw), ("vector<u32>", encoded[:-1])])
+    assert short[1] == "EWrongLength"
+
+
+def test_linear_spec_is_new_mlp_without_hidden_layers(vm):
+    d = spec_fields()
+    assert move_result(vm, "spec", "new", [("u64", d[k]) for k in FIELDS], inner=False)[0] == \
+        move_result(vm, "spec", "new_mlp", _new_mlp_args({**d, "hidden": [], "act_frac_bits": 6, "act_bits": 8}),
+                    inner=False)[0]
+
+
+@fast
+@given(a=st.one_of(st.integers(0, 1 << 256 - 1), st.sampled_from([0, 1, 1 << 241, (1 << 241) + 1, (1 << 256) - 1])),
+       b=st.one_of(st.integers(0, 1 << 256 - 1), st.sampled_from([0, 1, 1 << 120, (1 << 256) - 1])))
+def test_mul_sat(vm, a, b):
+    assert vm.inner1("spec", "mul_sat", [("u256", a), ("u256", b)]) == spec_rules.mul_sat(a, b)
+
+
 def test_spec_defaults_and_digits(vm):
     for d in (spec_fields(), spec_fields(features=64, classes=10, batch_size=16), spec_fields(weight_bits=32, frac_bits=31)):
         assert move_result(vm, "spec", "new", [("u64", d[k]) for k in FIELDS], inner=False) == (_spec_bytes(d), None)

@@ -154,7 +154,8 @@ SUBSTITUTIONS = {
 }
 LAYOUT = [("id", "address"), ("version", "u64")] + [(f, "u64") for f in (
     "features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits", "feature_frac_bits",
-    "feature_bits", "lr_frac_bits", "lr_bits", "lr_q", "quorum", "round_duration_ms", "max_rounds", "grace_ms")] + [
+    "feature_bits", "lr_frac_bits", "lr_bits")] + [("hidden", "vector<u64>"), ("act_frac_bits", "u64"), ("act_bits", "u64")] + [
+    (f, "u64") for f in ("lr_q", "quorum", "round_duration_ms", "max_rounds", "grace_ms")] + [
     ("rule", "u8"), ("trim_bps", "u64"), ("open", "bool"), ("allowlist_id", "address"), ("allowlist_size", "u64")] + [
     (f"vk{i}", "vector<u8>") for i in range(4)] + [
     ("round", "u64"), ("round_start_ms", "u64"), ("deadline_ms", "u64"), ("model", "vector<u32>"),

@@ -65,6 +65,8 @@ public fun constants(): vector<u64> {
 public fun max_intermediate_bits(s: StepSpec): u64 { s.max_intermediate_bits() }
 public fun check_lr_q(s: StepSpec, lr_q: u64): bool { s.check_lr_q(lr_q); true }
 public fun pack_weights(s: StepSpec, encoded: vector<u32>): vector<u256> { s.pack_weights(&encoded) }
+public fun num_weights_u256(s: StepSpec): u256 { s.num_weights_u256() }
+public fun mul_sat(a: u256, b: u256): u256 { wafl::spec::mul_sat(a, b) }
 """),
     "codec": _parity("codec", "use wafl::codec;", """\
 public fun pack(values: vector<u32>, bits: u8): vector<u256> { codec::pack(&values, bits) }

@@ -203,11 +203,20 @@ class MoveVM:
 
 
 def encode_spec(spec) -> bytes:
-    """BCS of a `wafl::spec::StepSpec` (field order of the Move struct = protocol.StepSpec)."""
+    """BCS of a `wafl::spec::StepSpec` (field order of the Move struct = protocol.StepSpec); a
+    dict may leave out the architecture fields (a linear spec's JSON does): their defaults."""
+    from wafl_sui.protocol import StepSpec
+
     names = ("features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits",
              "feature_frac_bits", "feature_bits", "lr_frac_bits", "lr_bits")
-    get = spec.get if isinstance(spec, dict) else lambda n: getattr(spec, n)
-    return b"".join(bcs_encode("u64", get(n)) for n in names)
+    defaults = StepSpec()
+    if isinstance(spec, dict):
+        get = lambda n: spec.get(n, getattr(defaults, n))  # noqa: E731
+    else:
+        get = lambda n: getattr(spec, n)  # noqa: E731
+    return (b"".join(bcs_encode("u64", get(n)) for n in names)
+            + bcs_encode("vector<u64>", list(get("hidden")))
+            + bcs_encode("u64", get("act_frac_bits")) + bcs_encode("u64", get("act_bits")))
 
 
 def encode_round_rules(rules) -> bytes:

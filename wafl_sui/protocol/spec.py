@@ -4,7 +4,15 @@ Representation
 --------------
 * A *signed fixed-point value* v with f fractional bits stands for v / 2^f.
 * A value with an n-bit range is a signed integer in [-2^(n-1), 2^(n-1)).
-* The model is a C x (D+1) matrix W (row c = class c, column D = bias), flattened row-major.
+* The model is a stack of dense layers (`layer_dims`): layer l maps n_l inputs to n_{l+1} outputs
+  with an n_{l+1} x (n_l + 1) matrix (row = output unit, last column = bias), the layers'
+  matrices flattened row-major one after the other. n_0 = D features, n_1..n_{L-1} = the hidden
+  widths, n_L = C classes. The linear model (no hidden layer) is one C x (D+1) matrix.
+* Hidden layers use a clamped ReLU: activations are unsigned, act_frac_bits (KH) fractional bits,
+  in [0, 2^act_bits - 1] (so the activation's max is (2^BH - 1) / 2^KH). The clamp keeps every
+  later intermediate bounded whatever the previous layer did (the bounds of `layer_bounds` need
+  it), it is piecewise linear (one decomposition in the circuit gives the value AND its 0/1
+  derivative), and with a max of ~4 it trains digits as well as a plain ReLU (docs/PROTOCOL.md).
 """
 
 from __future__ import annotations
@@ -19,6 +27,13 @@ from wafl_sui.protocol.errors import ProtocolError
 
 # Largest intermediate of the step circuit, in bits (BN254 headroom), as in spec.move.
 MAX_INTERMEDIATE_BITS = 240
+# At most this many hidden layers (bounds the loops of spec.move and the circuit generator).
+MAX_HIDDEN_LAYERS = 8
+# The defaults of the activation format: [0, 255/64] ~ [0, 4) at 1/64.
+DEFAULT_ACT_FRAC_BITS = 6
+DEFAULT_ACT_BITS = 8
+# Fields a linear spec's JSON omits when they hold their defaults (old encodings stay bit for bit).
+ARCHITECTURE_FIELDS = ("hidden", "act_frac_bits", "act_bits")
 
 # The fixed-point format with 24-bit weights (16 fractional bits), the default before the digits
 # circuit moved under 2^16 constraints: StepSpec(**shape, **WIDE_FORMAT). Benchmarks compare the
@@ -36,6 +51,8 @@ class StepSpec:
     lr_frac_bits (S) / lr_bits (BLR): the learning rate lr_q is unsigned, S fractional bits,
         and already divided by the batch size (see `lr_to_fixed`).
     batch_size (B) samples per local step, local_steps steps per proof.
+    hidden: the hidden layers' widths (empty: the linear model), act_frac_bits (KH) /
+        act_bits (BH): the clamped ReLU's format (see the module docstring).
 
     The defaults are the digits task: weights in [-8, 8) with 1/1024 resolution (K=10, BW=14),
     centred features in [-2, 2) with 1/8 resolution (KX=3, BX=5), lr_q with 8 fractional bits
@@ -54,14 +71,78 @@ class StepSpec:
     feature_bits: int = 5
     lr_frac_bits: int = 8
     lr_bits: int = 8
+    hidden: tuple[int, ...] = ()
+    act_frac_bits: int = DEFAULT_ACT_FRAC_BITS
+    act_bits: int = DEFAULT_ACT_BITS
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        except (TypeError, ValueError):
+            raise ProtocolError("EInvalidSpec", f"hidden must be a list of layer widths, got {self.hidden!r}") from None
         validate_spec(self)
 
     # derived sizes -------------------------------------------------------
     @property
+    def layer_dims(self) -> tuple[int, ...]:
+        """(D, hidden..., C): layer l maps layer_dims[l] inputs to layer_dims[l+1] outputs."""
+        return (self.features, *self.hidden, self.classes)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.hidden) + 1
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Weights of each layer: n_{l+1} * (n_l + 1)."""
+        d = self.layer_dims
+        return tuple(d[l + 1] * (d[l] + 1) for l in range(self.num_layers))
+
+    @property
+    def layer_offsets(self) -> tuple[int, ...]:
+        """Where each layer's matrix starts in the flat weight vector."""
+        out, o = [], 0
+        for n in self.layer_sizes:
+            out.append(o)
+            o += n
+        return tuple(out)
+
+    @property
     def num_weights(self) -> int:
-        return self.classes * (self.features + 1)
+        return sum(self.layer_sizes)
+
+    @property
+    def is_linear(self) -> bool:
+        return not self.hidden
+
+    @property
+    def act_max(self) -> int:
+        """The clamped ReLU's largest value, at scale 2^KH."""
+        return (1 << self.act_bits) - 1
+
+    def input_frac_bits(self, layer: int) -> int:
+        """Fractional bits of layer `layer`'s inputs: KX for the features, KH for activations."""
+        return self.feature_frac_bits if layer == 0 else self.act_frac_bits
+
+    def activation_shift(self, layer: int) -> int:
+        """A hidden layer's activation divides its sum (scale 2^(K + k_in)) by 2^(K + k_in - KH)."""
+        return self.frac_bits + self.input_frac_bits(layer) - self.act_frac_bits
+
+    def layer_update_shift(self, layer: int) -> int:
+        """The update of layer `layer` divides by 2^(k_in + S) (gradient 2^(K+k_in), lr 2^S)."""
+        return self.input_frac_bits(layer) + self.lr_frac_bits
+
+    def architecture(self) -> list[dict]:
+        """The layers as JSON: in, out, activation (and its parameters)."""
+        d = self.layer_dims
+        out = []
+        for l in range(self.num_layers):
+            if l < self.num_layers - 1:
+                act = {"activation": "relu", "max": self.act_max / (1 << self.act_frac_bits)}
+            else:
+                act = {"activation": "hard_sigmoid"}
+            out.append({"in": d[l], "out": d[l + 1], **act})
+        return out
 
     @property
     def weights_per_element(self) -> int:
@@ -89,16 +170,25 @@ class StepSpec:
 
     @property
     def update_shift(self) -> int:
-        """The weight update divides by 2^(KX+S) (gradient scale 2^(K+KX), lr scale 2^S)."""
+        """The first layer's weight update divides by 2^(KX+S) (gradient scale 2^(K+KX), lr 2^S)."""
         return self.feature_frac_bits + self.lr_frac_bits
 
     @property
     def forward_shift(self) -> int:
-        """The hard sigmoid divides the score (scale 2^(K+KX)) by 2^(KX+2): z/4 at scale 2^K."""
-        return self.feature_frac_bits + 2
+        """The hard sigmoid divides the score (scale 2^(K+k_in)) by 2^(k_in+2): z/4 at scale 2^K
+        (k_in = KX for the linear model, KH after a hidden layer)."""
+        return self.input_frac_bits(self.num_layers - 1) + 2
 
-    def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+    def to_dict(self) -> dict:
+        """The fields; a linear spec omits the architecture fields that hold their defaults, so
+        its JSON (and everything hashed from it) is what it was before MLPs."""
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        if self.is_linear:
+            for f in dataclasses.fields(self):
+                if f.name in ARCHITECTURE_FIELDS and getattr(self, f.name) == f.default:
+                    del d[f.name]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "StepSpec":
@@ -107,7 +197,7 @@ class StepSpec:
         if unknown:
             raise ProtocolError("EInvalidSpec", f"unknown spec field(s) {unknown}; known: {sorted(names)}")
         try:
-            return cls(**{k: int(v) for k, v in d.items()})
+            return cls(**{k: (tuple(int(h) for h in v) if k == "hidden" else int(v)) for k, v in d.items()})
         except (TypeError, ValueError) as e:
             if isinstance(e, ProtocolError):
                 raise
@@ -145,6 +235,17 @@ def validate_spec(s: StepSpec) -> None:
         raise bad("lr_bits must be in 1..64 and lr_frac_bits in 0..64")
     if s.frac_bits + 1 > s.weight_bits + s.feature_bits:
         raise bad("frac_bits too large for the weight and feature ranges")
+    if len(s.hidden) > MAX_HIDDEN_LAYERS:
+        raise bad(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(s.hidden)}")
+    for i, h in enumerate(s.hidden):
+        if h < 1:
+            raise bad(f"hidden layer {i} must have >= 1 unit, got {h}")
+    # the activation format matters (and is checked) only when there is a hidden layer
+    if s.hidden and not 1 <= s.act_bits <= 32:
+        raise bad(f"act_bits must be in 1..32, got {s.act_bits}")
+    if s.hidden and not 0 <= s.act_frac_bits <= s.frac_bits + s.feature_frac_bits:
+        raise bad("act_frac_bits must be in 0..frac_bits+feature_frac_bits (the first activation "
+                  f"divides by 2^(K+KX-KH)), got {s.act_frac_bits}")
     if max_intermediate_bits(s) > MAX_INTERMEDIATE_BITS:
         raise bad(f"intermediate values need {max_intermediate_bits(s)} bits; the circuit needs "
                   f"them below {MAX_INTERMEDIATE_BITS} bits (BN254 field): use fewer bits or a smaller model")
@@ -155,14 +256,65 @@ def bit_length(x: int) -> int:
     return max(int(x).bit_length(), 1)
 
 
+@dataclass(frozen=True)
+class LayerBounds:
+    """Magnitude bounds of one layer's values in the step (docs/CIRCUIT.md), all inclusive.
+
+    a_max: its inputs (with the bias input 2^k_in); z_max: its sums W.a; d_max: its error
+    (delta, scale 2^K); s_max: the back-propagated sums W^T.delta (layers >= 1; 0 for layer 0,
+    which propagates nothing); glr_max: gradient times lr_q; upd_max: the update numerator
+    W*2^m - G*lr_q."""
+
+    a_max: int
+    z_max: int
+    d_max: int
+    s_max: int
+    glr_max: int
+    upd_max: int
+
+
+# Bounds saturate here (`mul_sat`): a spec with any bound this large is invalid anyway, and the
+# Move twin computes in u256 without overflowing.
+BOUND_SATURATION = 1 << (MAX_INTERMEDIATE_BITS + 1)
+
+
+def mul_sat(a: int, b: int) -> int:
+    """min(a * b, BOUND_SATURATION) for a, b >= 0 (`spec::mul_sat`)."""
+    return min(a * b, BOUND_SATURATION)
+
+
+def layer_bounds(s: StepSpec) -> list[LayerBounds]:
+    """Per-layer bounds, from the output layer's error |e| <= 2^K backwards:
+    a_max = max(2^(BX-1), 2^KX) for layer 0, max(2^BH - 1, 2^KH) after;
+    z_max = (n_l + 1) 2^(BW-1) a_max;  d_max(L-1) = 2^K;  s_max(l) = n_{l+1} 2^(BW-1) d_max(l);
+    d_max(l-1) = ceil(s_max(l) / 2^K);  glr_max = B d_max a_max (2^BLR - 1);
+    upd_max = 2^(BW-1+m_l) + glr_max.
+    Products saturate at BOUND_SATURATION (`mul_sat`): exact for every valid spec."""
+    dims = s.layer_dims
+    wmax = 1 << (s.weight_bits - 1)
+    lr_max = (1 << s.lr_bits) - 1
+    n = s.num_layers
+    d_max = [0] * n
+    s_max = [0] * n
+    d_max[n - 1] = 1 << s.frac_bits
+    for l in range(n - 1, 0, -1):
+        s_max[l] = mul_sat(mul_sat(dims[l + 1], wmax), d_max[l])
+        d_max[l - 1] = -(-s_max[l] >> s.frac_bits)
+    out = []
+    for l in range(n):
+        a_max = (max(1 << (s.feature_bits - 1), 1 << s.feature_frac_bits) if l == 0
+                 else max((1 << s.act_bits) - 1, 1 << s.act_frac_bits))
+        glr = mul_sat(mul_sat(mul_sat(s.batch_size, d_max[l]), a_max), lr_max)
+        z = mul_sat(mul_sat(dims[l] + 1, wmax), a_max)
+        out.append(LayerBounds(a_max, z, d_max[l], s_max[l], glr, (wmax << s.layer_update_shift(l)) + glr))
+    return out
+
+
 def max_intermediate_bits(s: StepSpec) -> int:
-    """Bits (magnitude) of the largest intermediate of the step: the update numerator."""
-    xa = max(1 << (s.feature_bits - 1), 1 << s.feature_frac_bits)
-    g = s.batch_size * (1 << s.frac_bits) * xa
-    glr = g * ((1 << s.lr_bits) - 1)
-    w = (1 << (s.weight_bits - 1)) << s.update_shift
-    u = (s.features + 1) * (1 << (s.weight_bits - 1)) * xa
-    return max(bit_length(w + glr), bit_length(u))
+    """Bits (magnitude) of the largest intermediate of the step: a layer's sum, back-propagated
+    sum or update numerator (`layer_bounds`)."""
+    return max(max(bit_length(b.z_max), bit_length(b.upd_max), bit_length(b.s_max))
+               for b in layer_bounds(s))
 
 
 def check_lr_q(s: StepSpec, lr_q: int) -> None:
@@ -191,7 +343,7 @@ def validate_weights(encoded: Sequence[int], spec: StepSpec) -> None:
     """Offset-encoded weights as submitted on chain: right length, each in [0, 2^BW)."""
     if len(encoded) != spec.num_weights:
         raise ProtocolError(
-            "EWrongLength", f"expected {spec.num_weights} weights (C*(D+1)), got {len(encoded)}"
+            "EWrongLength", f"expected {spec.num_weights} weights ({_weights_formula(spec)}), got {len(encoded)}"
         )
     limit = 1 << spec.weight_bits
     for i, u in enumerate(encoded):
@@ -209,7 +361,7 @@ def pack_weights(encoded: Sequence[int], spec: StepSpec) -> list[int]:
 def validate_weights_signed(weights: Sequence[int], spec: StepSpec) -> None:
     if len(weights) != spec.num_weights:
         raise ProtocolError(
-            "EWrongLength", f"expected {spec.num_weights} weights (C*(D+1)), got {len(weights)}"
+            "EWrongLength", f"expected {spec.num_weights} weights ({_weights_formula(spec)}), got {len(weights)}"
         )
     for i, w in enumerate(weights):
         if not spec.weight_min <= int(w) <= spec.weight_max:
@@ -219,3 +371,7 @@ def validate_weights_signed(weights: Sequence[int], spec: StepSpec) -> None:
             )
 
 
+def _weights_formula(spec: StepSpec) -> str:
+    if spec.is_linear:
+        return "C*(D+1)"
+    return "layers " + "-".join(map(str, spec.layer_dims)) + ": sum of n_out*(n_in+1)"

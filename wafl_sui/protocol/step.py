@@ -1,5 +1,6 @@
-"""The proven training step (twin of `circuits/wafl_step.circom`): one exact integer SGD step of
-the one-vs-rest hard-sigmoid linear model, and `local_steps` of them per proof."""
+"""The proven training step (twin of the step circuit, `wafl_sui/zk/circuit.py`): one exact
+integer SGD step of the model of the spec (dense layers, clamped-ReLU hidden layers, a one-vs-rest
+hard-sigmoid output; no hidden layer: the linear model), and `local_steps` of them per proof."""
 
 from __future__ import annotations
 
@@ -37,38 +38,86 @@ def hard_sigmoid_fixed(q: int, frac_bits: int) -> int:
     return min(max(q + (1 << (frac_bits - 1)), 0), (1 << frac_bits) - 1)
 
 
+def relu_fixed(z: int, shift: int, act_max: int) -> tuple[int, int]:
+    """Clamped ReLU of a hidden layer: q = floor(z / 2^shift), a = clamp(q, 0, act_max), and its
+    derivative mask = 1 if 0 <= q <= act_max else 0 (the unclamped region, ends included)."""
+    q = z >> shift
+    return min(max(q, 0), act_max), int(0 <= q <= act_max)
+
+
+def layer_matrices(weights: Sequence[int], spec: StepSpec) -> list[list[list[int]]]:
+    """The flat weights as one n_{l+1} x (n_l + 1) matrix per layer (bias last)."""
+    dims, out = spec.layer_dims, []
+    for l, off in enumerate(spec.layer_offsets):
+        n_in, n_out = dims[l] + 1, dims[l + 1]
+        out.append([list(weights[off + o * n_in : off + (o + 1) * n_in]) for o in range(n_out)])
+    return out
+
+
+def forward(
+    mats: Sequence[Sequence[Sequence[int]]], features: Sequence[Sequence[int]], spec: StepSpec,
+) -> tuple[list[list[list[int]]], list[list[list[int]]], list[list[int]]]:
+    """The integer forward pass of one batch: (inputs of each layer with the bias input
+    appended, ReLU masks of each hidden layer, output probabilities p at scale 2^K)."""
+    k, n = spec.frac_bits, spec.num_layers
+    a = [list(row) + [1 << spec.feature_frac_bits] for row in features]
+    inputs, masks = [a], []
+    for l in range(n - 1):
+        sh, hi = spec.activation_shift(l), spec.act_max
+        nxt, msk = [], []
+        for row in a:
+            pairs = [relu_fixed(sum(wv * av for wv, av in zip(w_o, row)), sh, hi) for w_o in mats[l]]
+            nxt.append([v for v, _ in pairs] + [1 << spec.act_frac_bits])
+            msk.append([m for _, m in pairs])
+        a = nxt
+        inputs.append(a)
+        masks.append(msk)
+    p = [[hard_sigmoid_fixed(sum(wv * av for wv, av in zip(w_o, row)) >> spec.forward_shift, k)
+          for w_o in mats[n - 1]] for row in a]
+    return inputs, masks, p
+
+
 def train_step(
     weights: Sequence[int], features: Sequence[Sequence[int]], labels: Sequence[Sequence[int]],
     lr_q: int, spec: StepSpec,
 ) -> list[int]:
-    """One exact integer SGD step of the one-vs-rest hard-sigmoid linear model (one batch of B).
+    """One exact integer SGD step of the model (one batch of B), all divisions floor divisions.
 
-    xa = features ++ [2^KX]                                     (bias input 1.0)
-    u[i][c]  = sum_d W[c][d] * xa[i][d]                         (scale 2^(K+KX))
-    p[i][c]  = clamp(floor(u / 2^(KX+2)) + 2^(K-1), 0, 2^K - 1)  (hard sigmoid, scale 2^K)
-    e[i][c]  = p - y*2^K
-    g[c][d]  = sum_i e[i][c] * xa[i][d]                         (scale 2^(K+KX))
-    W'[c][d] = clamp(floor((W*2^(KX+S) - g*lr_q) / 2^(KX+S)), -2^(BW-1), 2^(BW-1)-1)
+    Forward, layer l = 0..L-1 with inputs a_l (a_0 = features at scale 2^KX; hidden activations
+    at scale 2^KH), each row extended by the bias input 1.0 (2^KX, resp. 2^KH):
+    z_l[i][o]  = sum_j W_l[o][j] * a_l[i][j]                    (scale 2^(K + k_l))
+    hidden:  q = floor(z / 2^(K + k_l - KH)); a_{l+1} = clamp(q, 0, 2^BH - 1),
+             mask_{l+1} = [0 <= q <= 2^BH - 1]
+    output:  p[i][c] = clamp(floor(z / 2^(k_l + 2)) + 2^(K-1), 0, 2^K - 1)   (hard sigmoid)
+    Backward, from the output error delta_{L-1} = p - y*2^K (scale 2^K), with the OLD weights:
+    s[i][j]          = sum_o W_l[o][j] * delta_l[i][o]           (j < n_l; scale 2^(2K))
+    delta_{l-1}[i][j] = floor(s / 2^K) * mask_l[i][j]             (scale 2^K)
+    Gradient and update, every layer (m_l = k_l + S):
+    G_l[o][j]  = sum_i delta_l[i][o] * a_l[i][j]                  (scale 2^(K + k_l))
+    W_l'[o][j] = clamp(floor((W*2^m_l - G*lr_q) / 2^m_l), -2^(BW-1), 2^(BW-1)-1)
+    With no hidden layer this is the linear step (the same integers as before MLPs).
     """
-    d_, c_, k = spec.features, spec.classes, spec.frac_bits
-    one_x = 1 << spec.feature_frac_bits
-    w = [list(weights[c * (d_ + 1) : (c + 1) * (d_ + 1)]) for c in range(c_)]
-    xa = [list(row) + [one_x] for row in features]
-    err = []
-    for xi, yi in zip(xa, labels):
-        row = []
-        for c in range(c_):
-            u = sum(wc * xv for wc, xv in zip(w[c], xi))
-            p = hard_sigmoid_fixed(u >> spec.forward_shift, k)
-            row.append(p - (int(yi[c]) << k))
-        err.append(row)
-    m = spec.update_shift
-    out = []
-    for c in range(c_):
-        for d in range(d_ + 1):
-            g = sum(err[i][c] * xa[i][d] for i in range(len(xa)))
-            t = ((w[c][d] << m) - g * lr_q) >> m
-            out.append(min(max(t, spec.weight_min), spec.weight_max))
+    n, k = spec.num_layers, spec.frac_bits
+    mats = layer_matrices(weights, spec)
+    inputs, masks, p = forward(mats, features, spec)
+    delta = [[p[i][c] - (int(labels[i][c]) << k) for c in range(spec.classes)] for i in range(len(p))]
+    deltas = [None] * n
+    deltas[n - 1] = delta
+    for l in range(n - 1, 0, -1):
+        n_in = spec.layer_dims[l]
+        deltas[l - 1] = [
+            [(sum(mats[l][o][j] * di[o] for o in range(len(di))) >> k) * masks[l - 1][i][j]
+             for j in range(n_in)]
+            for i, di in enumerate(deltas[l])]
+    out: list[int] = []
+    for l in range(n):
+        m = spec.layer_update_shift(l)
+        a, dl = inputs[l], deltas[l]
+        for o, w_o in enumerate(mats[l]):
+            for j, w in enumerate(w_o):
+                g = sum(dl[i][o] * a[i][j] for i in range(len(a)))
+                t = ((w << m) - g * lr_q) >> m
+                out.append(min(max(t, spec.weight_min), spec.weight_max))
     return out
 
 

@@ -70,7 +70,8 @@ class TaskFlow:
         self.quorum, self.duration, self.max_rounds, self.grace = quorum, round_duration_ms, max_rounds, grace_ms
         self.lr_q = lr_q
         self.now = start_ms
-        self.num_weights = self.spec["classes"] * (self.spec["features"] + 1)
+        dims = [self.spec["features"], *self.spec.get("hidden", ()), self.spec["classes"]]
+        self.num_weights = sum(dims[l + 1] * (dims[l] + 1) for l in range(len(dims) - 1))
         self.weight_bits = self.spec["weight_bits"]
         self.task_id: bytes | None = None
         self.submitted = 0
@@ -99,11 +100,16 @@ class TaskFlow:
         q = self.quorum if quorum is None else quorum
         model = [1 << (self.weight_bits - 1)] * self.num_weights
         spec_args = [("u64", self.spec[k]) for k in SPEC_FIELDS]
+        spec_call = MoveCall("spec", "new", spec_args)
+        if self.spec.get("hidden"):  # an MLP: spec::new_mlp with the architecture fields
+            spec_call = MoveCall("spec", "new_mlp", spec_args + [
+                ("vector<u64>", list(self.spec["hidden"])), ("u64", self.spec.get("act_frac_bits", 6)),
+                ("u64", self.spec.get("act_bits", 8))])
         if self.api() == "structs":
             rules_fn = self.chain.function("round", "new_rules")
             rr = [("u64", q), ("u64", self.duration), ("u64", self.max_rounds), ("u64", self.grace)][: len(rules_fn.params)]
             calls = [
-                MoveCall("spec", "new", spec_args),
+                spec_call,
                 MoveCall("round", "new_rules", rr),
                 MoveCall("rules", "new_aggregation", [("u8", self.rule), ("u64", self.trim_bps)]),
                 MoveCall("task", "create_task", [Res(0), Res(1), Res(2), ("u64", self.lr_q), ("bool", True),

@@ -3,7 +3,8 @@
 same wrapped into TransactionData built offline (`build_<entry>_tx`, gas given). Pure: nothing here
 reads the network.
 
-  create_task     spec::new(10 x u64), round::new_rules(4 x u64), rules::new_aggregation(u8, u64),
+  create_task     spec::new(10 x u64) (an MLP: spec::new_mlp(10 x u64, vector<u64>, 2 x u64)),
+                  round::new_rules(4 x u64), rules::new_aggregation(u8, u64),
                   task::create_task(spec, rules, aggregation, lr_q, open, model, vk, &Clock): the
                   returned TaskAdminCap is transferred to the sender in the same transaction
   submit_update   task::submit_update(&mut Task, vector<u32>, u256, vector<u8>, &Clock)
@@ -108,10 +109,14 @@ def create_task_kind(
     initial_model: Sequence[int],
     vk: bytes,
 ) -> ProgrammableTransaction:
-    """spec::new, round::new_rules, rules::new_aggregation, task::create_task, then the admin
-    cap to the sender."""
+    """spec::new (spec::new_mlp for a spec with hidden layers), round::new_rules,
+    rules::new_aggregation, task::create_task, then the admin cap to the sender."""
     b = PtbBuilder()
-    s = b.move_call(_target(package_id, SPEC_MODULE, "new"), [_u64(b, getattr(spec, f)) for f in _SPEC_FIELDS])
+    spec_args = [_u64(b, getattr(spec, f)) for f in _SPEC_FIELDS]
+    if spec.hidden:
+        spec_args += [b.pure(bcs.pure_u64_vector(list(spec.hidden))), _u64(b, spec.act_frac_bits),
+                      _u64(b, spec.act_bits)]
+    s = b.move_call(_target(package_id, SPEC_MODULE, "new_mlp" if spec.hidden else "new"), spec_args)
     r = b.move_call(
         _target(package_id, ROUND_MODULE, "new_rules"),
         [
