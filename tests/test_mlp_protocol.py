@@ -210,3 +210,43 @@ def test_zero_rows_update_only_biases_of_the_first_layer():
     new = train_step(weights, [[0, 0, 0], [0, 0, 0]], labels[:2], 200, spec)
     for o in range(2):  # the first layer's feature columns do not move: the inputs are zero
         assert new[o * 4:o * 4 + 3] == weights[o * 4:o * 4 + 3]
+
+
+# --------------------------------------------------------------------------- JAX equals the protocol
+JAX_SPECS = [
+    dict(features=5, classes=3, batch_size=3, hidden=(4,)),
+    dict(features=6, classes=4, batch_size=2, local_steps=3, hidden=(5, 3), act_bits=5, act_frac_bits=3),
+    dict(features=8, classes=3, batch_size=4, local_steps=2, hidden=(7,), act_frac_bits=0, act_bits=2),
+    dict(features=4, classes=2, batch_size=2, hidden=(3,), frac_bits=16, weight_bits=24, feature_frac_bits=4,
+         feature_bits=6, lr_frac_bits=16, lr_bits=16, act_frac_bits=12, act_bits=16),
+]
+
+
+@pytest.mark.parametrize("kw", JAX_SPECS)
+def test_jax_mlp_step_equals_protocol_bit_for_bit(kw):
+    """Random, extreme (all weights and features at the range ends: saturated activations and
+    clamped updates) and zero-row batches: the JAX int64 step equals protocol.local_training."""
+    from wafl_sui.client import model as M
+
+    spec = StepSpec(**kw)
+    rng = random.Random(11)
+    for trial in range(12):
+        weights, feats, labels = _random_case(spec, rng, extreme=trial % 3 == 1)
+        if trial % 3 == 2:
+            feats[0] = [0] * spec.features
+        lr_q = rng.choice([1, (1 << spec.lr_bits) - 1, rng.randint(1, (1 << spec.lr_bits) - 1)])
+        want = local_training(weights, feats, labels, lr_q, spec)
+        assert M.int_local_training(weights, feats, labels, lr_q, spec).tolist() == want
+
+
+def test_flax_view_of_an_mlp_round_trips():
+    from wafl_sui import models
+    from wafl_sui.client import model as M
+
+    spec = StepSpec(features=6, classes=3, batch_size=2, hidden=(5,))
+    rng = random.Random(2)
+    weights, _, _ = _random_case(spec, rng)
+    net = M.to_flax(weights, spec)
+    assert M.from_flax(net, spec).tolist() == weights
+    assert models.from_flax(net).weights == weights
+

@@ -29,36 +29,65 @@ def _check_int64(spec: StepSpec) -> None:
 
 
 def weights_matrix(weights, spec: StepSpec) -> np.ndarray:
+    """The linear model's C x (D+1) matrix (`layer_matrices` for any spec)."""
+    if not spec.is_linear:
+        raise ValueError("weights_matrix is for the linear model; use layer_matrices")
     w = np.asarray(weights, dtype=np.int64)
     if w.shape != (spec.num_weights,):
         raise ValueError(f"expected {spec.num_weights} weights (C*(D+1)), got shape {w.shape}")
     return w.reshape(spec.classes, spec.features + 1)
 
 
-def _step(w, x, y, lr_q, spec: StepSpec):
-    one_x = 1 << spec.feature_frac_bits
-    xa = jnp.concatenate([x, jnp.full((x.shape[0], 1), one_x, dtype=jnp.int64)], axis=1)
-    u = xa @ w.T  # (B, C), scale 2^(K+KX)
-    q = jnp.right_shift(u, spec.forward_shift)  # arithmetic shift == floor division
-    p = jnp.clip(q + (1 << (spec.frac_bits - 1)), 0, (1 << spec.frac_bits) - 1)
-    err = p - jnp.left_shift(y, spec.frac_bits)
-    g = err.T @ xa  # (C, D+1)
-    m = spec.update_shift
-    t = jnp.right_shift(jnp.left_shift(w, m) - g * lr_q, m)
-    return jnp.clip(t, spec.weight_min, spec.weight_max)
+def layer_matrices(weights, spec: StepSpec) -> list[np.ndarray]:
+    """Flat signed weights -> one (n_out, n_in + 1) int64 matrix per layer (bias last)."""
+    w = np.asarray(weights, dtype=np.int64)
+    if w.shape != (spec.num_weights,):
+        raise ValueError(f"expected {spec.num_weights} weights (layers {'-'.join(map(str, spec.layer_dims))}), "
+                         f"got shape {w.shape}")
+    dims = spec.layer_dims
+    return [w[off : off + size].reshape(dims[l + 1], dims[l] + 1)
+            for l, (off, size) in enumerate(zip(spec.layer_offsets, spec.layer_sizes))]
+
+
+def _with_bias(a, one: int):
+    return jnp.concatenate([a, jnp.full((a.shape[0], 1), one, dtype=jnp.int64)], axis=1)
+
+
+def _step(mats, x, y, lr_q, spec: StepSpec):
+    """protocol.train_step on int64 arrays (arithmetic shifts are floor divisions)."""
+    n, k = spec.num_layers, spec.frac_bits
+    a = _with_bias(x, 1 << spec.feature_frac_bits)
+    inputs, masks = [a], []
+    for l in range(n - 1):
+        q = jnp.right_shift(a @ mats[l].T, spec.activation_shift(l))
+        masks.append(((q >= 0) & (q <= spec.act_max)).astype(jnp.int64))
+        a = _with_bias(jnp.clip(q, 0, spec.act_max), 1 << spec.act_frac_bits)
+        inputs.append(a)
+    q = jnp.right_shift(a @ mats[n - 1].T, spec.forward_shift)  # (B, C), hard sigmoid
+    p = jnp.clip(q + (1 << (k - 1)), 0, (1 << k) - 1)
+    delta = p - jnp.left_shift(y, k)
+    new = [None] * n
+    for l in range(n - 1, -1, -1):
+        g = delta.T @ inputs[l]  # (n_out, n_in + 1)
+        m = spec.layer_update_shift(l)
+        t = jnp.right_shift(jnp.left_shift(mats[l], m) - g * lr_q, m)
+        new[l] = jnp.clip(t, spec.weight_min, spec.weight_max)
+        if l:
+            delta = jnp.right_shift(delta @ mats[l][:, :-1], k) * masks[l - 1]
+    return new
 
 
 def int_local_training(weights, features, labels, lr_q: int, spec: StepSpec) -> np.ndarray:
     """JAX version of protocol.local_training: flat signed weights in, flat signed weights out."""
     _check_int64(spec)
     with jax.enable_x64(True):
-        w = jnp.asarray(weights_matrix(weights, spec))
+        mats = [jnp.asarray(m) for m in layer_matrices(weights, spec)]
         x = jnp.asarray(np.asarray(features, dtype=np.int64))
         y = jnp.asarray(np.asarray(labels, dtype=np.int64))
         b = spec.batch_size
         for s in range(spec.local_steps):
-            w = _step(w, x[s * b : (s + 1) * b], y[s * b : (s + 1) * b], jnp.int64(lr_q), spec)
-        return np.asarray(w, dtype=np.int64).reshape(-1)
+            mats = _step(mats, x[s * b : (s + 1) * b], y[s * b : (s + 1) * b], jnp.int64(lr_q), spec)
+        return np.concatenate([np.asarray(m, dtype=np.int64).reshape(-1) for m in mats])
 
 
 # --------------------------------------------------------------------------- float views (Flax)
@@ -76,8 +105,13 @@ def hard_sigmoid(z: jax.Array) -> jax.Array:
     return jnp.clip(z / 4 + 0.5, 0.0, 1.0)
 
 
-def to_flax(weights, spec: StepSpec) -> LinearClassifier:
-    """Fixed-point weights -> an nnx model with kernel W[:, :D].T / 2^K and bias W[:, D] / 2^K."""
+def to_flax(weights, spec: StepSpec) -> nnx.Module:
+    """Fixed-point weights -> an nnx model with kernel W[:, :D].T / 2^K and bias W[:, D] / 2^K
+    (an MLP spec: the `nnx.Sequential` of `wafl_sui.models.to_flax`)."""
+    if not spec.is_linear:
+        from wafl_sui import models
+
+        return models.to_flax(weights, spec)
     w = weights_matrix(weights, spec).astype(np.float64) / (1 << spec.frac_bits)
     model = LinearClassifier(spec.features, spec.classes, rngs=nnx.Rngs(0))
     model.linear.kernel.set_value(jnp.asarray(w[:, : spec.features].T, dtype=jnp.float32))
@@ -85,8 +119,13 @@ def to_flax(weights, spec: StepSpec) -> LinearClassifier:
     return model
 
 
-def from_flax(model: LinearClassifier, spec: StepSpec) -> np.ndarray:
+def from_flax(model: nnx.Module, spec: StepSpec) -> np.ndarray:
     """Float model -> fixed-point weights (round to nearest, clipped to the weight range)."""
+    if not spec.is_linear:
+        from wafl_sui import models
+
+        linears, _, _ = models.read_architecture(model)
+        return np.asarray(models.quantize(models.float_layers(linears), spec), dtype=np.int64)
     k = np.asarray(model.linear.kernel.get_value(), dtype=np.float64).T
     b = np.asarray(model.linear.bias.get_value(), dtype=np.float64)[:, None]
     w = np.concatenate([k, b], axis=1)
