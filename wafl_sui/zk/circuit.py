@@ -33,6 +33,7 @@ from wafl_sui.zk.iden3_binary import read_sections
 
 CIRCUIT_VERSION = 1
 TEMPLATE_FILES = ("wafl_step.circom", "fixed_point.circom", "commit.circom")
+MLP_TEMPLATE_FILES = ("mlp.circom",)  # hashed and copied only for specs with hidden layers
 CIRCOMLIB_FILES = ("poseidon.circom", "poseidon_constants.circom", "bitify.circom",
                    "comparators.circom", "binsum.circom", "aliascheck.circom", "compconstant.circom")
 MAX_FIELD_BITS = 253  # every decomposed / intermediate value must stay below 2^252 in magnitude
@@ -117,8 +118,13 @@ class CircuitParams:
                 self.BLR, self.NU, self.NA, self.FOLD, self.DOMAIN]
 
 
-def derive_params(spec: StepSpec) -> CircuitParams:
-    """Bit widths of every decomposition, with the no-wrap argument checked (assertions)."""
+def derive_params(spec: StepSpec):
+    """Bit widths of every decomposition, with the no-wrap argument checked (assertions): a
+    `CircuitParams` for the linear model, an `mlp_circuit.MlpParams` for a spec with hidden layers."""
+    if not spec.is_linear:
+        from wafl_sui.zk.mlp_circuit import derive_mlp_params
+
+        return derive_mlp_params(spec, CircuitError)
     D, C, B = spec.features, spec.classes, spec.batch_size
     K, BW, KX, BX = spec.frac_bits, spec.weight_bits, spec.feature_frac_bits, spec.feature_bits
     S, BLR = spec.lr_frac_bits, spec.lr_bits
@@ -171,9 +177,14 @@ def _packed(n: int, bits: int) -> int:
     return -(-n // per)
 
 
-def constraint_formula(spec: StepSpec) -> dict[str, int]:
-    """Predicted constraint count (circom --O2), term by term (docs/CIRCUIT.md)."""
+def constraint_formula(spec: StepSpec) -> dict:
+    """Predicted constraint count (circom --O2), term by term (docs/CIRCUIT.md); an MLP's also
+    has `per_layer` (one local step's constraints of each layer, term by term)."""
     p = derive_params(spec)
+    if not spec.is_linear:
+        from wafl_sui.zk import mlp_circuit
+
+        return mlp_circuit.constraint_formula(spec, p, tree16_constraints, _packed)
     D, C, B, L = p.D, p.C, p.B, p.L
     nw = C * (D + 1)
     t_sig = p.NU - spec.forward_shift
@@ -250,7 +261,7 @@ def circuit_hash(spec: StepSpec) -> str:
     h.update(f"wafl-circuit-v{CIRCUIT_VERSION}\n".encode())
     h.update(spec.canonical_json().encode())
     tdir, ldir = templates_dir(), circomlib_dir()
-    for name in TEMPLATE_FILES:
+    for name in _template_files(spec):
         h.update(name.encode() + b"\0" + (tdir / name).read_bytes())
     for name in CIRCOMLIB_FILES:
         f = ldir / name
@@ -263,8 +274,16 @@ def circuit_hash(spec: StepSpec) -> str:
     return h.hexdigest()[:16]
 
 
+def _template_files(spec: StepSpec) -> tuple[str, ...]:
+    return TEMPLATE_FILES if spec.is_linear else TEMPLATE_FILES + MLP_TEMPLATE_FILES
+
+
 def main_source(spec: StepSpec) -> str:
     p = derive_params(spec)
+    if not spec.is_linear:
+        from wafl_sui.zk import mlp_circuit
+
+        return mlp_circuit.main_source(spec, p)
     args = ", ".join(str(a) for a in p.template_args())
     return (
         "pragma circom 2.1.0;\n"
@@ -336,7 +355,7 @@ def build(spec: StepSpec, *, force: bool = False, optimize: str = "O2",
     # circom2 runs under WASI and sees paths relative to its working directory only: copy the
     # sources it includes next to the main component (they are part of the hash anyway).
     (tmp / "src").mkdir()
-    for name in TEMPLATE_FILES:
+    for name in _template_files(spec):
         shutil.copy2(templates_dir() / name, tmp / "src" / name)
     for name in CIRCOMLIB_FILES:
         if (circomlib_dir() / name).is_file():

@@ -102,7 +102,7 @@ def encode_field(v: int, negative: str = "decimal") -> str:
 @dataclass
 class StepInputs:
     spec: StepSpec
-    weights: list[int]                 # signed, C*(D+1) row-major (bias last)
+    weights: list[int]                 # signed, protocol order (each layer row-major, bias last)
     features: list[list[int]]          # local_steps*B rows of D signed values
     labels: list[list[int]]            # one-hot rows of C
     salt: int
@@ -124,7 +124,9 @@ class StepInputs:
             "new_model": str(self.public_signals[1]),
             "data": str(self.public_signals[2]),
             "context": str(self.public_signals[3]),
-            "W": [[enc(w) for w in self.weights[c * d1:(c + 1) * d1]] for c in range(s.classes)],
+            # the linear circuit takes W as C x (D+1); the MLP circuit as the flat vector
+            "W": ([[enc(w) for w in self.weights[c * d1:(c + 1) * d1]] for c in range(s.classes)]
+                  if s.is_linear else [enc(w) for w in self.weights]),
             "X": [[enc(x) for x in row] for row in self.features],
             "Y": [[str(int(y)) for y in row] for row in self.labels],
             "salt": str(self.salt),
@@ -374,6 +376,13 @@ def witness_new_weights(artifacts, witness: Sequence[int], sym: dict[str, int] |
     s = artifacts.spec
     last = s.local_steps
     out = []
+    if not s.is_linear:
+        from wafl_sui.zk.mlp_circuit import new_weight_signals
+
+        for k in range(s.num_weights):
+            idx = next(i for i in (sym.get(n, -1) for n in new_weight_signals(s, artifacts.params, k)) if i >= 0)
+            out.append(witness[idx] - (1 << (s.weight_bits - 1)))
+        return out
     for c in range(s.classes):
         for d in range(s.features + 1):
             idx = sym[f"main.Wenc[{last}][{c}][{d}]"]
