@@ -18,11 +18,14 @@ from wafl_sui.cli.common import emit, friendly_errors, new_output_file, progress
 @click.option("--keys", "kind", type=click.Choice(["any", "dev-insecure", "ceremony"]), default="any", show_default=True,
               help="Which keys to use; 'any' prefers ceremony keys and makes dev keys if there are none.")
 @click.option("--seed", type=int, default=None, help="Seed of the demo batch (default: fresh).")
+@click.option("--model", "model_ref", default="linear", show_default=True,
+              help="The demo's model: linear, mlp, or FILE.py:FUNCTION returning an nnx module.")
+@click.option("--hidden", type=int, multiple=True, help="Hidden layer width of --model mlp (repeat for more layers; default 32).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the JSON result to this file (must not exist).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
 @friendly_errors
-def prove_cmd(demo, step_file, backend, kind, seed, out, as_json, quiet) -> None:
+def prove_cmd(demo, step_file, backend, kind, seed, model_ref, hidden, out, as_json, quiet) -> None:
     """Prove one training step and output the bytes `sui::groth16` verifies."""
     from wafl_sui.client import stepfile
     from wafl_sui.client.step_proof import prove_step
@@ -30,15 +33,22 @@ def prove_cmd(demo, step_file, backend, kind, seed, out, as_json, quiet) -> None
 
     if demo == bool(step_file):
         raise click.UsageError("give exactly one of --demo or --step FILE")
+    if step_file and (model_ref != "linear" or hidden):
+        raise click.UsageError("--model/--hidden choose the demo's model; a step file holds its own spec")
     out_path = new_output_file(out)
     if demo:
-        spec, step = stepfile.parse_step(stepfile.make_demo_step(seed), "demo step")
+        from wafl_sui import models
+        from wafl_sui.protocol import StepSpec
+
+        m = models.resolve(model_ref, tuple(hidden), StepSpec())
+        spec, step = stepfile.parse_step(stepfile.make_demo_step(seed, m.spec, weights=m.weights), "demo step")
     else:
         spec, step = stepfile.load_step(step_file)
     progress = progress_printer(quiet)
     keys = ensure_keys(spec, None if kind == "any" else kind, progress)
     res = prove_step(spec, step, keys=keys, backend=backend, progress=progress)
     result = res.to_json()
+    result["architecture"] = spec.architecture()
     if out_path:
         out_path.write_text(json.dumps(result, indent=1))
 

@@ -2,7 +2,7 @@
 
 A step file holds everything one proof needs:
   {"spec": {...StepSpec fields...}, "task_id": "0x..", "sender": "0x..", "round": 0,
-   "lr_q": 4096, "weights": [C*(D+1) signed ints], "features": [[D signed ints] x local_steps*B],
+   "lr_q": 4096, "weights": [num_weights signed ints, protocol order], "features": [[D signed ints] x local_steps*B],
    "labels": [class ids] or [[one-hot]], "salt": "decimal" (optional: a fresh random one)}
 """
 
@@ -32,8 +32,10 @@ def random_salt() -> int:
     return secrets.randbelow(FIELD_MODULUS)
 
 
-def make_demo_step(seed: int | None = None, spec: StepSpec | None = None, lr: float = 1.0) -> dict[str, Any]:
-    """One honest step of the default digits task: the zero model and a fresh random batch."""
+def make_demo_step(seed: int | None = None, spec: StepSpec | None = None, lr: float = 1.0,
+                   weights: list[int] | None = None) -> dict[str, Any]:
+    """One honest step of the default digits task: the zero model (or `weights`: an MLP's
+    seeded initial model) and a fresh random batch."""
     spec = spec or StepSpec()
     rng = np.random.default_rng(seed)
     train, _ = data.train_test_split(data.load_digits())
@@ -44,7 +46,7 @@ def make_demo_step(seed: int | None = None, spec: StepSpec | None = None, lr: fl
         "sender": DEMO_SENDER,
         "round": 0,
         "lr_q": lr_to_fixed(lr, spec.batch_size, spec.lr_frac_bits, spec.lr_bits),
-        "weights": [0] * spec.num_weights,
+        "weights": list(weights) if weights is not None else [0] * spec.num_weights,
         "features": x.tolist(),
         "labels": np.argmax(y, axis=1).tolist(),
         "salt": str(random_salt()),

@@ -222,3 +222,33 @@ def load_factory(ref: str) -> Callable[[], Any]:
     if not callable(fn):
         raise ModelError(f"--model {ref!r}: {p} has no function {name!r}")
     return fn
+
+
+DEFAULT_HIDDEN = 32
+
+
+def resolve(model: str, hidden: tuple[int, ...] | None, base: StepSpec, *, seed: int = 0) -> FlaxModel:
+    """What `--model` names: 'linear' (the zero model of `base`), 'mlp' (make_mlp with `hidden`,
+    default (32,), seeded) or 'FILE.py:FUNCTION' (the user's nnx module, read by from_flax).
+    The format fields (bits, batch, local steps) come from `base`."""
+    if model == "linear":
+        if hidden:
+            raise ModelError("--hidden needs --model mlp (the linear model has no hidden layer)")
+        spec = StepSpec.from_dict({k: v for k, v in base.to_dict().items() if k != "hidden"})
+        return FlaxModel(spec, [0] * spec.num_weights, None)
+    if model == "mlp":
+        widths = tuple(hidden) if hidden else (DEFAULT_HIDDEN,)
+        net = make_mlp(base.features, widths, base.classes, seed=seed)
+        return from_flax(net, base)
+    if hidden:
+        raise ModelError("--hidden applies to --model mlp; a model file defines its own layers")
+    fn = load_factory(model)
+    try:
+        net = fn()
+    except Exception as e:  # the user's code: its failure, named, never a traceback
+        raise ModelError(f"--model {model!r}: calling it failed: {type(e).__name__}: {e}") from None
+    m = from_flax(net, base)
+    if m.spec.features != base.features or m.spec.classes != base.classes:
+        raise ModelError(f"--model {model!r} maps {m.spec.features} features to {m.spec.classes} classes; "
+                         f"the data has {base.features} features and {base.classes} classes")
+    return m
