@@ -252,3 +252,24 @@ def resolve(model: str, hidden: tuple[int, ...] | None, base: StepSpec, *, seed:
         raise ModelError(f"--model {model!r} maps {m.spec.features} features to {m.spec.classes} classes; "
                          f"the data has {base.features} features and {base.classes} classes")
     return m
+
+
+def float_step(mats: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float, act_max: float) -> list[np.ndarray]:
+    """The step the integers prove, in float64 with no rounding (the float baseline's rule):
+    clamped-ReLU hidden layers, hard-sigmoid output, error p - y back-propagated with the old
+    weights, W -= lr * mean-free sum_i delta_i a_i / B (lr per mean gradient, as lr_to_fixed)."""
+    acts, masks, a = [x], [], x
+    for m in mats[:-1]:
+        z = np.concatenate([a, np.ones((len(a), 1))], axis=1) @ m.T
+        masks.append(((z >= 0) & (z <= act_max)).astype(np.float64))
+        a = np.clip(z, 0.0, act_max)
+        acts.append(a)
+    z = np.concatenate([a, np.ones((len(a), 1))], axis=1) @ mats[-1].T
+    delta = np.clip(z / 4 + 0.5, 0.0, 1.0) - y
+    new = [None] * len(mats)
+    for l in range(len(mats) - 1, -1, -1):
+        aa = np.concatenate([acts[l], np.ones((len(acts[l]), 1))], axis=1)
+        new[l] = mats[l] - lr * delta.T @ aa / len(x)
+        if l:
+            delta = (delta @ mats[l][:, :-1]) * masks[l - 1]
+    return new
