@@ -29,8 +29,7 @@ import numpy as np
 from flax import nnx
 
 from wafl_sui.errors import WaflError
-from wafl_sui.protocol import ProtocolError, StepSpec
-from wafl_sui.protocol.spec import DEFAULT_ACT_FRAC_BITS
+from wafl_sui.protocol import DEFAULT_ACT_FRAC_BITS, ProtocolError, StepSpec
 
 SUPPORTED = "nnx.Linear, wafl_sui.models.ClampedReLU (between two Linear layers)"
 

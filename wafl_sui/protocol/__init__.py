@@ -30,10 +30,13 @@ from wafl_sui.protocol.rules import (
     validate_rule,
 )
 from wafl_sui.protocol.spec import (
-    DIGITS_SPEC_DEFAULTS, MAX_INTERMEDIATE_BITS, WIDE_FORMAT, StepSpec, bit_length, check_lr_q, lr_to_fixed,
-    max_intermediate_bits, validate_spec, validate_weights, validate_weights_signed,
+    BOUND_SATURATION, DEFAULT_ACT_BITS, DEFAULT_ACT_FRAC_BITS, DIGITS_SPEC_DEFAULTS, MAX_HIDDEN_LAYERS,
+    MAX_INTERMEDIATE_BITS, WIDE_FORMAT, LayerBounds, StepSpec, bit_length, check_lr_q, layer_bounds, lr_to_fixed,
+    max_intermediate_bits, mul_sat, validate_spec, validate_weights, validate_weights_signed,
 )
-from wafl_sui.protocol.step import check_batch, hard_sigmoid_fixed, local_training, train_step
+from wafl_sui.protocol.step import (
+    check_batch, forward, hard_sigmoid_fixed, layer_matrices, local_training, relu_fixed, train_step,
+)
 from wafl_sui.protocol import (  # noqa: E402  (the submodules: protocol.task.create_task, ...)
     budget, codec, commitment, errors, events, poseidon, round, rules, spec, step, task,
 )
@@ -64,5 +67,7 @@ __all__ = [
     "DIGITS_SPEC_DEFAULTS", "MAX_INTERMEDIATE_BITS", "WIDE_FORMAT", "StepSpec", "bit_length", "check_lr_q",
     "lr_to_fixed", "max_intermediate_bits", "validate_spec", "validate_weights", "validate_weights_signed",
     "check_batch", "hard_sigmoid_fixed", "local_training", "train_step", "TaskState",
+    "BOUND_SATURATION", "DEFAULT_ACT_BITS", "DEFAULT_ACT_FRAC_BITS", "MAX_HIDDEN_LAYERS", "LayerBounds",
+    "layer_bounds", "mul_sat", "forward", "layer_matrices", "relu_fixed",
     "PROTOCOL_VERSION",
 ]

@@ -184,7 +184,7 @@ def constraint_formula(spec: StepSpec) -> dict:
     if not spec.is_linear:
         from wafl_sui.zk import mlp_circuit
 
-        return mlp_circuit.constraint_formula(spec, p, tree16_constraints, _packed)
+        return mlp_circuit.constraint_formula(spec, p, tree16_constraints, _packed, poseidon_constraints(7) - 3)
     D, C, B, L = p.D, p.C, p.B, p.L
     nw = C * (D + 1)
     t_sig = p.NU - spec.forward_shift

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wafl_sui import protocol
-from wafl_sui.protocol import StepSpec
-from wafl_sui.protocol.spec import BOUND_SATURATION, layer_bounds
+from wafl_sui.protocol import BOUND_SATURATION, StepSpec, layer_bounds
 
 MAX_FIELD_BITS = 253
 
@@ -117,8 +116,9 @@ def layer_constraints(p: MlpParams) -> list[dict[str, int]]:
     return out
 
 
-def constraint_formula(spec: StepSpec, params: MlpParams, tree16, packed) -> dict:
-    """Predicted constraint count of the MLP circuit: per layer (one step) and the fixed terms."""
+def constraint_formula(spec: StepSpec, params: MlpParams, tree16, packed, context: int) -> dict:
+    """Predicted constraint count of the MLP circuit: per layer (one step) and the fixed terms;
+    `tree16`, `packed` and `context` (the context hash's count) are zk.circuit's, which calls this."""
     p = params
     L, B, D, C = p.L, p.B, p.D, p.C
     per_layer = layer_constraints(p)
@@ -131,9 +131,7 @@ def constraint_formula(spec: StepSpec, params: MlpParams, tree16, packed) -> dic
         "hash_models": 2 * tree16(packed(p.NW, p.BW)),
         "hash_data": tree16(1 + packed(L * B * D, p.BX) + packed(L * B * C, 1)),
     }
-    from wafl_sui.zk.circuit import poseidon_constraints
-
-    terms["hash_context"] = poseidon_constraints(7) - 3
+    terms["hash_context"] = context
     terms["total"] = sum(terms.values())
     terms["per_layer"] = per_layer
     return terms
