@@ -104,17 +104,22 @@ def _enc_int(v: Any, what: str) -> int:
     return int(v)
 
 
-def _fields(obj: Any, what: str) -> dict[str, int]:
-    """A frozen dataclass of integer fields (StepSpec, RoundRules, AggregationRule) or a dict."""
+def _fields(obj: Any, what: str) -> dict[str, Any]:
+    """A frozen dataclass of integer fields (StepSpec, RoundRules, AggregationRule) or a dict; a
+    field may be a list of integers (a spec's `hidden`). A StepSpec is taken in its `to_dict`
+    form, so a linear spec signs exactly the fields it signed before MLPs."""
     import dataclasses
 
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if hasattr(obj, "to_dict") and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        d = obj.to_dict()
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         d = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init}
     elif isinstance(obj, Mapping):
         d = dict(obj)
     else:
         raise LedgerError(f"{what} must be a {what} object, got {type(obj).__name__}")
-    return {str(k): _enc_int(v, f"{what}.{k}") for k, v in d.items()}
+    return {str(k): ([_enc_int(x, f"{what}.{k}") for x in v] if isinstance(v, (list, tuple))
+                     else _enc_int(v, f"{what}.{k}")) for k, v in d.items()}
 
 
 def encode_arg(kind: str, value: Any, what: str) -> Any:
@@ -159,8 +164,10 @@ def _is_int(v: Any) -> bool:
 def decode_arg(kind: str, value: Any, what: str) -> Any:
     """The JSON form of an argument -> its Python value (exact types; anything else is malformed)."""
     if kind in ("spec", "round_rules", "aggregation"):
-        if not isinstance(value, dict) or not all(isinstance(k, str) and _is_int(v) for k, v in value.items()):
-            raise _bad(what, "an object of integer fields")
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and (_is_int(v) or (isinstance(v, list) and all(_is_int(x) for x in v)))
+                for k, v in value.items()):
+            raise _bad(what, "an object of integer fields (or lists of integers)")
         return dict(value)
     if kind == "int":
         if not _is_int(value):
