@@ -118,7 +118,7 @@ def test_create_task_view_ids_and_event(ledger, maker, ids, clock):
     assert (ev.seq, ev.type, ev.timestamp_ms) == (0, "TaskCreated", T0)
     f = ev.fields
     assert (f["task_id"], f["admin_cap_id"], f["creator"]) == (ref.task_id, ref.admin_cap_id, ids["owner"].address)
-    assert f["spec"] == SPEC.to_dict() and f["round_rules"]["quorum"] == 2 and f["deadline_ms"] == T0 + DUR
+    assert f["spec"] == SPEC.move_fields() and f["round_rules"]["quorum"] == 2 and f["deadline_ms"] == T0 + DUR
     assert [t.task_id for t in ledger.tasks()] == [ref.task_id]
     # a second task gets fresh ids; names are unique
     ref2 = new_task(ledger, maker, ids["alice"])

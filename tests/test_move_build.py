@@ -101,7 +101,8 @@ PUBLIC_API = {
         "created_ms", "current_context_hash",
     },
     "spec": {"new", "num_weights", "features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits",
-             "feature_frac_bits", "feature_bits", "lr_frac_bits", "lr_bits"},
+             "feature_frac_bits", "feature_bits", "lr_frac_bits", "lr_bits", "new_mlp", "hidden", "act_frac_bits",
+             "act_bits"},
     "round": {"new_rules", "quorum", "round_duration_ms", "max_rounds", "grace_ms"},
     "rules": {"new_aggregation", "rule", "trim_bps"},
     "budget": set(), "codec": set(), "commitment": set(), "events": set(),
@@ -132,6 +133,7 @@ def test_entry_signatures(interface):
     assert params("task", "migrate") == ["&TaskAdminCap", "&mut Task"]
     assert params("task", "restart_round") == ["&TaskAdminCap", "&mut Task", "&Clock"]
     assert params("spec", "new") == ["u64"] * 10
+    assert params("spec", "new_mlp") == ["u64"] * 10 + ["vector<u64>", "u64", "u64"]
     assert params("round", "new_rules") == ["u64"] * 4
     assert params("rules", "new_aggregation") == ["u8", "u64"]
 

@@ -250,7 +250,9 @@ class FakeChain:
         fields = {}
         for name in sigs.struct("task", "Task").field_names():
             v = special[name] if name in special else getattr(state, name)
-            if hasattr(v, "to_dict"):
+            if hasattr(v, "move_fields"):
+                v = v.move_fields()
+            elif hasattr(v, "to_dict"):
                 v = v.to_dict()
             elif isinstance(v, tuple):
                 v = list(v)
@@ -786,7 +788,7 @@ def test_task_and_event_encoding_match_sui_sandbox(build, sigs):
             {"id": "0x" + "a1" * 32, "size": 1} if name in ("allowlist", "updates")
             else {k: b"" for k in prepared_vk_fields(state.prepared_vk)} if name == "prepared_vk"
             else state.task_id if name == "id"
-            else (lambda v: v.to_dict() if hasattr(v, "to_dict") else list(v) if isinstance(v, tuple) else v)(getattr(state, name))
+            else (lambda v: v.move_fields() if hasattr(v, "move_fields") else v.to_dict() if hasattr(v, "to_dict") else list(v) if isinstance(v, tuple) else v)(getattr(state, name))
         )
         for name in sigs.struct("task", "Task").field_names()
     }  # fmt: skip
@@ -854,7 +856,7 @@ def _encode_state(codec, sigs, state):
     f = {}
     for n in sigs.struct("task", "Task").field_names():
         v = special[n] if n in special else getattr(state, n)
-        f[n] = v.to_dict() if hasattr(v, "to_dict") else list(v) if isinstance(v, tuple) else v
+        f[n] = v.move_fields() if hasattr(v, "move_fields") else v.to_dict() if hasattr(v, "to_dict") else list(v) if isinstance(v, tuple) else v
     return codec.encode(f"{PKG}::task::Task", f)
 
 
@@ -1179,7 +1181,7 @@ def test_scripted_federation(deployed, ids, tmp_path):
     assert [e.tx for e in evs[6:]] == [rec[-1].tx] * 2 and list(rec[-1].events) == evs[6:]
     f = evs[0].fields  # the field names and values of move/sources/events.move, JSON-safe
     assert (f["task_id"], f["admin_cap_id"], f["creator"]) == (ref.task_id, ref.admin_cap_id, o.address)
-    assert f["spec"] == SPEC.to_dict() and f["round_rules"] == RoundRules(2, DUR, 2, 0).to_dict() and evs[0].timestamp_ms == T0
+    assert f["spec"] == SPEC.move_fields() and f["round_rules"] == RoundRules(2, DUR, 2, 0).to_dict() and evs[0].timestamp_ms == T0
     from wafl_sui.protocol import events as pev
 
     for e in evs:  # each event rebuilds as the protocol's dataclass of the same name

@@ -21,7 +21,9 @@ from wafl_sui.protocol.spec import StepSpec
 
 
 def _plain(v: Any) -> Any:
-    if isinstance(v, (StepSpec, RoundRules, AggregationRule)):
+    if isinstance(v, StepSpec):
+        return v.move_fields()  # the Move struct's fields, all of them
+    if isinstance(v, (RoundRules, AggregationRule)):
         return v.to_dict()
     if isinstance(v, (tuple, list)):
         return [_plain(x) for x in v]

@@ -190,6 +190,14 @@ class StepSpec:
                     del d[f.name]
         return d
 
+    def move_fields(self) -> dict:
+        """Every field, as the Move struct `spec::StepSpec` holds it (`hidden` a list): what a
+        BCS value of the struct, and an event carrying it, encode. `to_dict` is the hashed and
+        signed form, which leaves a linear spec's default architecture fields out."""
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
     @classmethod
     def from_dict(cls, d: dict) -> "StepSpec":
         names = {f.name for f in dataclasses.fields(cls)}
