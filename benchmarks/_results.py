@@ -50,8 +50,9 @@ def git_commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)benchmarks/RESULTS.md"],  # the figures being written are no change
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return head + ("+changes" if dirty else "")
@@ -115,7 +116,7 @@ def replace_section(text: str, name: str, new: str) -> str:
 
 def record(args: argparse.Namespace, name: str, title: str, body: str, spec_note: str = "") -> str:
     """Print the section; with --write, put it into the results file. Returns the section."""
-    cmd = command_line(f"{name}.py", sys.argv[1:])
+    cmd = command_line(Path(sys.argv[0]).name, sys.argv[1:])  # the script that ran
     new = section(name, title, body, cmd, args.machine, spec_note)
     if args.write:
         path = Path(args.write)
