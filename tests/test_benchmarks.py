@@ -25,6 +25,7 @@ SMOKE = {
     "bench_prover": ([pytest.mark.slow], ["bench_prover"]),
     "bench_verify": ([pytest.mark.slow], ["bench_verify"]),
     "bench_simulate": ([pytest.mark.slow], ["bench_simulate_all"]),  # five proven runs on iris: minutes
+    "bench_mlp": ([pytest.mark.slow], ["bench_mlp"]),
 }
 
 
