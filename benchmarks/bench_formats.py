@@ -8,6 +8,8 @@ the held-out test accuracy of the global model at chosen rounds, with the float 
 last one. A proven run gives the same numbers (the proofs check this arithmetic).
 
     .venv/bin/python benchmarks/bench_formats.py [--seeds 0,1,2,3] [--rounds 10,15,20,25,40]
+    .venv/bin/python benchmarks/bench_formats.py --write --machine idle   # its section of RESULTS.md
+    .venv/bin/python benchmarks/bench_formats.py --smoke                 # one seed, 2 rounds
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402
 
 from wafl_sui import protocol  # noqa: E402
 from wafl_sui.client import data as client_data  # noqa: E402
@@ -67,23 +71,35 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1,2,3")
     ap.add_argument("--rounds", default="10,15,20,25,40")
+    _results.add_arguments(ap)
     a = ap.parse_args()
+    if a.smoke:
+        a.seeds, a.rounds = "0", "1,2"
     seeds = [int(s) for s in a.seeds.split(",")]
     rounds = sorted(int(r) for r in a.rounds.split(","))
-    print("digits, 4 IID clients, B=16, FedAvg, integer-exact replay; test accuracy by round")
+    out = []
+
+    def say(line: str) -> None:
+        out.append(line)
+        print(line, flush=True)
+
+    say("digits, 4 IID clients, B=16, FedAvg, integer-exact replay; test accuracy by round")
     head = "".join(f" {'r' + str(r):>6}" for r in rounds)
-    print(f"  {'format':<8} {'features':<9} {'lr':>4} {'seed':>4}{head} {'float@' + str(rounds[-1]):>9}")
+    say(f"  {'format':<8} {'features':<9} {'lr':>4} {'seed':>4}{head} {'float@' + str(rounds[-1]):>9}")
     for fmt, centred, lr in SETTINGS:
         table = []
         for seed in seeds:
             acc, base = replay(fmt, centred, lr, rounds, seed)
             table.append([acc[r] for r in rounds] + [base])
             cells = "".join(f" {v:>6.3f}" for v in table[-1][:-1])
-            print(f"  {fmt:<8} {'centred' if centred else '[0, 1]':<9} {lr:>4} {seed:>4}{cells} {base:>9.3f}", flush=True)
+            say(f"  {fmt:<8} {'centred' if centred else '[0, 1]':<9} {lr:>4} {seed:>4}{cells} {base:>9.3f}")
         mean = np.mean(table, axis=0)
-        print(f"  {fmt:<8} {'centred' if centred else '[0, 1]':<9} {lr:>4} {'mean':>4}"
-              + "".join(f" {v:>6.3f}" for v in mean[:-1]) + f" {mean[-1]:>9.3f}", flush=True)
-
+        say(f"  {fmt:<8} {'centred' if centred else '[0, 1]':<9} {lr:>4} {'mean':>4}"
+            + "".join(f" {v:>6.3f}" for v in mean[:-1]) + f" {mean[-1]:>9.3f}")
+    specs = {f"digits {fmt}": StepSpec(features=64, classes=10, batch_size=16, **FORMATS[fmt]) for fmt in FORMATS}
+    _results.record(a, "bench_formats", "Accuracy by format, scaling and lr (no proofs)",
+                    "```\n" + "\n".join(out) + "\n```\n\nAccuracy does not depend on the machine.",
+                    _results.spec_note(specs))
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,8 @@ within Sui's gas limits").
     .venv/bin/python benchmarks/bench_gas.py --quick         # digits only, n = 4, 16 (~30 s)
     .venv/bin/python benchmarks/bench_gas.py --markdown      # also print the tables as markdown
     .venv/bin/python benchmarks/bench_gas.py --json out.json
+    .venv/bin/python benchmarks/bench_gas.py --write          # the tables into its section of RESULTS.md
+    .venv/bin/python benchmarks/bench_gas.py --smoke          # digits, FedAvg, n = 4 (does it run?)
 
 Method (see benchmarks/GAS.md): each transaction of the built package runs in the metered Move
 interpreter of `wafl_sui/devtools/gas/` (real bytecode of the package and of the Sui framework
@@ -37,6 +39,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402
 
 from wafl_sui.devtools import gas as G  # noqa: E402
 
@@ -236,7 +240,10 @@ def main(argv=None) -> int:
     ap.add_argument("--package")
     ap.add_argument("--task")
     ap.add_argument("--sender")
+    _results.add_arguments(ap)
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.rules, args.n, args.no_search = "digits", "fedavg", "4", True
     if args.quick:
         args.sizes, args.n = "digits", "4,16"
 
@@ -333,6 +340,20 @@ def main(argv=None) -> int:
     if args.markdown:
         print()
         print_table(all_rows, markdown=True)
+    if args.write or args.smoke:
+        import contextlib
+        import io
+
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            print_table(all_rows, markdown=True)
+        fit = "\n".join(f"- {label} ({w:,} weights), {rule}: largest quorum {q} ({how})" for label, w, rule, q, how, _ in fit_rows)
+        body = (buf.getvalue() + f"\nLargest quorum whose submits and every aggregation step fit {args.budget:,} units:\n"
+                + fit + "\n\nComputation units from the offline replica of Sui's gas meter (an estimate until "
+                "measured on a network; method: benchmarks/GAS.md); they do not depend on the machine.")
+        _results.record(args, "bench_gas", "Gas (offline replica of Sui's meter)", body,
+                        "Sizes: " + ", ".join(f"{label} ({weights(spec):,} weights, weight_bits={spec['weight_bits']})"
+                                              for label, spec in sizes) + ".")
     if args.json:
         Path(args.json).write_text(json.dumps(dict(rows=all_rows, summaries=[v for v in summaries.values() if v],
                                                    largest=fit_rows), indent=1, default=str))

@@ -4,6 +4,8 @@ verification, one SQLite transaction with fsync), and the ledger file's growth p
 
     .venv/bin/python benchmarks/bench_ledger.py                       # tiny and digits
     .venv/bin/python benchmarks/bench_ledger.py --sizes tiny --clients 4 --rounds 3
+    .venv/bin/python benchmarks/bench_ledger.py --write --machine idle   # its section of RESULTS.md
+    .venv/bin/python benchmarks/bench_ledger.py --smoke                 # tiny, 2 clients, 1 round
 
 Circuits and keys come from $WAFL_HOME (compiled once, cached); the ledger file is a fresh one
 in a temporary folder. Real proofs from the development setup; every submit verifies for real.
@@ -22,6 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402
 
 SIZES = {
     "tiny": dict(features=4, classes=3, batch_size=2),
@@ -157,22 +161,34 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--verify-runs", type=int, default=50)
     ap.add_argument("--ref-runs", type=int, default=3)
+    _results.add_arguments(ap)
     a = ap.parse_args()
+    if a.smoke:
+        a.sizes, a.clients, a.rounds, a.verify_runs, a.ref_runs = "tiny", 2, 1, 3, 1
     results = [run(s, a.clients, a.rounds, a.verify_runs, a.ref_runs) for s in a.sizes.split(",")]
     for r in results:
         print(json.dumps(r), flush=True)
-    print("\n| size (D, C, B) | weights | verify fast | verify py_ecc | ratio | prove | submit (fast) | submit (py_ecc) "
-          "| ratio | aggregate | file / round | signed ops / events / state (total bytes) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines = ["| size (D, C, B) | weights | verify fast | verify py_ecc | ratio | prove | submit (fast) | submit (py_ecc) "
+             "| ratio | aggregate | file / round | signed ops / events / state (total bytes) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         s = r["spec"]
         c = r["content_bytes"]
-        print(f"| {r['size']} ({s['features']}, {s['classes']}, {s['batch_size']}) | {r['weights']} "
-              f"| {r['verify_fast_ms']} ms | {r['verify_py_ecc_ms']} ms | {r['verify_ratio']}x | {r['prove_ms']} ms "
-              f"| {r['submit_ms']} ms | {r['submit_py_ecc_ms']} ms | {r['submit_ratio']}x | {r['aggregate_ms']} ms "
-              f"| {r['file_bytes_per_round'] / 1024:.1f} KiB | {c['signed_ops']:,} / {c['events']:,} / {c['state']:,} |")
-    print(f"\n({a.clients} clients x {a.rounds} rounds, FedAvg; medians; file sizes after a WAL checkpoint)")
+        lines.append(
+            f"| {r['size']} ({s['features']}, {s['classes']}, {s['batch_size']}) | {r['weights']} "
+            f"| {r['verify_fast_ms']} ms | {r['verify_py_ecc_ms']} ms | {r['verify_ratio']}x | {r['prove_ms']} ms "
+            f"| {r['submit_ms']} ms | {r['submit_py_ecc_ms']} ms | {r['submit_ratio']}x | {r['aggregate_ms']} ms "
+            f"| {r['file_bytes_per_round'] / 1024:.1f} KiB | {c['signed_ops']:,} / {c['events']:,} / {c['state']:,} |")
+    body = "\n".join(lines) + (
+        f"\n\n{a.clients} clients x {a.rounds} rounds, FedAvg, real proofs (dev keys); medians of every submit and "
+        f"aggregate, of {a.verify_runs} fast and {a.ref_runs} py_ecc pairing checks; submit = signature, checks, "
+        "Poseidon commitment, verify, one SQLite transaction with fsync; file sizes after a WAL checkpoint "
+        "(they do not depend on the machine's speed).")
+    print("\n" + body)
+    from wafl_sui.protocol import StepSpec
 
+    specs = {n: StepSpec(**SIZES[n]) for n in a.sizes.split(",")}
+    _results.record(a, "bench_ledger", "Local ledger", body, _results.spec_note(specs))
 
 if __name__ == "__main__":
     main()

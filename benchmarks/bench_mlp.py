@@ -8,6 +8,8 @@ from the seeded Flax initialization (`models.make_mlp`, quantized). The float ba
 the same rule (`models.float_step`) from the same float initialization on the same batches.
 
     .venv/bin/python benchmarks/bench_mlp.py [--shapes 0,16,32] [--steps 1,4] [--rounds 25] [--seeds 0]
+    .venv/bin/python benchmarks/bench_mlp.py --write --machine idle   # its section of RESULTS.md
+    .venv/bin/python benchmarks/bench_mlp.py --smoke                 # linear and 16 hidden, 2 rounds
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402
 
 from wafl_sui import models, protocol  # noqa: E402
 from wafl_sui.client import data as client_data  # noqa: E402
@@ -93,7 +97,26 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=25)
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--lr", type=float, default=None, help="default: 3 (linear), 2 (MLP)")
+    _results.add_arguments(ap)
     a = ap.parse_args()
+    if a.smoke:
+        a.shapes, a.steps, a.rounds = "0,16", "1", 2
+    import contextlib
+    import io
+
+    class Tee(io.StringIO):  # what is printed is also the section --write records
+        def write(self, text: str) -> int:
+            sys.__stdout__.write(text)
+            return super().write(text)
+
+    out = Tee()
+    with contextlib.redirect_stdout(out):
+        run(a)
+    _results.record(a, "bench_mlp", "MLPs on digits (no proofs)", "```\n" + out.getvalue().strip("\n") + "\n```",
+                    "Accuracy does not depend on the machine; the replay times do.")
+
+
+def run(a: argparse.Namespace) -> None:
     shapes = [int(h) for h in a.shapes.split(",")]
     steps = [int(s) for s in a.steps.split(",")]
     seeds = [int(s) for s in a.seeds.split(",")]

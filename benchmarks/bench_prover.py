@@ -8,6 +8,8 @@ Each size runs in a fresh subprocess so the peak memory figures are per size.
     .venv/bin/python benchmarks/bench_prover.py                       # tiny, small, digits
     .venv/bin/python benchmarks/bench_prover.py --sizes digits --runs 5
     .venv/bin/python benchmarks/bench_prover.py --ptau-dir DIR        # DIR/dev_<power>.ptau files
+    .venv/bin/python benchmarks/bench_prover.py --sizes digits,digits-24bit --runs 5 --write --machine idle
+    .venv/bin/python benchmarks/bench_prover.py --smoke                 # tiny, one proof (does it run?)
 
 WAFL_HOME defaults to a fresh folder under /tmp so compile times are real (not cache hits).
 """
@@ -27,7 +29,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from wafl_sui.protocol import WIDE_FORMAT  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402
+from wafl_sui.protocol import WIDE_FORMAT, StepSpec  # noqa: E402
 
 SIZES = {
     "tiny": dict(features=4, classes=3, batch_size=2),
@@ -120,7 +124,10 @@ def main() -> None:
     ap.add_argument("--ptau-dir", default=None, help="folder with dev_<power>.ptau files (snarkjs rows)")
     ap.add_argument("--json", default=None, help="also write the results here")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    _results.add_arguments(ap)
     a = ap.parse_args()
+    if a.smoke:
+        a.sizes, a.runs = "tiny", 1
     if a.one:
         print("RESULT " + json.dumps(run_one(a.one, a.runs, a.ptau_dir)), flush=True)
         return
@@ -139,17 +146,26 @@ def main() -> None:
         res = json.loads(line[-1][7:])
         results.append(res)
         print(json.dumps(res, indent=1), flush=True)
-    print("\n| size | constraints (formula) | compile s | dev setup s | witness s | groth16py prove s "
-          "| snarkjs prove s | ratio | peak RSS py / node MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    lines = ["| size | constraints (formula) | compile s | dev setup s | witness s | groth16py prove s "
+             "| snarkjs prove s | ratio | peak RSS py / node MB |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         g = r["groth16py_dev"]
         sj = r["snarkjs"]
         sj_s = f"{sj['prove_s']}" if isinstance(sj, dict) else "n/a (no zkey)"
         ratio = r.get("ratio_snarkjs_over_groth16py", "n/a")
-        print(f"| {r['size']} | {r['constraints']} ({r['formula']}) | {r['compile_s']} | {r['dev_setup_s']} "
-              f"| {g['witness_s']} | {g['prove_s']} | {sj_s} | {ratio} "
-              f"| {r['peak_rss_python_mb']} / {r['peak_rss_node_mb']} |")
+        lines.append(f"| {r['size']} | {r['constraints']:,} ({r['formula']:,}) | {r['compile_s']} | {r['dev_setup_s']} "
+                     f"| {g['witness_s']} | {g['prove_s']} | {sj_s} | {ratio} "
+                     f"| {r['peak_rss_python_mb']} / {r['peak_rss_node_mb']} |")
+    body = "\n".join(lines) + (
+        f"\n\nMedians of {a.runs} proofs per size, in seconds, each size in a fresh process, compiled and "
+        "set up afresh (not cache hits); witness by the resident node witness generator; "
+        "snarkjs (and its ratio) only with a --ptau-dir holding a large enough powers of tau. Peak RSS: the "
+        "Python process / node.")
+    print("\n" + body)
+    if len(results) != len(a.sizes.split(",")):
+        sys.exit("some sizes failed (above): nothing written")
+    _results.record(a, "bench_prover", "Proving", body,
+                    _results.spec_note({r["size"]: StepSpec(**SIZES[r["size"]]) for r in results}))
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
 

@@ -12,7 +12,8 @@ Verification cost depends on the number of public inputs (4 for every spec), not
 
     .venv/bin/python benchmarks/bench_verify.py                     # digits, 200 / 5 runs
     .venv/bin/python benchmarks/bench_verify.py --sizes tiny,digits --json
-    .venv/bin/python benchmarks/bench_verify.py --append benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/bench_verify.py --write --machine idle   # its section of RESULTS.md
+    .venv/bin/python benchmarks/bench_verify.py --smoke                 # tiny, a few runs (does it run?)
 
 WAFL_HOME defaults to a fresh folder under /tmp (the circuit is compiled, keyed and proved once).
 """
@@ -30,6 +31,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402
 
 SIZES = {
     "tiny": dict(features=4, classes=3, batch_size=2),
@@ -57,11 +60,12 @@ def _real_proof(name: str):
     spec = StepSpec(**SIZES[name])
     art = circuit.build(spec)
     keys = groth16_setup.dev_setup(art)
-    rng = random.Random(9)
-    w = [rng.randint(-(1 << 16), 1 << 16) for _ in range(spec.num_weights)]
-    x = [[rng.randint(0, spec.feature_max) for _ in range(spec.features)] for _ in range(spec.batch_size)]
+    rng = random.Random(9)  # values within the spec's format (as bench_prover.py draws them)
+    w = [rng.randint(spec.weight_min // 4, spec.weight_max // 4) for _ in range(spec.num_weights)]
+    x = [[rng.randint(spec.feature_min, spec.feature_max) for _ in range(spec.features)] for _ in range(spec.batch_size)]
     y = [[1 if c == i % spec.classes else 0 for c in range(spec.classes)] for i in range(spec.batch_size)]
-    si = witness.step_inputs(spec, w, x, y, salt=5, task_id=TASK, sender=SENDER, round_=0, lr_q=4096)
+    lr_q = protocol.lr_to_fixed(1.0, spec.batch_size, spec.lr_frac_bits, spec.lr_bits)
+    si = witness.step_inputs(spec, w, x, y, salt=5, task_id=TASK, sender=SENDER, round_=0, lr_q=lr_q)
     with prover.make_prover(art, keys, "groth16py") as p:
         res = p.prove(si)
     vk = sui_bytes.vk_bytes_from_snarkjs(res.vk_json)
@@ -125,8 +129,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=200, help="fast verifies per size (median)")
     ap.add_argument("--ref-runs", type=int, default=5, help="py_ecc reference verifies per size (median)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
-    ap.add_argument("--append", type=Path, help="append the table as a section to this Markdown file")
+    _results.add_arguments(ap)
     args = ap.parse_args()
+    if args.smoke:
+        args.sizes, args.runs, args.ref_runs = "tiny", 4, 1
     os.environ.setdefault("WAFL_HOME", tempfile.mkdtemp(prefix="wafl-bench-verify-"))
     rows = []
     for name in args.sizes.split(","):
@@ -138,16 +144,17 @@ def main() -> None:
         print(f"[{name}] fast {r['fast_median_s'] * 1e3:.2f} ms, py_ecc {r['ref_median_s']:.3f} s, "
               f"ratio {r['ratio']:.0f}x", file=sys.stderr, flush=True)
     print(json.dumps(rows, indent=2) if args.json else table(rows))
-    if args.append:
-        cmd = f"`.venv/bin/python benchmarks/bench_verify.py --sizes {args.sizes} --runs {args.runs} --ref-runs {args.ref_runs}`"
-        with open(args.append, "a") as f:
-            f.write(f"\n## Verify (Sui bytes)\n\nMeasured {time.strftime('%Y-%m-%d')} with {cmd} on the project's "
-                    "2-core machine. Per-proof times: the fast verifier (our decoding of the Sui bytes, "
-                    "arkworks' pairing through groth16py, from the prepared key; `verify_prepared` with its "
-                    "key cached) against the py_ecc reference (`verify_groth16_proof`), medians of "
-                    f"{args.runs} and {args.ref_runs} runs on one real proof. \"Once\" columns are per key.\n\n")
-            f.write(table(rows) + "\n")
+    from wafl_sui.protocol import StepSpec
 
+    body = table(rows) + f"""
+
+Per-proof times: the fast verifier (our decoding of the Sui bytes, arkworks' pairing through
+groth16py, from the prepared key; `verify_prepared` with its key cached) against the py_ecc
+reference (`verify_groth16_proof`), medians of {args.runs} and {args.ref_runs} runs on one real proof (dev
+keys). "Once" columns are per key. The time depends on the number of public inputs (4 for every
+spec), not on the circuit size."""
+    specs = {n: StepSpec(**SIZES[n]) for n in args.sizes.split(",")}
+    _results.record(args, "bench_verify", "Verify (Sui bytes)", body, _results.spec_note(specs))
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,27 @@
-"""Shared test set-up: artifacts go to a per-session folder, never to the user's cache."""
+"""Shared test set-up: artifacts go to a per-session folder, never to the user's cache; tests
+marked `oracle(...)` need independent checkers (tests/oracles.py): skipped without them, failed
+without them when WAFL_REQUIRE_ORACLES=1 (scripts/run-tests, CI)."""
 
 import os
 
 import pytest
+
+from oracles import SWITCH, oracles_required, require_oracle
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "oracle(*names): needs these independent checkers (tests/oracles.py: node, node_modules, "
+        f"ts_sdk, pysui_grpc); skipped without them, FAILS without them when {SWITCH}=1 or CI=true")
+
+
+def pytest_report_header(config):
+    return f"oracles: {'required (a missing one fails)' if oracles_required() else 'optional (a missing one skips)'}"
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("oracle"):
+        require_oracle(*mark.args)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,13 +8,13 @@ import hashlib
 import json
 import os
 import pickle
-import shutil
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from wafl_sui import toolchain
 from wafl_sui.errors import WaflError
 from wafl_sui.ledger import identity as idm
 from wafl_sui.ledger.identity import Identity, IdentityError, IntentScope, verify_signature
@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = bytes(range(32))
 SEED_ADDRESS = "0x160179a1565ea7cff27ead23f54cc7f50893bf58155cd7285156e57afa31c3ac"
 SEED_BECH32 = "suiprivkey1qqqqzqsrqszsvpcgpy9qkrqdpc83qygjzv2p29shrqv35xcur50p74yefn7"
-HAVE_TS = shutil.which("node") and (ROOT / "node_modules" / "@mysten" / "sui" / "package.json").is_file()
 
 
 @pytest.fixture
@@ -54,7 +53,7 @@ def test_address_derivation(ident):
     assert base64.b64decode(ident.public_key_base64) == b"\x00" + ident.public_key
 
 
-@pytest.mark.skipif(not HAVE_TS, reason="node or @mysten/sui not installed")
+@pytest.mark.oracle("ts_sdk")
 def test_matches_ts_sdk_keypair(ident):
     script = (
         "import { Ed25519Keypair } from '@mysten/sui/keypairs/ed25519';"
@@ -63,7 +62,7 @@ def test_matches_ts_sdk_keypair(ident):
         " pub: kp.getPublicKey().toBase64()}));"
     )
     out = subprocess.run(
-        ["node", "--input-type=module", "-e", script, json.dumps(list(SEED))],
+        [toolchain.node_bin(), "--input-type=module", "-e", script, json.dumps(list(SEED))],
         cwd=ROOT,
         capture_output=True,
         text=True,

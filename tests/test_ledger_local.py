@@ -441,6 +441,28 @@ def test_signatures_bind_sender_and_content(ledger, maker, ids, tmp_path):
         SignedOp.from_bytes(b'{"format": "other"}')
 
 
+@pytest.mark.parametrize("field, bad", [
+    ("domain", "wafl-local-ledger/2"), ("domain", "sui-intent/0"), ("domain", ""),
+    ("nonce", ""), ("nonce", "0" * 31), ("nonce", "0" * 33), ("nonce", "A" * 32), ("nonce", "g" * 32),
+    ("nonce", "0" * 31 + "\n"), ("nonce", 7),
+])
+def test_a_properly_signed_operation_outside_the_format_is_refused(ledger, maker, ids, field, bad):
+    """The sender itself signs an operation of another domain (another protocol's signed message,
+    or a later format) or with a nonce that is not 32 lower-case hex digits: the signature is
+    good, the content is not this ledger's, so nothing applies."""
+    a = ids["alice"]
+    tid = new_task(ledger, maker, ids["owner"]).task_id
+    u = maker.make(ledger.task(tid), a.address, 1)
+    signed = ledger.build_operation(a, "submit_update", tid, new_weights=u.new_weights, data_commitment=u.data_commitment,
+                                    proof=u.proof)
+    before = dump(ledger.path)
+    bent = _resign(signed, lambda b: b.update({field: bad}), signer=a)
+    with pytest.raises(MalformedOperation, match=field):
+        ledger.apply(bent)
+    assert dump(ledger.path) == before and ledger.task(tid).num_updates == 0
+    assert ledger.apply(signed).events[0].type == "UpdateAccepted"  # the well-formed one applies
+
+
 def test_replayed_operations_have_no_second_effect(ledger, maker, ids):
     a, b = ids["alice"], ids["bob"]
     ref = new_task(ledger, maker, ids["owner"], quorum=2)

@@ -11,22 +11,13 @@ and 16 updates of 4,090 weights; FedAvg of 256 updates of 4,090 weights."""
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-from pathlib import Path
 
 import pytest
 
 from wafl_sui.protocol import budget
 from wafl_sui.protocol.rules import AggregationRule
 
-pytestmark = [
-    pytest.mark.skipif(
-        shutil.which("node") is None or not (Path(__file__).parent.parent / "node_modules").is_dir(),
-        reason="needs node and the project's node_modules (npm ci)",
-    ),
-    pytest.mark.skipif(importlib.util.find_spec("wafl_sui.devtools.gas") is None, reason="needs wafl_sui.devtools.gas"),
-]
+pytestmark = pytest.mark.oracle("node", "node_modules")
 
 DIGITS = dict(features=64, classes=10, batch_size=16, local_steps=1, frac_bits=16, weight_bits=24,
               feature_frac_bits=4, feature_bits=6, lr_frac_bits=16, lr_bits=16)  # 650 weights

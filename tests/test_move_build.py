@@ -19,10 +19,7 @@ from wafl_sui.contract.bytecode import called_functions, error_constant_names
 from wafl_sui.devtools.vm import bcs_encode
 from wafl_sui.protocol import events as py_events
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (Path(__file__).parent.parent / "node_modules").is_dir(),
-    reason="needs node and the project's node_modules (npm ci)",
-)
+pytestmark = pytest.mark.oracle("node", "node_modules")
 
 MODULES = ["budget", "codec", "commitment", "events", "round", "rules", "spec", "task"]
 STD, SUI = "0x" + "0" * 63 + "1", "0x" + "0" * 63 + "2"

@@ -9,8 +9,6 @@ does; that the hash itself is Poseidon is checked against Sui's vectors in test_
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,10 +18,7 @@ from wafl_sui.protocol import poseidon as pos
 from wafl_sui import protocol
 from wafl_sui.protocol import StepSpec
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (Path(__file__).parent.parent / "node_modules").is_dir(),
-    reason="needs node and the project's node_modules (npm ci)",
-)
+pytestmark = pytest.mark.oracle("node", "node_modules")
 R = pos.FIELD_MODULUS
 
 STAND_IN = """/// Test stand-in for sui::poseidon::poseidon_bn254 (NOT a hash): acc = acc*3 + x mod r.

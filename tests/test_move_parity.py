@@ -10,7 +10,6 @@ directly."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -21,10 +20,7 @@ from wafl_sui.protocol import budget, codec, round as round_rules, rules as agg_
 from wafl_sui.protocol.poseidon import FIELD_MODULUS, poseidon, poseidon_tree16
 from wafl_sui.protocol import AggregationRule, ProtocolError, StepSpec
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not os.path.isdir(os.path.join(os.path.dirname(__file__), "..", "node_modules")),
-    reason="needs node and the project's node_modules (npm ci)",
-)
+pytestmark = pytest.mark.oracle("node", "node_modules")
 
 EXAMPLES = int(os.environ.get("WAFL_MOVE_EXAMPLES", "40"))
 fast = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,8 +22,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import shutil
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -36,10 +34,7 @@ from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules, StepSp
 
 from test_move_commitment import STAND_IN, stand_in
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (Path(__file__).parent.parent / "node_modules").is_dir(),
-    reason="needs node and the project's node_modules (npm ci)",
-)
+pytestmark = pytest.mark.oracle("node", "node_modules")
 
 STAND_IN_GROTH16 = """/// Test stand-in for sui::groth16: a proof is accepted iff its bytes equal the public inputs.
 module wafl::stand_in_groth16;

@@ -79,6 +79,25 @@ def test_context_binds_every_field():
     assert base not in others and len(others) == 5
 
 
+U64_MAX = (1 << 64) - 1
+
+
+def test_context_round_and_lr_are_u64():
+    """round and lr_q are u64 in Move (`context_preimage(..., round: u64, lr_q: u64)`): the largest
+    u64 is a context, one past it (or below 0) is refused, not hashed as a field element the
+    contract could never build."""
+    task, sender = "0x" + "ab" * 32, "0x" + "cd" * 32
+    assert P.context_preimage(task, sender, U64_MAX, U64_MAX)[-2:] == [U64_MAX, U64_MAX]
+    P.context_hash(task, sender, U64_MAX, 0)
+    for round_, lr_q in ((U64_MAX + 1, 1), (1, U64_MAX + 1), (1 << 65, 1), (1, 1 << 65), (-1, 1), (1, -1),
+                         (FIELD_MODULUS - 1, 1), (1, FIELD_MODULUS - 1)):
+        with pytest.raises(P.ProtocolError) as e:
+            P.context_preimage(task, sender, round_, lr_q)
+        assert e.value.name == "EValueOutOfBounds"
+        with pytest.raises(P.ProtocolError):
+            P.context_hash(task, sender, round_, lr_q)
+
+
 def test_address_limbs_short_hex_and_errors():
     assert P.address_limbs("0x2") == (0, 2)
     assert P.address_limbs("0x" + "01" + "00" * 31) == (1 << 120, 0)

@@ -34,6 +34,23 @@ def _summary(out: str) -> dict:
     return json.loads(out[out.index("{"):])
 
 
+def _held_out_accuracy(z, seed: int, test_fraction: float) -> tuple[float, float]:
+    """The exported model's accuracy on iris' held-out rows, computed here from the .npz and the
+    documented split and scaling (not through the simulator's code), and the zero model's."""
+    from sklearn.datasets import load_iris
+
+    data = load_iris()
+    perm = np.random.default_rng(seed).permutation(len(data.target))  # datasets.split's documented split
+    held_out = perm[: max(1, int(round(len(perm) * test_fraction)))]
+    x, y = data.data[held_out], data.target[held_out]
+    sc = json.loads(str(z["scaling"]))  # clip((x - center) / (high - low), -1, 1)
+    low, high, center = (np.asarray(sc[k], dtype=np.float64) for k in ("low", "high", "center"))
+    xs = np.clip((x - center) / (high - low), -1.0, 1.0)
+    w = np.asarray(z["weights"], dtype=np.float64)  # (C, D + 1), bias last
+    scores = xs @ w[:, :-1].T + w[:, -1]
+    return float(np.mean(scores.argmax(axis=1) == y)), float(np.mean(y == 0))  # all-zero scores: class 0
+
+
 @pytest.mark.slow
 def test_simulate_json_summary_model_export_and_rerun(home):
     ledger, metrics = home / "l.sqlite", home / "m.sqlite"
@@ -48,12 +65,14 @@ def test_simulate_json_summary_model_export_and_rerun(home):
         assert k in s, k
     assert s["rounds"] == 3 and s["updates_accepted"] == 6 and s["updates_rejected"] == 0
     assert s["proofs_verified"] == 6 and s["prove_seconds_median"] > 0 and s["verify_seconds_median"] > 0
-    assert 0 <= s["final_accuracy"] <= 1
     z = np.load(s["model_file"])
     assert z["weights"].shape == (3, 5) and z["weights_int"].shape == (3, 5)
     k = json.loads(str(z["spec"]))["frac_bits"]
     assert np.allclose(z["weights"], z["weights_int"] / 2 ** k) and str(z["task_id"]) == s["task_id"]
-    # the exported model is the ledger's: its accuracy on the held-out data is the summary's
+    # the federation learns, and the exported model scores what the summary says on the held-out data
+    acc, initial = _held_out_accuracy(z, seed=0, test_fraction=0.2)
+    assert acc == pytest.approx(s["final_accuracy"], abs=5e-5)  # the summary gives 4 decimals; 1 row = 0.033
+    assert acc >= 0.5 and acc >= initial + 0.25, (acc, initial)  # chance is 1/3; the zero model scores `initial`
     assert (home / "report" / "report.html").is_file() and (home / "report" / "accuracy.png").is_file()
     # the same command again: the task is finished, nothing is re-proven
     args[args.index("--model-out") + 1] = str(home / "model2.npz")

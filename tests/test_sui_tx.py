@@ -31,7 +31,8 @@ from wafl_sui.ledger.sui.transactions import (
     type_tag_bcs,
 )
 
-from ts_sdk import CHECK_TX, HAVE_TS, ROOT, check_requests, needs_ts  # noqa: E402
+from oracles import require_oracle  # noqa: E402
+from ts_sdk import CHECK_TX, ROOT, check_requests, needs_ts  # noqa: E402
 
 ME = Identity(bytes(range(32)))
 PKG = "0x" + "ab" * 32
@@ -142,8 +143,7 @@ def txs():
 @pytest.fixture(scope="module")
 def ts(txs):
     """One check_tx.mjs run over every case, plus tampered copies and the pure encodings."""
-    if not HAVE_TS:
-        pytest.skip("node or @mysten/sui not installed (npm ci)")
+    require_oracle("ts_sdk")
     reqs = []
     for tx in txs.values():
         raw = tx.to_bcs()

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wafl_sui import protocol
 from wafl_sui.protocol import budget, codec, events as ev, round as round_rules, rules as agg_rules
@@ -225,6 +229,57 @@ def test_round_closes_at_its_quorum():
     assert aggregate(s).round == 1
 
 
+# --------------------------------------------------------------------------- the rules as docs/PROTOCOL.md writes them
+def by_definition(updates, rule, trim_bps=0):
+    """docs/PROTOCOL.md's table, written out independently of `protocol.rules`: per coordinate,
+    sort the n values; FedAvg floor(sum / n); median the middle value, for even n
+    floor((a + b) / 2) of the two middle values; trimmed mean drops t = floor(n * trim_bps / 10000)
+    values at each end and floor-means the rest."""
+    n = len(updates)
+    out = []
+    for column in zip(*updates):
+        v = sorted(column)
+        if rule == 0:
+            out.append(math.floor(Fraction(sum(v), n)))
+        elif rule == 1:
+            lower, upper = v[(n - 1) // 2], v[n // 2]  # the same value when n is odd
+            out.append(math.floor(Fraction(lower + upper, 2)))
+        else:
+            t = math.floor(Fraction(n * trim_bps, 10_000))
+            kept = v[t:n - t]
+            out.append(math.floor(Fraction(sum(kept), len(kept))))
+    return out
+
+
+@pytest.mark.parametrize("rule, trim_bps, column, want", [
+    (1, 0, [7, 1, 3], 3),  # odd n: the middle of the sorted values, not of the input order
+    (1, 0, [10, 1, 5, 2], 3),  # even n: floor((2 + 5) / 2); not the lower (2), upper (5), or rounded (4) middle
+    (1, 0, [4, 4, 9, 9], 6),  # floor(6.5)
+    (1, 0, [0, 1], 0),
+    (2, 2500, [0, 10, 11, 1000], 10),  # t = floor(4 * 0.25) = 1 at each end; floor(21 / 2)
+    (2, 1999, [0, 0, 10, 20, 30, 40, 50, 60, 1000, 1000], 151),  # t = floor(1.999) = 1 (2 would give 35)
+    (2, 2000, [0, 0, 10, 20, 30, 40, 50, 60, 1000, 1000], 35),  # t = 2
+    (2, 1111, [1000] + [10] * 7 + [0], 118),  # t = floor(0.9999) = 0: floor(1070 / 9) (t = 1 would give 10)
+    (2, 4999, [5, 1, 9, 3, 7], 5),  # t = floor(2.4995) = 2: only the middle value stays
+    (0, 0, [1, 2], 1),  # floor(1.5)
+])
+def test_rules_by_hand(rule, trim_bps, column, want):
+    updates = [[v, 2 * v] for v in column]
+    assert by_definition(updates, rule, trim_bps)[0] == want  # the written-out definition agrees by hand
+    assert protocol.aggregate(updates, rule, trim_bps) == [want, by_definition(updates, rule, trim_bps)[1]]
+
+
+@given(st.integers(1, 12).flatmap(lambda n: st.lists(
+           st.lists(st.integers(0, (1 << 14) - 1) | st.sampled_from([0, 1, (1 << 14) - 1]), min_size=3, max_size=3),
+           min_size=n, max_size=n)),
+       st.integers(0, 4999))
+@settings(max_examples=150, deadline=None)
+def test_rules_match_their_written_definitions(updates, trim_bps):
+    for rule in (0, 1, 2):
+        assert protocol.aggregate(updates, rule, trim_bps) == by_definition(updates, rule, trim_bps), rule
+    assert agg_rules.trim_count(len(updates), trim_bps) == math.floor(Fraction(len(updates) * trim_bps, 10_000))
+
+
 # --------------------------------------------------------------------------- chunked aggregation
 def _digits_updates(n, seed=3):
     import random
@@ -249,7 +304,7 @@ def test_robust_aggregation_in_steps(rule, trim_bps, n):
         assert err(submit, s, "0xfff") == "ERoundClosed"  # no update once aggregation started
     s, events = task.aggregate(s, CAROL, START + steps)
     assert [e.type for e in events] == ["RoundAggregated"]
-    assert s.model == tuple(protocol.aggregate(updates, rule, trim_bps)) and s.round == 1
+    assert s.model == tuple(by_definition(updates, rule, trim_bps)) and s.round == 1
     assert s.partial == () and s.updates == () and s.submitters == () and not s.aggregating
 
 
