@@ -21,8 +21,7 @@ from wafl_sui.cli.common import (
 @friendly_errors
 def evaluate_cmd(task, data, label_column, evaluator, network, ledger_file, metrics_file, allow_dev_key, as_json) -> None:
     """Accuracy and loss of the global model; recorded in the metrics store for the dashboard."""
-    from wafl_sui import protocol
-    from wafl_sui.client import datasets, model
+    from wafl_sui.client import datasets, evaluation
     from wafl_sui.client.trust import check_task
     from wafl_sui.ledger import open_ledger
     from wafl_sui.metrics import display, query
@@ -33,16 +32,11 @@ def evaluate_cmd(task, data, label_column, evaluator, network, ledger_file, metr
     store = MetricsStore(metrics_file)
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = sync_task(store, ledger, task)
-    if raw.x.shape[1] != view.spec.features or raw.classes > view.spec.classes:
-        raise click.ClickException(f"{data}: {raw.x.shape[1]} features and {raw.classes} classes, but the task's model "
-                                   f"has {view.spec.features} features and {view.spec.classes} classes")
+    evaluation.check_fits(raw, view.spec, data)
     check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(as_json))
     extra = query.task_extra(store, view.task_id, network)
-    scaling = (datasets.FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling")
-               else datasets.scaling_for(raw))
-    ds = datasets.to_dataset(raw, scaling)
-    w = [protocol.decode_signed(u, view.spec.weight_bits) for u in view.model]
-    m = model.evaluate(model.to_flax(w, view.spec), ds.x, ds.y)
+    scaling = datasets.FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling") else None
+    m = evaluation.score(view, raw, scaling)
     model_round = display.model_round(view.round)
     if model_round is not None:  # the initial model belongs to no round: shown, not recorded
         store.record_evaluation(view.task_id, network, model_round, m.accuracy, m.loss, evaluator=evaluator)

@@ -128,15 +128,17 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
     # every size limit before any work: the circuit's bounds and size, the gas budget
     check_size(spec)
     protocol.budget.check_task_budget(spec.num_weights, agg, quorum)
+    # checks first: the transaction options and the signer's key, before the circuit compile
+    unsigned = unsigned_builder(network, key, tx_opts(**kw))
+    signer = load_identity(key) if unsigned is None else None
     keys = ensure_keys(spec, progress=progress_printer(quiet))
     vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
     zero = [protocol.encode_signed(0, spec.weight_bits)] * spec.num_weights
-    unsigned = unsigned_builder(network, key, tx_opts(**kw))
     if unsigned is not None:
         click.echo(unsigned.create_task(spec, rules, agg, lr_q, not allowlist, zero, vk))
         return
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
-        ref = ledger.create_task(load_identity(key), spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)
+        ref = ledger.create_task(signer, spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)
     emit({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id, "name": ref.name, "spec": spec.to_dict(),
           "setup": keys.setup.kind}, as_json,
          lambda o: click.echo(f"created task {o['task_id']} (admin cap {o['admin_cap_id']})"
