@@ -179,3 +179,18 @@ def test_display_helpers():
         "a": str(2**53), "b": 2**53 - 1, "c": [True, str(-(2**60))]}
     with pytest.raises(ValueError):
         display.model_round(-1)
+
+
+def test_syncing_an_unchanged_task_writes_nothing(world, tmp_path):
+    """The dashboard syncs every few seconds: a task that did not change must not look changed."""
+    from wafl_sui.metrics import query
+    from wafl_sui.metrics.ledger_sync import sync_task
+    from wafl_sui.metrics.store import MetricsStore
+
+    store = MetricsStore(tmp_path / "m.sqlite")
+    with LocalLedger(world["ledger"], read_only=True) as led:
+        sync_task(store, led, "watched")
+        version = query.data_version(store, world["task_id"], "local")
+        sync_task(store, led, world["task_id"])
+    assert query.data_version(store, world["task_id"], "local") == version
+    assert len(query.events(store, world["task_id"], "local")) == 5

@@ -55,15 +55,16 @@ def sync_task(store: MetricsStore, ledger: Any, task: str, *, name: Optional[str
     view = ledger.task(task)
     network = ledger.network
     try:
-        query.task_extra(store, view.task_id, network)
-        known = True
+        recorded = query.task_status(store, view.task_id, network)
     except query.TaskNotFound:
-        known = False
-    if known:
-        store.update_status(view.task_id, network, status_of(view))
+        recorded = None
+    status = status_of(view)
+    if recorded is not None:
+        if any(recorded.get(k) != v for k, v in status.items()):  # a write only when something changed
+            store.update_status(view.task_id, network, status)
     else:
         store.record_task(view.task_id, network, name=name or view.name or "", rules=rules_of(view),
-                          status=status_of(view), extra={"source": "ledger"},
+                          status=status, extra={"source": "ledger"},
                           created_at=view.created_ms / 1000 if view.created_ms else None)
     last = query.last_event_seq(store, view.task_id, network)
     new = ledger.events(view.task_id, -1 if last is None else last)

@@ -218,6 +218,11 @@ def task_summary(store: MetricsStore, task_id: str, network: str) -> dict[str, A
 
 
 
+def task_status(store: MetricsStore, task_id: str, network: str) -> dict[str, Any]:
+    """The task's recorded status (TaskNotFound if the store does not know the task)."""
+    return _task_row(store, *_key(task_id, network))["status"]
+
+
 def last_event_seq(store: MetricsStore, task_id: str, network: str) -> int | None:
     """The highest ledger event seq recorded for the task (None if none)."""
     task_id, network = _key(task_id, network)
