@@ -84,11 +84,12 @@ def test_unknown_task_is_one_clear_error(world, tmp_path):
 def test_evaluate_records_and_every_command_says_the_same_round(world, tmp_path):
     metrics = str(tmp_path / "m.sqlite")
     r = run("evaluate", "--task", "watched", "--data", "iris", "--ledger", world["ledger"], "--metrics", metrics,
-            "--json")
+            "--json", "--allow-dev-key")
     assert r.exit_code == 0, r.output
     ev = json.loads(r.output)
     assert ev["round"] == 0 and ev["recorded"] is True  # one aggregation: the model of round 0
-    human = run("evaluate", "--task", "watched", "--data", "iris", "--ledger", world["ledger"], "--metrics", metrics)
+    human = run("evaluate", "--task", "watched", "--data", "iris", "--ledger", world["ledger"], "--metrics", metrics,
+                "--allow-dev-key")
     assert human.output.startswith("The model of round 0: accuracy") and "recorded in" in human.output
     st = json.loads(run("status", "--task", "watched", "--ledger", world["ledger"], "--metrics", metrics,
                         "--json").output)
@@ -96,7 +97,8 @@ def test_evaluate_records_and_every_command_says_the_same_round(world, tmp_path)
     show = json.loads(run("task", "show", "--task", "watched", "--ledger", world["ledger"], "--json").output)
     assert show["model_round"] == 0 and show["model"] == "the model of round 0" and show["round"] == 1
     out = tmp_path / "model.npz"
-    r = run("model", "export", "--task", "watched", "--out", str(out), "--ledger", world["ledger"], "--metrics", metrics)
+    r = run("model", "export", "--task", "watched", "--out", str(out), "--ledger", world["ledger"], "--metrics", metrics,
+            "--allow-dev-key")
     assert r.exit_code == 0 and "the model of round 0 of task" in r.output
 
 
@@ -113,7 +115,7 @@ def test_task_show_says_times_and_rule_in_words(world):
 def test_report_writes_html_csv_and_tensorboard(world, tmp_path):
     metrics = str(tmp_path / "m.sqlite")
     assert run("evaluate", "--task", "watched", "--data", "iris", "--ledger", world["ledger"],
-               "--metrics", metrics).exit_code == 0
+               "--metrics", metrics, "--allow-dev-key").exit_code == 0
     out, csv_file, tb = tmp_path / "rep", tmp_path / "rounds.csv", tmp_path / "tb"
     r = run("report", "--task", "watched", "--ledger", world["ledger"], "--metrics", metrics, "--out", str(out),
             "--csv", str(csv_file), "--tensorboard", str(tb), "--json")

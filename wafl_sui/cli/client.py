@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from wafl_sui.cli.chain import key_option, load_identity
-from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, progress_printer
+from wafl_sui.cli.common import FiniteFloat, allow_dev_key_option, friendly_errors, ledger_spec, metrics_option, progress_printer
 from wafl_sui.ledger.sui.network import LEDGER_NETWORKS
 
 

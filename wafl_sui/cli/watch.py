@@ -9,7 +9,10 @@ import time
 import click
 
 from wafl_sui.cli.chain import load_identity
-from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, progress_printer, with_ledger_options
+from wafl_sui.cli.common import (
+    FiniteFloat, allow_dev_key_option, friendly_errors, ledger_spec, metrics_option, progress_printer,
+    with_ledger_options,
+)
 
 
 @click.command("watch")
@@ -19,14 +22,18 @@ from wafl_sui.cli.common import friendly_errors, ledger_spec, metrics_option, pr
 @click.option("--evaluate", "data", help="Score each new global model on this labelled data (.csv / .npz / bundled).")
 @click.option("--label-column", help="CSV: the label column.")
 @click.option("--evaluator", default="watch", show_default=True, help="Name recorded with the figures.")
-@click.option("--poll", type=click.FloatRange(0.05), default=2.0, show_default=True, help="Seconds between looks.")
+@click.option("--poll", type=FiniteFloat(0.05, 3600), default=2.0, show_default=True,
+              help="Seconds between looks (0.05 .. 3600).")
 @click.option("--once", is_flag=True, help="Look once (record, aggregate, evaluate) and exit.")
 @metrics_option
+@allow_dev_key_option
 @click.option("--quiet", is_flag=True)
 @friendly_errors
-def watch_cmd(task, network, ledger_file, key, data, label_column, evaluator, poll, once, metrics_file, quiet) -> None:
+def watch_cmd(task, network, ledger_file, key, data, label_column, evaluator, poll, once, metrics_file, allow_dev_key,
+              quiet) -> None:
     """Follow a task: record its rounds, aggregate ready ones (--key), evaluate each new model (--evaluate)."""
     from wafl_sui.client import datasets, evaluation
+    from wafl_sui.client.trust import check_task
     from wafl_sui.client.advance import advance, not_ready_reason, waiting_text
     from wafl_sui.ledger import open_ledger
     from wafl_sui.metrics import display, query
@@ -39,8 +46,9 @@ def watch_cmd(task, network, ledger_file, key, data, label_column, evaluator, po
     store = MetricsStore(metrics_file)
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = sync_task(store, ledger, task)
-        if raw is not None:
+        if raw is not None:  # the models it scores come from a task whose key we trust
             evaluation.check_fits(raw, view.spec, data)
+            check_task(view, allow_dev_key=allow_dev_key, progress=say)
         task_id = view.task_id
         if signer is None:
             say("watching only: without --key the participants aggregate the rounds")
