@@ -180,10 +180,12 @@ def test_a_client_joins_a_task_and_an_evaluator_scores_it(home, tmp_path):
             "--key", "alice", "--metrics", metrics, "--quiet", "--allow-dev-key")
     assert r.exit_code == 0, r.output
     assert "round 0: accepted" in r.output
+    # the quorum (1) was reached: the client aggregated the round itself, nobody has to by hand
+    assert "round 0: aggregated 1 updates (by this client)" in r.output
     show = json.loads(run("task", "show", "--task", "t", "--ledger", ledger, "--json").output)
-    assert show["num_updates"] == 1 and len(show["submitters"]) == 1
+    assert show["round"] == 1 and show["num_updates"] == 0 and show["model_round"] == 0
     r = run("task", "aggregate", "--task", "t", "--ledger", ledger, "--key", "alice", "--json")
-    assert r.exit_code == 0 and "RoundAggregated" in [e["type"] for e in json.loads(r.output)["events"]]
+    assert r.exit_code == 1 and "EQuorumNotReached" in r.output
     r = run("evaluate", "--task", "t", "--data", "iris", "--ledger", ledger, "--metrics", metrics, "--json")
     assert r.exit_code == 1 and "development key" in r.output
     r = run("evaluate", "--task", "t", "--data", "iris", "--ledger", ledger, "--metrics", metrics, "--json",

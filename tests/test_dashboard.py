@@ -439,10 +439,10 @@ def test_page_renders_the_task_and_updates_live(browser: DevTools, url: str, sto
     assert rendered["datasets"][0]["data"] == ACC
 
     text = lambda i: browser.js(f"document.getElementById('{i}').textContent")  # noqa: E731
-    assert (text("status-round"), text("status-quorum"), text("status-finished")) == ("3", "3", "no")
+    assert (text("status-round"), text("status-quorum"), text("status-finished")) == ("round 3 (rounds 0..7)", "3", "no")
     deadline = datetime.fromtimestamp(1_900_000_000_002 / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     assert text("status-deadline").startswith(deadline)
-    assert text("counts") == "9 / 3" and text("latest-accuracy") == "0.6250"
+    assert text("counts") == "9 / 3" and text("latest-accuracy") == "0.6250 (model of round 2)"
     assert browser.js("document.querySelectorAll('#events-table tbody tr').length") == 9
     assert browser.js("document.querySelector('#clients-table tr[data-client=\"0x" + "0" * 63 + "4\"] "
                       "td[data-round=\"1\"]').textContent") == "EInvalidProof"
@@ -465,7 +465,7 @@ def test_page_renders_the_task_and_updates_live(browser: DevTools, url: str, sto
     assert_drawn(acc)
     assert acc["points"][3][1] < acc["points"][2][1]
     assert dataset(c["updates"], "rejected")["data"] == [1, 1, 1, 2]
-    assert text("status-round") == "4" and text("counts") == "12 / 5"
+    assert text("status-round") == "round 4 (rounds 0..7)" and text("counts") == "12 / 5"
     assert browser.js("document.querySelectorAll('#events-table tbody tr').length") == 12
 
     # the screenshot shows the accuracy line: its colour inside the accuracy canvas
@@ -505,7 +505,7 @@ def test_page_says_when_there_are_no_tasks(browser: DevTools, tmp_path: Path):
         navigate(browser, u)
         msg = browser.wait_for("(() => { const b = document.getElementById('banner');"
                                " return !b.hidden && b.textContent; })()")
-        assert "No tasks recorded yet" in msg and str(empty.path) in msg
+        assert "No tasks yet" in msg and str(empty.path) in msg
         empty.record_task(TASK, "local", rules=RULES)
         empty.record_evaluation(TASK, "local", 0, 0.5)
         browser.wait_for("window.__dashboard.renders > 0 && window.__dashboard.readCharts().accuracy.labels.length === 1",
@@ -520,3 +520,41 @@ def test_error_page_in_the_browser(browser: DevTools, url: str):
     navigate(browser, f"{url}static/..%2f..%2fstore.py")
     body = browser.js("document.body.innerText")
     assert "no static file" in body and "sqlite3" not in body
+
+
+def test_charts_have_axis_titles_and_a_finished_task_looks_finished(browser: DevTools, tmp_path: Path):
+    s = MetricsStore(tmp_path / "m.sqlite")
+    spec = {"features": 64, "classes": 10, "batch_size": 16, "frac_bits": 8, "weight_bits": 16, "feature_bits": 10,
+            "lr_bits": 16, "lr_frac_bits": 12, "local_steps": 1, "note": "x" * 300}
+    s.record_task(TASK, "local", rules={**RULES, "max_rounds": 2, "spec": spec}, name="done",
+                  status={"round": 2, "finished": True, "deadline_ms": int(time.time() * 1000) + 3_600_000})
+    s.record_evaluation(TASK, "local", 1, 0.5)
+    with dashboard.background(s.path) as u:
+        open_page(browser, u)
+        titles = browser.js("Object.fromEntries(Object.entries(window.__charts).map(([k, c]) => "
+                            "[k, [c.options.scales.x.title.text, c.options.scales.y.title.text]]))")
+        assert titles == {"accuracy": ["round", "test accuracy"], "loss": ["round", "test loss"],
+                          "updates": ["round", "updates"], "timings": ["round", "seconds"]}
+        text = lambda i: browser.js(f"document.getElementById('{i}').textContent")  # noqa: E731
+        assert text("status-round") == "finished (rounds 0..1 done)"
+        assert text("status-deadline") == "none: the task is finished"  # not "in 60 min"
+        # the spec cell wraps inside its panel instead of running out of it
+        fits = browser.js("(() => { const td = [...document.querySelectorAll('#rules-table tr')]"
+                          ".find(r => r.firstChild.textContent === 'spec').lastChild;"
+                          " const p = td.closest('.panel').getBoundingClientRect();"
+                          " const r = td.getBoundingClientRect(); return [r.right <= p.right + 1, r.height]; })()")
+        assert fits[0] and fits[1] > 30, fits
+
+
+def test_big_integers_are_strings_in_the_json_api(tmp_path: Path):
+    s = MetricsStore(tmp_path / "m.sqlite")
+    s.record_task(TASK, "local", rules=RULES)
+    big = 19_600_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_1
+    s.record_events(TASK, "local", [{"seq": 0, "type": "RoundAggregated", "timestamp_ms": 1_800_000_000_000,
+                                     "fields": {"round": 0, "model_commitment": big, "submitters": ["0x1"]}}])
+    with dashboard.background(s.path) as u:
+        status, _, body = get(u, f"/api/task/local/{TASK}")
+    assert status == 200
+    ev = json.loads(body)["events"][0]
+    assert ev["fields"]["model_commitment"] == str(big) and ev["fields"]["round"] == 0
+    assert ev["timestamp_ms"] == 1_800_000_000_000  # below 2^53: still a number

@@ -25,6 +25,8 @@ def client_group() -> None:
 @click.option("--scaling", type=click.Path(exists=True, dir_okay=False),
               help="The task's feature scaling (JSON, as in an exported model); default: fitted on your data.")
 @click.option("--rounds", type=click.IntRange(1), help="How many rounds to contribute to [default: until the task ends].")
+@click.option("--aggregate/--no-aggregate", default=True, show_default=True,
+              help="Aggregate a round that is ready (quorum reached, or deadline passed with updates).")
 @click.option("--poll", type=FiniteFloat(0.05, 3600), default=2.0, show_default=True,
               help="Seconds between looks at the task (0.05 .. 3600).")
 @click.option("--seed", type=int, default=None, help="Batch sampling seed [default: fresh].")
@@ -35,56 +37,57 @@ def client_group() -> None:
 @allow_dev_key_option
 @click.option("--quiet", is_flag=True)
 @friendly_errors
-def run_cmd(task, data, label_column, scaling, rounds, poll, seed, network, ledger_file, key, metrics_file,
+def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, network, ledger_file, key, metrics_file,
             allow_dev_key, quiet) -> None:
-    """Each round: check the task's key, draw a batch, train the exact step, prove, submit."""
+    """Each round: check the task's key, draw a batch, train the exact step, prove, submit; then
+    aggregate the round when it is ready (whoever is first does it) and wait for the next."""
     from wafl_sui.client import datasets
+    from wafl_sui.client.evaluation import check_fits
     from wafl_sui.client.participant import Client
+    from wafl_sui.client.run_loop import participate
     from wafl_sui.ledger import open_ledger
-    from wafl_sui.metrics.store import MetricsError, MetricsStore
+    from wafl_sui.metrics.ledger_sync import sync_task
+    from wafl_sui.metrics.store import MetricsStore
     from wafl_sui.zk.setup import ensure_keys
 
     say = progress_printer(quiet) or (lambda m: None)
-    ident = load_identity(key)
+    ident = load_identity(key)  # checks first: the key, the data and the task, before any compile or proof
     raw = datasets.load_raw(data, label_column)
     sc = _scaling(scaling, raw.x.shape[1]) if scaling else datasets.scaling_for(raw)
+    store = MetricsStore(metrics_file)
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
-        view = ledger.task(task)
-        if raw.x.shape[1] != view.spec.features or raw.classes > view.spec.classes:
-            raise click.ClickException(
-                f"{data}: {raw.x.shape[1]} features and labels up to {raw.classes - 1}, but the task's model has "
-                f"{view.spec.features} features and {view.spec.classes} classes (labels 0..{view.spec.classes - 1})")
+        view = sync_task(store, ledger, task)
+        check_fits(raw, view.spec, data)
+        if view.finished:
+            click.echo(f"task {view.task_id} is finished; nothing to do")
+            return
         keys = ensure_keys(view.spec, progress=say)
         client = Client(ident, datasets.to_dataset(raw, sc), view.spec, keys,
                         seed=seed if seed is not None else time.time_ns() % 2**32, allow_dev_key=allow_dev_key)
         client.check_task(view)
-        store = MetricsStore(metrics_file)
-        done = 0
         say(f"client {ident.address} on task {view.task_id}, round {view.round}")
+
+        def reported(r) -> None:
+            click.echo(f"round {r.round}: " + ("accepted" if r.accepted else f"rejected ({r.error})")
+                       + f", proof {r.prove_seconds:.2f} s")
+            store.record_contribution(view.task_id, network, r.round, r.client, accepted=r.accepted,
+                                      update_norm=r.update_norm, batch_size=r.batch_size,
+                                      prove_seconds=r.prove_seconds, verify_seconds=r.verify_seconds, error=r.error)
+
+        def aggregated(receipts) -> None:
+            ev = receipts[-1].of_type("RoundAggregated")[0].fields
+            click.echo(f"round {ev['round']}: aggregated {ev['num_updates']} updates"
+                       + (f" in {len(receipts)} steps" if len(receipts) > 1 else "") + " (by this client)")
+            sync_task(store, ledger, view.task_id)
+
         try:
-            while rounds is None or done < rounds:
-                view = ledger.task(view.task_id)
-                if view.finished:
-                    say("the task is finished")
-                    break
-                if ledger.has_submitted(view.task_id, client.address) or view.num_updates >= view.round_rules.quorum:
-                    time.sleep(poll)
-                    continue
-                r = client.run_round(ledger, view.task_id)
-                done += 1
-                click.echo(f"round {r.round}: " + ("accepted" if r.accepted else f"rejected ({r.error})")
-                           + f", proof {r.prove_seconds:.2f} s")
-                try:
-                    store.record_contribution(view.task_id, network, r.round, r.client, accepted=r.accepted,
-                                              update_norm=r.update_norm, batch_size=r.batch_size,
-                                              prove_seconds=r.prove_seconds, verify_seconds=r.verify_seconds,
-                                              error=r.error)
-                except MetricsError:
-                    pass  # the metrics store does not know this task (created elsewhere): figures shown only
+            participate(ledger, client, view.task_id, rounds=rounds, poll=poll, aggregate=aggregate, say=say,
+                        on_report=reported, on_aggregated=aggregated)
         except KeyboardInterrupt:
             say("stopped")
         finally:
             client.close()
+            sync_task(store, ledger, view.task_id)
 
 
 def _scaling(path: str, features: int):

@@ -136,3 +136,56 @@ class FiniteFloat(click.ParamType):
         if self.high is not None and v > self.high:
             self.fail(f"{value!r} must be <= {self.high:g}", param, ctx)
         return v
+
+
+def open_reader(network: str, ledger_file: str | None) -> Any | None:
+    """The ledger to read tasks from, read-only; None where there is none to read (no local
+    ledger file yet). Opening a Sui network needs no key."""
+    from wafl_sui.ledger import open_ledger
+    from wafl_sui.ledger.local.store import default_path
+
+    spec = ledger_spec(network, ledger_file)
+    if network == "local":
+        path = Path(spec) if spec != "local" else default_path()
+        if not path.exists():
+            if ledger_file:
+                raise click.ClickException(f"no ledger at {path}; check --ledger (a local ledger file)")
+            return None
+        return open_ledger(str(path), read_only=True)
+    return open_ledger(spec)
+
+
+def watched_store(network: str, ledger_file: str | None, metrics_file: str | None, task: str | None = None,
+                  *, sync: bool = True) -> tuple[Any, str | None]:
+    """The metrics store, with `task` (an id or a name; every task of the ledger when None)
+    brought up to date from the ledger; and the task's id. A task the ledger does not hold is
+    looked up in the store (e.g. one a simulation ran on another ledger file)."""
+    from wafl_sui.ledger.base import LedgerError, TaskNotFound
+    from wafl_sui.metrics import query
+    from wafl_sui.metrics.ledger_sync import sync_all, sync_task
+    from wafl_sui.metrics.store import MetricsStore
+
+    store = MetricsStore(metrics_file)
+    ledger = open_reader(network, ledger_file) if sync else None
+    ledger_error: Exception | None = None
+    try:
+        if ledger is not None and task is not None:
+            try:
+                return store, sync_task(store, ledger, task).task_id
+            except TaskNotFound as e:
+                ledger_error = e
+        elif ledger is not None:
+            sync_all(store, ledger, on_error=lambda tid, e: click.echo(f"warning: task {tid}: {e}", err=True))
+    except LedgerError as e:
+        ledger_error = e
+    finally:
+        if ledger is not None:
+            ledger.close()
+    if task is None:
+        return store, None
+    try:
+        return store, query.find_task(store, task, network)
+    except query.TaskNotFound:
+        where = f"the {network} ledger" + (f" ({ledger_error})" if ledger_error else "")
+        raise click.ClickException(f"no task {task!r} on {where} nor in the metrics store {store.path}; "
+                                   "check --task, --network and --ledger") from None

@@ -20,6 +20,7 @@ from wafl_sui.cli.spec import spec_cmd
 from wafl_sui.cli.status import status_cmd
 from wafl_sui.cli.task import task_group
 from wafl_sui.cli.verify import verify_cmd
+from wafl_sui.cli.watch import watch_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +33,7 @@ for _cmd in (simulate_cmd, status_cmd, dashboard_cmd, report_cmd, evaluate_cmd, 
              model_group, keys_group, faucet_cmd, deploy_cmd, spec_cmd, setup_cmd, prove_cmd, verify_cmd,
              demo_step_cmd, move_group):
     main.add_command(_cmd)
+task_group.add_command(watch_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -41,5 +41,7 @@ def export_cmd(task, out, network, ledger_file, metrics_file, allow_dev_key) -> 
         extra = {}
     scaling = FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling") else None
     export_model(view, path, scaling=scaling)
-    click.echo(f"wrote {path}: round {view.round} model of task {view.task_id}"
+    from wafl_sui.metrics import display
+
+    click.echo(f"wrote {path}: {display.model_text(view.round)} of task {view.task_id}"
                + ("" if scaling else " (feature scaling unknown: not recorded for this task)"))

@@ -25,11 +25,23 @@ def task_group() -> None:
 
 
 def _view_dict(v) -> dict:
-    return {"task_id": v.task_id, "name": v.name, "round": v.round, "max_rounds": v.round_rules.max_rounds,
+    """The task as JSON: the ledger's fields (times in Unix ms, the rule by name, big integers as
+    strings) and what they mean in words (`state`, `model`, `deadline`, `created`)."""
+    from wafl_sui.metrics import display
+
+    return {"task_id": v.task_id, "name": v.name,
+            "state": display.round_text(v.round, v.round_rules.max_rounds, v.finished),
+            "round": v.round, "max_rounds": v.round_rules.max_rounds, "model": display.model_text(v.round),
+            "model_round": display.model_round(v.round),
             "quorum": v.round_rules.quorum, "num_updates": v.num_updates, "submitters": list(v.submitters),
-            "deadline_ms": v.deadline_ms, "finished": v.finished, "open": v.open, "rule": v.aggregation.rule,
+            "deadline": None if v.finished else display.when(v.deadline_ms), "deadline_ms": v.deadline_ms,
+            "created": display.when(v.created_ms) if v.created_ms else None,
+            "finished": v.finished, "open": v.open, "rule": v.aggregation.name.replace("_", "-"),
             "trim_bps": v.aggregation.trim_bps, "lr_q": v.lr_q, "spec": v.spec.to_dict(),
             "model_commitment": str(v.model_commitment), "version": v.version}
+
+
+_SHOW_HIDDEN = ("round", "deadline_ms", "model_round")  # said in words by state / deadline / model
 
 
 @task_group.command("show")
@@ -43,8 +55,9 @@ def show_cmd(task, network, ledger_file, as_json) -> None:
 
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         out = _view_dict(ledger.task(task))
-    emit(out, as_json, lambda o: click.echo("\n".join(f"{k:>16}: {json.dumps(v) if isinstance(v, (dict, list)) else v}"
-                                                       for k, v in o.items())))
+    emit(out, as_json, lambda o: click.echo("\n".join(
+        f"{k:>16}: {json.dumps(v) if isinstance(v, (dict, list)) else ('–' if v is None else v)}"
+        for k, v in o.items() if k not in _SHOW_HIDDEN)))
 
 
 @task_group.command("check")
@@ -115,15 +128,17 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
     # every size limit before any work: the circuit's bounds and size, the gas budget
     check_size(spec)
     protocol.budget.check_task_budget(spec.num_weights, agg, quorum)
+    # checks first: the transaction options and the signer's key, before the circuit compile
+    unsigned = unsigned_builder(network, key, tx_opts(**kw))
+    signer = load_identity(key) if unsigned is None else None
     keys = ensure_keys(spec, progress=progress_printer(quiet))
     vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
     zero = [protocol.encode_signed(0, spec.weight_bits)] * spec.num_weights
-    unsigned = unsigned_builder(network, key, tx_opts(**kw))
     if unsigned is not None:
         click.echo(unsigned.create_task(spec, rules, agg, lr_q, not allowlist, zero, vk))
         return
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
-        ref = ledger.create_task(load_identity(key), spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)
+        ref = ledger.create_task(signer, spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)
     emit({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id, "name": ref.name, "spec": spec.to_dict(),
           "setup": keys.setup.kind}, as_json,
          lambda o: click.echo(f"created task {o['task_id']} (admin cap {o['admin_cap_id']})"
@@ -172,8 +187,10 @@ def _operation(name: str, help_: str, call: Callable[..., Any], offline: Callabl
         with open_ledger(ledger_spec(network, ledger_file)) as ledger:
             receipts = call(ledger, load_identity(key), task, *args)
         receipts = receipts if isinstance(receipts, list) else [receipts]
+        from wafl_sui.metrics.display import json_safe
+
         out = {"task": task, "transactions": [r.tx for r in receipts],
-               "events": [{"type": e.type, **e.fields} for r in receipts for e in r.events]}
+               "events": [json_safe({"type": e.type, **e.fields}) for r in receipts for e in r.events]}
         emit(out, as_json, lambda o: click.echo(
             f"{name}: done ({len(o['transactions'])} transaction(s)); events: "
             + (", ".join(e["type"] for e in o["events"]) or "none")))

@@ -165,8 +165,9 @@ class Simulation:
 
     @staticmethod
     def _status(view: Any) -> dict:
-        return {"round": view.round, "deadline_ms": view.deadline_ms, "finished": view.finished,
-                "num_updates": view.num_updates, "quorum": view.round_rules.quorum}
+        from wafl_sui.metrics.ledger_sync import status_of
+
+        return status_of(view)
 
     def _start_host(self, key_files: list[Path]) -> ClientHost:
         """The client processes' host: it compiles the circuit and makes or loads the proving key
@@ -320,7 +321,9 @@ class Simulation:
 
     @staticmethod
     def _event(e: Any) -> dict:
-        return {"seq": e.seq, "type": e.type, "fields": _jsonable(e.fields), "timestamp_ms": e.timestamp_ms}
+        from wafl_sui.metrics.ledger_sync import event_record
+
+        return event_record(e)
 
     @staticmethod
     def _row(rnd: int, reports: list[dict], m: Any) -> RoundRow:
@@ -382,14 +385,3 @@ def _count(items: Any) -> dict[str, int]:
 def _round(x: Optional[float]) -> Optional[float]:
     return None if x is None else round(x, 4)
 
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (bytes, bytearray)):
-        return "0x" + bytes(v).hex()
-    if isinstance(v, np.integer):
-        return int(v)
-    return v

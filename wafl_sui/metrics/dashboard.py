@@ -1,5 +1,10 @@
 """Live dashboard: a local web server (stdlib) over a metrics store.
 
+With a ledger to follow (`sync`: a callable, e.g. `ledger_sync.sync_all` over a read-only ledger),
+every API request first brings the store up to date from the ledger, at most every SYNC_S
+seconds, so the page shows every task the ledger holds, whoever created it. Integers beyond 2^53
+go as strings in every JSON answer (`display.json_safe`): a browser would round them.
+
 Pages and endpoints (GET only):
   /                                   the single-page app (static/index.html, app.js, style.css)
   /static/<file>                      files of the static folder, nothing outside it
@@ -20,21 +25,25 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import threading
+import time
 from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from wafl_sui.metrics import query
+from wafl_sui.metrics.display import json_safe
 from wafl_sui.metrics.store import MetricsError, MetricsStore, check_network, check_task_id, metrics_path
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CHART_JS_DIST = Path("node_modules") / "chart.js" / "dist" / "chart.umd.min.js"
 POLL_MS = 1000
+SYNC_S = 2.0
 _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -173,8 +182,11 @@ class DashboardHandler(BaseHTTPRequestHandler):
             return self._file(lib)
         if path == "/api/tasks":
             self._no_query(url.query)
-            return self._json({"store": str(self.server.store.path), "tasks": query.list_tasks(self.server.store)})
+            self.server.sync_now()
+            return self._json({"store": str(self.server.store.path), "tasks": query.list_tasks(self.server.store),
+                               "ledger": self.server.ledger_name, "ledger_error": self.server.sync_error})
         if path.startswith("/api/task/"):
+            self.server.sync_now()
             return self._task(path[len("/api/task/") :], url.query)
         raise HttpError(HTTPStatus.NOT_FOUND, f"no page {path!r}; the dashboard is at /")
 
@@ -214,16 +226,44 @@ class DashboardHandler(BaseHTTPRequestHandler):
         return HTTPStatus.OK, _CONTENT_TYPES.get(p.suffix, "application/octet-stream"), p.read_bytes()
 
     def _json(self, data: Any) -> tuple[HTTPStatus, str, bytes]:
-        return HTTPStatus.OK, "application/json", json.dumps(data, allow_nan=False).encode()
+        return HTTPStatus.OK, "application/json", json.dumps(json_safe(data), allow_nan=False).encode()
+
+
+Sync = Callable[[MetricsStore], Any]
 
 
 class DashboardServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, addr: tuple[str, int], store: MetricsStore, verbose: bool = False):
+    def __init__(self, addr: tuple[str, int], store: MetricsStore, verbose: bool = False,
+                 sync: Optional[Sync] = None, ledger_name: Optional[str] = None):
         self.store = store
         self.verbose = verbose
+        self.sync = sync
+        self.ledger_name = ledger_name
+        self.sync_error: Optional[str] = None
+        self._sync_lock = threading.Lock()
+        self._synced_at = -math.inf
         super().__init__(addr, DashboardHandler)
+
+    def sync_now(self) -> None:
+        """Bring the store up to date from the ledger (at most every SYNC_S seconds; a request
+        that finds another one syncing goes on with what the store has)."""
+        if self.sync is None or time.monotonic() - self._synced_at < SYNC_S:
+            return
+        if not self._sync_lock.acquire(blocking=False):
+            return
+        try:
+            self.sync(self.store)
+            self.sync_error = None
+        except Exception as e:  # noqa: BLE001 - shown on the page; the store's data is still served
+            msg = f"cannot read the ledger {self.ledger_name}: {e}"
+            if msg != self.sync_error and self.verbose:
+                print(msg, file=sys.stderr)
+            self.sync_error = msg
+        finally:
+            self._synced_at = time.monotonic()
+            self._sync_lock.release()
 
     @property
     def url(self) -> str:
@@ -233,14 +273,16 @@ class DashboardServer(ThreadingHTTPServer):
 
 
 def serve(
-    store_path: str | os.PathLike[str] | None = None, host: str = "127.0.0.1", port: int = 0, verbose: bool = False
+    store_path: str | os.PathLike[str] | None = None, host: str = "127.0.0.1", port: int = 0, verbose: bool = False,
+    sync: Optional[Sync] = None, ledger_name: Optional[str] = None,
 ) -> tuple[DashboardServer, str]:
-    """A bound (not yet serving) dashboard server and its URL; port 0 picks a free port."""
+    """A bound (not yet serving) dashboard server and its URL; port 0 picks a free port.
+    sync(store): brings the store up to date from a ledger before API answers (see the module doc)."""
     store = MetricsStore(store_path if store_path is not None else metrics_path())
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise MetricsError(f"port must be in 0..65535, got {port!r}")
     try:
-        server = DashboardServer((host, port), store, verbose)
+        server = DashboardServer((host, port), store, verbose, sync, ledger_name)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise MetricsError(f"port {port} on {host} is in use; choose another port or 0 for a free one") from None

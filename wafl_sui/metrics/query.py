@@ -30,10 +30,13 @@ def list_tasks(store: MetricsStore) -> list[dict[str, Any]]:
         "SELECT t.task_id, t.network, t.name, t.created_at, t.updated_at, t.rules, t.status, "
         "(SELECT MAX(round) FROM (SELECT round FROM evaluations e WHERE e.task_id=t.task_id AND "
         " e.network=t.network UNION SELECT round FROM contributions c WHERE c.task_id=t.task_id AND "
-        " c.network=t.network)) AS last_round, "
+        " c.network=t.network UNION SELECT CAST(json_extract(v.fields, '$.round') AS INTEGER) FROM events v "
+        " WHERE v.task_id=t.task_id AND v.network=t.network AND v.type='UpdateAccepted')) AS last_round, "
         "(SELECT AVG(accuracy) FROM evaluations e WHERE e.task_id=t.task_id AND e.network=t.network AND "
         " e.round=(SELECT MAX(round) FROM evaluations e2 WHERE e2.task_id=t.task_id AND "
-        " e2.network=t.network)) AS latest_accuracy "
+        " e2.network=t.network)) AS latest_accuracy, "
+        "(SELECT MAX(round) FROM evaluations e3 WHERE e3.task_id=t.task_id AND e3.network=t.network) "
+        " AS latest_round_evaluated "
         "FROM tasks t ORDER BY t.created_at DESC, t.task_id, t.network"
     )
     out = []
@@ -50,6 +53,8 @@ def list_tasks(store: MetricsStore) -> list[dict[str, Any]]:
                 "status": json.loads(r["status"]),
                 "last_round": r["last_round"],
                 "latest_accuracy": r["latest_accuracy"],
+                "latest_round_evaluated": r["latest_round_evaluated"],
+                "max_rounds": rules.get("max_rounds"),
             }
         )
     return out
@@ -75,7 +80,12 @@ def _task_row(store: MetricsStore, task_id: str, network: str) -> dict[str, Any]
 
 def round_series(store: MetricsStore, task_id: str, network: str) -> list[dict[str, Any]]:
     """One row per round with data: round, accuracy, loss (means over evaluators; None if not
-    evaluated), accepted, rejected, prove_seconds_median, verify_seconds_median."""
+    evaluated), accepted, rejected, prove_seconds_median, verify_seconds_median.
+
+    Rounds are the ledger's (see `display`): the accuracy of round N is that of the model of
+    round N. `accepted` is the larger of two counts that can each lag: the accepted updates
+    recorded by participants, and the ledger's UpdateAccepted events recorded so far (each
+    accepted update emits exactly one); rejections exist only where a participant recorded them."""
     task_id, network = _key(task_id, network)
     _task_row(store, task_id, network)
     rounds: dict[int, dict[str, Any]] = {}
@@ -102,6 +112,14 @@ def round_series(store: MetricsStore, task_id: str, network: str) -> list[dict[s
             x["_p"].append(r["prove_seconds"])
         if r["verify_seconds"] is not None:
             x["_v"].append(r["verify_seconds"])
+    for r in store.read(
+        "SELECT CAST(json_extract(fields, '$.round') AS INTEGER) AS round, COUNT(*) AS n FROM events "
+        "WHERE task_id=? AND network=? AND type='UpdateAccepted' GROUP BY 1",
+        (task_id, network),
+    ):
+        if r["round"] is not None:
+            x = row(r["round"])
+            x["accepted"] = max(x["accepted"], r["n"])
     out = []
     for n in sorted(rounds):
         x = rounds[n]
@@ -167,8 +185,9 @@ def task_summary(store: MetricsStore, task_id: str, network: str) -> dict[str, A
     series = round_series(store, task_id, network)
     evaluated = [r for r in series if r["accuracy"] is not None]
     c = store.read(
-        "SELECT SUM(accepted) AS acc, SUM(1 - accepted) AS rej, COUNT(DISTINCT client) AS clients "
-        "FROM contributions WHERE task_id=? AND network=?",
+        "SELECT SUM(1 - accepted) AS rej, (SELECT COUNT(*) FROM (SELECT client FROM contributions WHERE "
+        "task_id=?1 AND network=?2 UNION SELECT json_extract(fields, '$.sender') FROM events WHERE task_id=?1 AND "
+        "network=?2 AND type='UpdateAccepted' AND json_extract(fields, '$.sender') IS NOT NULL)) AS clients FROM contributions WHERE task_id=?1 AND network=?2",
         (task_id, network),
     )[0]
     times = store.read(
@@ -186,7 +205,7 @@ def task_summary(store: MetricsStore, task_id: str, network: str) -> dict[str, A
         latest_round_evaluated=evaluated[-1]["round"] if evaluated else None,
         latest_accuracy=evaluated[-1]["accuracy"] if evaluated else None,
         latest_loss=evaluated[-1]["loss"] if evaluated else None,
-        accepted=int(c["acc"] or 0),
+        accepted=sum(r["accepted"] for r in series),
         rejected=int(c["rej"] or 0),
         clients=int(c["clients"] or 0),
         errors={r["error"]: r["n"] for r in errors},
@@ -197,6 +216,31 @@ def task_summary(store: MetricsStore, task_id: str, network: str) -> dict[str, A
     )
     return out
 
+
+
+def task_status(store: MetricsStore, task_id: str, network: str) -> dict[str, Any]:
+    """The task's recorded status (TaskNotFound if the store does not know the task)."""
+    return _task_row(store, *_key(task_id, network))["status"]
+
+
+def last_event_seq(store: MetricsStore, task_id: str, network: str) -> int | None:
+    """The highest ledger event seq recorded for the task (None if none)."""
+    task_id, network = _key(task_id, network)
+    return store.read("SELECT MAX(seq) FROM events WHERE task_id=? AND network=?", (task_id, network))[0][0]
+
+
+def find_task(store: MetricsStore, task: str, network: str) -> str:
+    """A task's id from its id or its recorded name (TaskNotFound if none, MetricsError if the
+    name is ambiguous)."""
+    network = check_network(network)
+    if isinstance(task, str) and task.lower().startswith("0x"):
+        return _task_row(store, check_task_id(task), network)["task_id"]
+    rows = store.read("SELECT task_id FROM tasks WHERE name=? AND network=?", (task, network))
+    if not rows:
+        raise TaskNotFound(f"no task named {task!r} on network {network!r} in {store.path}")
+    if len(rows) > 1:
+        raise MetricsError(f"{len(rows)} tasks are named {task!r} on {network}; give the task id (0x...)")
+    return rows[0][0]
 
 
 def task_extra(store: MetricsStore, task_id: str, network: str) -> dict[str, Any]:

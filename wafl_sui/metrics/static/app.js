@@ -4,7 +4,7 @@
 "use strict";
 (() => {
   const POLL_MS = 1000;
-  const state = { keys: [], key: null, version: null, deadlineMs: null };
+  const state = { keys: [], key: null, version: null, deadlineMs: null, finished: false };
   const dash = { version: null, key: null, renders: 0, error: null, readCharts };
   window.__charts = {};
   window.__dashboard = dash;
@@ -95,11 +95,14 @@
       banner("The chart library is missing (run `npm ci` in the WaFL project root); tables only.", true);
       return;
     }
-    const yPct = { scales: { y: { suggestedMin: 0, suggestedMax: 1 } } };
-    chart("accuracy", "line", yPct);
-    chart("loss", "line", { scales: { y: { beginAtZero: true } } });
-    chart("updates", "bar", { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } });
-    chart("timings", "line", { scales: { y: { beginAtZero: true } } });
+    // every axis has a title; x is the ledger's round (the model of round N: after aggregating round N)
+    const title = (text) => ({ display: true, text });
+    const xRound = { title: title("round") };
+    chart("accuracy", "line", { scales: { x: xRound, y: { suggestedMin: 0, suggestedMax: 1, title: title("test accuracy") } } });
+    chart("loss", "line", { scales: { x: xRound, y: { beginAtZero: true, title: title("test loss") } } });
+    chart("updates", "bar", { scales: { x: Object.assign({ stacked: true }, xRound),
+      y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: title("updates") } } });
+    chart("timings", "line", { scales: { x: xRound, y: { beginAtZero: true, title: title("seconds") } } });
     const labels = series.map((r) => String(r.round));
     const acc = [line("accuracy", series.map((r) => r.accuracy), "#1f77b4")];
     if (summary.float_baseline_accuracy !== null) {
@@ -117,6 +120,7 @@
     const y = window.__charts.timings.options.scales.y;
     y.type = logScale ? "logarithmic" : "linear";
     y.ticks = logScale ? { callback: logTick } : {};
+    y.title = { display: true, text: logScale ? "seconds (log scale)" : "seconds" };
     setData("timings", labels, [
       line("prove", series.map((r) => r.prove_seconds_median), "#9467bd"),
       line("verify", series.map((r) => r.verify_seconds_median), "#17becf"),
@@ -128,7 +132,8 @@
     table.replaceChildren();
     for (const [k, v] of Object.entries(obj)) {
       const tr = el("tr");
-      tr.append(el("th", k), el("td", fmt(v)));
+      const time = /_ms$/.test(k) && typeof v === "number" && v > 1e12;  // ledger times: Unix ms
+      tr.append(el("th", time ? k.replace(/_ms$/, "") : k), el("td", time ? utc(v) : fmt(v), "wrap"));
       table.append(tr);
     }
   }
@@ -180,18 +185,28 @@
     for (const e of events.slice(-500).reverse()) {
       const tr = el("tr");
       tr.dataset.seq = String(e.seq);
-      tr.append(el("td", e.seq), el("td", e.type), el("td", new Date(e.timestamp_ms).toISOString()),
-        el("td", JSON.stringify(e.fields)));
+      tr.append(el("td", e.seq), el("td", e.type), el("td", utc(e.timestamp_ms)), el("td", JSON.stringify(e.fields), "wrap"));
       body.append(tr);
     }
     t.append(body);
   }
 
+  const utc = (ms) => new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+
+  // where the task stands, as `wafl status` says it (wafl_sui/metrics/display.py: round_text)
+  function roundText(st, maxRounds) {
+    if (typeof st.round !== "number") return "–";
+    const n = typeof maxRounds === "number" ? maxRounds : st.round + 1;
+    const span = n > 1 ? `rounds 0..${n - 1}` : "round 0";
+    return st.finished ? `finished (${span} done)` : `round ${st.round} (${span})`;
+  }
+
   function deadlineText() {
+    if (state.finished) return "none: the task is finished";
     const ms = state.deadlineMs;
     if (typeof ms !== "number") return "–";
     const s = Math.round((ms - Date.now()) / 1000);
-    const when = new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+    const when = utc(ms);
     const a = Math.abs(s);
     const span = a < 120 ? `${a} s` : a < 7200 ? `${Math.round(a / 60)} min` : a < 172800 ? `${Math.round(a / 3600)} h`
       : `${Math.round(a / 86400)} days`;
@@ -207,11 +222,14 @@
     $("task-network").textContent = summary.network;
     const st = summary.status || {};
     state.deadlineMs = typeof st.deadline_ms === "number" ? st.deadline_ms : null;
-    $("status-round").textContent = fmt(st.round);
+    state.finished = st.finished === true;
+    $("status-round").textContent = roundText(st, summary.rules.max_rounds);
+    $("overview").classList.toggle("finished", state.finished);
     $("status-deadline").textContent = deadlineText();
     $("status-quorum").textContent = fmt(summary.rules.quorum);
     $("status-finished").textContent = fmt(st.finished);
-    $("latest-accuracy").textContent = fmt(summary.latest_accuracy, 4);
+    $("latest-accuracy").textContent = fmt(summary.latest_accuracy, 4)
+      + (summary.latest_round_evaluated === null ? "" : ` (model of round ${summary.latest_round_evaluated})`);
     $("counts").textContent = `${summary.accepted} / ${summary.rejected}`;
     kvTable($("rules-table"), summary.rules);
     kvTable($("status-table"), st);
@@ -240,7 +258,8 @@
     }
     if (!keys.length) {
       $("main").hidden = true;
-      banner(`No tasks recorded yet in ${data.store}; this page updates when one is.`, false);
+      banner(`No tasks yet in ${data.store}` + (data.ledger ? ` nor on the ${data.ledger} ledger` : "")
+        + "; this page updates when one is.", false);
       return;
     }
     if (!state.key || !keys.includes(state.key)) {
