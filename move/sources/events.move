@@ -25,6 +25,14 @@ public struct TaskCreated has copy, drop {
     timestamp_ms: u64,
 }
 
+/// The task's admin stored the task's manifest (its data contract): `manifest_hash` is the
+/// SHA3-256 of the stored bytes (big-endian), `size` their length.
+public struct ManifestSet has copy, drop {
+    task_id: ID,
+    manifest_hash: u256,
+    size: u64,
+}
+
 /// A proven update was accepted for `round`; `num_updates` counts the round's updates now.
 public struct UpdateAccepted has copy, drop {
     task_id: ID,
@@ -259,4 +267,8 @@ public(package) fun emit_open_changed(task_id: ID, open: bool) {
 
 public(package) fun emit_task_migrated(task_id: ID, from_version: u64, to_version: u64) {
     event::emit(TaskMigrated { task_id, from_version, to_version });
+}
+
+public(package) fun emit_manifest_set(task_id: ID, manifest_hash: u256, size: u64) {
+    event::emit(ManifestSet { task_id, manifest_hash, size });
 }

@@ -502,3 +502,33 @@ public fun set_version_for_testing(task: &mut Task, version: u64) {
 public fun set_partial_for_testing(task: &mut Task, partial: vector<u32>) {
     task.partial = partial;
 }
+
+// === Manifest (the task's data contract) ===
+
+#[error]
+const EManifestAlreadySet: vector<u8> = b"The manifest is set once, before the task's first update";
+
+/// Key of the dynamic field of the `Task` that holds its manifest.
+public struct ManifestKey() has copy, drop, store;
+
+/// Store the task's manifest (`wafl::manifest`): once, before the first update (round 0, no
+/// update in). Aborts: EWrongVersion, ENotAdmin, EManifestAlreadySet, EManifestSize.
+public fun set_manifest(cap: &TaskAdminCap, task: &mut Task, manifest: vector<u8>) {
+    task.assert_version();
+    task.assert_admin(cap);
+    assert!(
+        !sui::dynamic_field::exists_(&task.id, ManifestKey()) && task.round == 0 && task.submitters.is_empty(),
+        EManifestAlreadySet,
+    );
+    wafl::manifest::check_size(&manifest);
+    let manifest_hash = wafl::manifest::manifest_hash(&manifest);
+    let size = manifest.length();
+    sui::dynamic_field::add(&mut task.id, ManifestKey(), manifest);
+    events::emit_manifest_set(object::id(task), manifest_hash, size);
+}
+
+/// Whether the task has a manifest.
+public fun has_manifest(task: &Task): bool { sui::dynamic_field::exists_(&task.id, ManifestKey()) }
+
+/// The task's manifest (aborts when it has none: check `has_manifest`).
+public fun manifest(task: &Task): &vector<u8> { sui::dynamic_field::borrow(&task.id, ManifestKey()) }

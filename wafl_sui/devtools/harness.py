@@ -149,6 +149,11 @@ public fun context_hash(task: address, sender: address, round: u64, lr_q: u64): 
     commitment::context_hash(task, sender, round, lr_q)
 }
 """),
+    "manifest": _parity("manifest", "use wafl::manifest;", """\
+public fun max_manifest_bytes(): u64 { manifest::max_manifest_bytes() }
+public fun check_size(m: vector<u8>): bool { manifest::check_size(&m); true }
+public fun manifest_hash(m: vector<u8>): u256 { manifest::manifest_hash(&m) }
+"""),
     "task": _parity("task", "use wafl::task;", """\
 public fun version(): u64 { task::package_version() }
 """),

@@ -147,6 +147,15 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def migrate(self, signer: Any, task: str) -> Receipt: ...
 
+    # --- the task's manifest (its data contract: `task::set_manifest` / `task::manifest`)
+    @abc.abstractmethod
+    def set_manifest(self, signer: Any, task: str, manifest: bytes) -> Receipt:
+        """`task::set_manifest`: store the manifest bytes once, before the first update."""
+
+    @abc.abstractmethod
+    def manifest(self, task: str) -> bytes:
+        """The task's manifest bytes (b"" when it has none)."""
+
     # --- history
     @abc.abstractmethod
     def events(self, task: str, after_seq: int = -1) -> list[Event]:

@@ -38,7 +38,7 @@ from wafl_sui.protocol.step import (
     check_batch, forward, hard_sigmoid_fixed, layer_matrices, local_training, relu_fixed, train_step,
 )
 from wafl_sui.protocol import (  # noqa: E402  (the submodules: protocol.task.create_task, ...)
-    budget, codec, commitment, errors, events, poseidon, round, rules, spec, step, task,
+    budget, codec, commitment, errors, events, manifest, poseidon, round, rules, spec, step, task,
 )
 from wafl_sui.protocol.task import TaskState
 
@@ -46,7 +46,7 @@ PROTOCOL_VERSION = 1
 
 __all__ = [
     # submodules (one per Move module, plus step, poseidon, errors)
-    "budget", "codec", "commitment", "errors", "events", "poseidon", "round", "rules", "spec", "step", "task",
+    "budget", "codec", "commitment", "errors", "events", "manifest", "poseidon", "round", "rules", "spec", "step", "task",
     # codec
     "CONTEXT_DOMAIN", "G1_BYTES", "G2_BYTES", "GT_BYTES", "MAX_PUBLIC_INPUTS", "PACK_BITS", "PROOF_BYTES",
     "PUBLIC_INPUT_BYTES", "PUBLIC_INPUTS", "VK_HEADER_BYTES", "address_bytes", "address_limbs",

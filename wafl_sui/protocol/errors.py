@@ -26,6 +26,8 @@ ERRORS = (
     "EGracePeriodNotOver",  # discard_round before deadline + grace period
     "ERoundHasUpdates",  # discard_round / restart_round of a round that holds updates (aggregate it)
     "EOverGasBudget",  # (model size, rule, quorum) whose aggregation would not fit the gas budget
+    "EManifestSize",  # a manifest that is empty or over MAX_MANIFEST_BYTES
+    "EManifestAlreadySet",  # set_manifest a second time, or after the task's first update
 )
 
 

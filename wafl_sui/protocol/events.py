@@ -179,6 +179,15 @@ class OpenChanged(Event):
 
 
 @dataclass(frozen=True)
+class ManifestSet(Event):
+    """The admin stored the task's manifest: SHA3-256 of the bytes (big-endian) and their length."""
+
+    task_id: str
+    manifest_hash: int
+    size: int
+
+
+@dataclass(frozen=True)
 class TaskMigrated(Event):
     """The admin migrated the task object to this package version."""
 
@@ -191,7 +200,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (TaskCreated, UpdateAccepted, AggregationProgressed, RoundAggregated, TaskFinished,
                 RoundRestarted, RoundDiscarded, ParticipantAdded, ParticipantRemoved, OpenChanged,
-                TaskMigrated)
+                TaskMigrated, ManifestSet)
 }
 
 

@@ -16,6 +16,8 @@ aggregate        EWrongVersion, ETaskFinished, EQuorumNotReached (quorum not met
                  median / trimmed mean do `budget.coords_per_step` coordinates per call
 discard_round    EWrongVersion, ETaskFinished, ERoundHasUpdates (the round can be aggregated),
                  EGracePeriodNotOver (now <= deadline + max(grace, MIN_GRACE_MS))
+set_manifest     EWrongVersion, ENotAdmin, EManifestAlreadySet (set, or round > 0 / an update in),
+                 EManifestSize
 admin            EWrongVersion, ENotAdmin (capability of another task), ETaskFinished and
                  ERoundHasUpdates (restart_round); migrate: ENotAdmin, EWrongVersion
 
@@ -28,7 +30,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from wafl_sui.protocol import budget, codec, commitment, events as ev, round as rounds, rules
+from wafl_sui.protocol import budget, codec, commitment, events as ev, manifest as manifests, round as rounds, rules
 from wafl_sui.protocol.codec import PROOF_BYTES, PUBLIC_INPUTS, normalize_address
 from wafl_sui.protocol.errors import ProtocolError
 from wafl_sui.protocol.round import RoundRules
@@ -72,6 +74,7 @@ class TaskState:
     partial: tuple[int, ...] = ()
     finished: bool = False
     created_ms: int = 0
+    manifest: bytes = b""  # the dynamic field `ManifestKey` (empty: none set)
 
     @property
     def num_updates(self) -> int:
@@ -356,3 +359,17 @@ def migrate(state: TaskState, cap_task_id: str) -> tuple[TaskState, Events]:
         raise ProtocolError("EWrongVersion", f"the task is at version {state.version}; nothing to migrate to {VERSION}")
     new = dataclasses.replace(state, version=VERSION)
     return new, [ev.TaskMigrated(task_id=state.task_id, from_version=state.version, to_version=VERSION)]
+
+
+# --------------------------------------------------------------------------- manifest
+def set_manifest(state: TaskState, cap_task_id: str, manifest: bytes) -> tuple[TaskState, Events]:
+    """`task::set_manifest`: store the task's manifest once, before its first update."""
+    check_version(state)
+    check_admin(state, cap_task_id)
+    if state.manifest or state.round != 0 or state.submitters:
+        raise ProtocolError("EManifestAlreadySet", "the manifest is set once, before the task's first update"
+                            + (" (it is set)" if state.manifest else " (the task has updates)"))
+    manifests.check_size(manifest)
+    new = dataclasses.replace(state, manifest=bytes(manifest))
+    return new, [ev.ManifestSet(task_id=state.task_id, manifest_hash=manifests.manifest_hash(manifest),
+                                size=len(manifest))]

@@ -345,6 +345,12 @@ class LocalLedger(Ledger):
     def migrate(self, signer: Any, task: str) -> Receipt:
         return self.apply(self.build_operation(signer, "migrate", task))
 
+    def set_manifest(self, signer: Any, task: str, manifest: bytes) -> Receipt:
+        return self.apply(self.build_operation(signer, "set_manifest", task, manifest=bytes(manifest)))
+
+    def manifest(self, task: str) -> bytes:
+        return bytes(self.state(task).manifest)
+
     # ------------------------------------------------------------------ verification
     def _verify(self, pvk: Any, public_inputs: Sequence[int], proof: bytes) -> bool:
         """The `verify` the protocol calls: Sui's public-input bytes, a full pairing check (its
@@ -503,6 +509,7 @@ class LocalLedger(Ledger):
             "set_open": self._do_set_open,
             "restart_round": self._do_restart_round,
             "migrate": self._do_migrate,
+            "set_manifest": self._do_set_manifest,
         }[name]
 
     def _do_create_task(self, con: sqlite3.Connection, op: ops_mod.Operation, now: int):
@@ -577,6 +584,9 @@ class LocalLedger(Ledger):
 
     def _do_migrate(self, con, op, now):
         return self._admin(con, op, ptask.migrate)
+
+    def _do_set_manifest(self, con, op, now):
+        return self._admin(con, op, ptask.set_manifest, op.args["manifest"])
 
 
 # --------------------------------------------------------------------------- views

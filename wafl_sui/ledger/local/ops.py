@@ -52,6 +52,7 @@ OPS: dict[str, dict[str, str]] = {
     "set_open": {"cap": "address", "open": "bool"},
     "restart_round": {"cap": "address"},
     "migrate": {"cap": "address"},
+    "set_manifest": {"cap": "address", "manifest": "bytes"},
 }
 ADMIN_OPS = frozenset(op for op, a in OPS.items() if "cap" in a)
 TASKLESS_OPS = frozenset({"create_task"})

@@ -56,6 +56,7 @@ from wafl_sui.ledger.sui.task_calls import (
     publish_kind,
     remove_participant_kind,
     restart_round_kind,
+    set_manifest_kind,
     set_open_kind,
     submit_update_kind,
     task_input,
@@ -594,6 +595,29 @@ class SuiLedger(Sending, Ledger):
         return self._admin(
             signer, task, "remove_participant", lambda p, c, t: remove_participant_kind(p, c, t, participant)
         )
+
+    @translated
+    def set_manifest(self, signer: Any, task: str, manifest: bytes) -> Receipt:
+        return self._admin(signer, task, "set_manifest", lambda p, c, t: set_manifest_kind(p, c, t, manifest))
+
+    @translated
+    def manifest(self, task: str) -> bytes:
+        """The task's manifest: the dynamic field `task::ManifestKey` of the Task (b"" when none)."""
+        from wafl_sui.ledger.sui.task_object import dynamic_field_id
+
+        self._ensure_chain()
+        info = self._task_info(task)
+        # ManifestKey() has no field: the compiler gives it `dummy_field: bool`, BCS one 0 byte
+        field_id = dynamic_field_id(info.task_id, f"{self.package_id}::task::ManifestKey", b"\x00")
+        try:
+            obj = self._read(lambda: self.client.get_object(field_id))
+        except SuiNotFound:
+            return b""
+        if obj.contents is None:
+            raise SuiLedgerError(f"the node returned the manifest of task {info.task_id} without its contents")
+        r = bcs.BcsReader(obj.contents)
+        r.take(32 + 1)  # Field { id: UID, name: ManifestKey, value: vector<u8> }
+        return r.byte_vector()
 
     @translated
     def set_open(self, signer: Any, task: str, open_: bool) -> Receipt:

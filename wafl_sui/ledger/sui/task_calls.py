@@ -188,6 +188,8 @@ def _admin_kind(package_id: str, fn: str, cap: ObjectRef, task: SharedObject, ex
             args.append(b.pure(bcs.pure_bool(bool(value))))
         elif kind == "clock":
             args.append(b.object(CLOCK))
+        elif kind == "bytes":
+            args.append(b.pure(bcs.pure_bytes(bytes(value))))
         else:  # pragma: no cover - programming error
             raise TransactionBuildError(f"unknown admin argument {kind}")
     b.move_call(_target(package_id, TASK_MODULE, fn), args)
@@ -214,6 +216,10 @@ def restart_round_kind(package_id: str, cap: ObjectRef, task: SharedObject) -> P
 
 def migrate_kind(package_id: str, cap: ObjectRef, task: SharedObject) -> ProgrammableTransaction:
     return _admin_kind(package_id, "migrate", cap, task, [])
+
+
+def set_manifest_kind(package_id: str, cap: ObjectRef, task: SharedObject, manifest: bytes) -> ProgrammableTransaction:
+    return _admin_kind(package_id, "set_manifest", cap, task, [("bytes", manifest)])
 
 
 
@@ -302,6 +308,12 @@ def build_restart_round_tx(
 
 def build_migrate_tx(package_id: str, sender: str, gas: GasParams, cap: ObjectRef, task: SharedObject) -> TransactionData:
     return with_gas(migrate_kind(package_id, cap, task), sender, gas)
+
+
+def build_set_manifest_tx(
+    package_id: str, sender: str, gas: GasParams, cap: ObjectRef, task: SharedObject, manifest: bytes
+) -> TransactionData:
+    return with_gas(set_manifest_kind(package_id, cap, task, manifest), sender, gas)
 
 
 def object_types(package_id: str, task_id: str | None = None, cap_id: str | None = None) -> dict[str, str]:

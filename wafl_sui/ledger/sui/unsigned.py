@@ -26,6 +26,7 @@ from wafl_sui.ledger.sui.task_calls import (
     publish_kind,
     remove_participant_kind,
     restart_round_kind,
+    set_manifest_kind,
     set_open_kind,
     submit_update_kind,
     task_input,
@@ -164,3 +165,6 @@ def _id_or_none(text: str) -> str | None:
 def _same_id(a: str, b: str) -> bool:
     bb = _id_or_none(b)
     return bb is not None and normalize_address(a) == bb
+
+    def set_manifest(self, task: str, manifest: bytes) -> str:
+        return _b64(self._finish(set_manifest_kind(self.package_id, self._cap(task), self._task(task), manifest)))

@@ -1,0 +1,140 @@
+"""The task's manifest (its data contract): the contract's rule (size, hash, once before the first
+update) in Move and its Python twin, the local ledger's operation, and the clients' reading of it
+(columns by name, labels by the manifest's class order, clear errors for data that does not fit)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from wafl_sui.client import manifest as cmanifest
+from wafl_sui.client.datasets import load_raw
+from wafl_sui.protocol import ProtocolError, StepSpec, manifest as pmanifest
+
+SPEC = StepSpec(features=2, classes=3, batch_size=2)
+
+
+def _csv(path, header, rows):
+    path.write_text(",".join(header) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    return str(path)
+
+
+ROWS = [(1.0, 10.0, "setosa"), (2.0, 20.0, "virginica"), (3.0, 30.0, "versicolor"), (4.0, 40.0, "setosa")]
+
+
+@pytest.fixture
+def creator(tmp_path):
+    raw = load_raw(_csv(tmp_path / "owner.csv", ["a", "b", "species"], ROWS), "species")
+    return cmanifest.fit(raw, SPEC, "species")
+
+
+# --------------------------------------------------------------------------- the contract's rule
+def test_size_and_hash_twin():
+    assert pmanifest.MAX_MANIFEST_BYTES == 16384
+    for bad in (b"", b"x" * (pmanifest.MAX_MANIFEST_BYTES + 1)):
+        with pytest.raises(ProtocolError) as e:
+            pmanifest.check_size(bad)
+        assert e.value.name == "EManifestSize"
+    pmanifest.check_size(b"x" * pmanifest.MAX_MANIFEST_BYTES)
+    m = b'{"format":1}'
+    assert pmanifest.manifest_hash(m) == int.from_bytes(hashlib.sha3_256(m).digest(), "big")
+    assert pmanifest.decode(pmanifest.encode({"b": 1, "a": [2]})) == {"format": 1, "a": [2], "b": 1}
+    assert pmanifest.encode({"b": 1, "a": 2}) == b'{"a":2,"b":1,"format":1}'
+
+
+@pytest.mark.oracle("node", "node_modules")
+def test_move_manifest_rule_equals_python():
+    from wafl_sui.devtools.vm import MoveAbort, MoveVM
+
+    vm = MoveVM.shared()
+    assert vm.inner1("manifest", "max_manifest_bytes") == pmanifest.MAX_MANIFEST_BYTES
+    for m in (b"a", b'{"format":1,"x":[1,2,3]}', bytes(range(256)) * 3):
+        assert vm.inner1("manifest", "manifest_hash", [("vector<u8>", m)]) == pmanifest.manifest_hash(m)
+    assert vm.inner1("manifest", "check_size", [("vector<u8>", b"x" * pmanifest.MAX_MANIFEST_BYTES)]) is True
+    for bad in (b"", b"x" * (pmanifest.MAX_MANIFEST_BYTES + 1)):
+        with pytest.raises(MoveAbort) as e:
+            vm.inner("manifest", "check_size", [("vector<u8>", bad)])
+        assert e.value.name == "EManifestSize"
+
+
+# --------------------------------------------------------------------------- on the local ledger
+def test_local_ledger_set_manifest_once_before_updates(tmp_path, creator):
+    from wafl_sui.devtools.updates import UpdateMaker
+    from wafl_sui.ledger.identity import Identity
+    from wafl_sui.ledger.local import LocalLedger
+    from wafl_sui.protocol.round import RoundRules
+    from wafl_sui.protocol.rules import AggregationRule
+
+    owner, alice = Identity.generate(), Identity.generate()
+    maker = UpdateMaker(SPEC)
+    try:
+        with LocalLedger(tmp_path / "l.sqlite") as led:
+            def new():
+                return led.create_task(owner, SPEC, RoundRules(2, 60_000, 2, 0), AggregationRule(0), maker.lr_q, True,
+                                       maker.initial_model(), maker.vk).task_id
+
+            tid = new()
+            assert led.manifest(tid) == b""
+            data = creator.to_bytes()
+
+            def err(fn, *a):
+                with pytest.raises(ProtocolError) as e:
+                    fn(*a)
+                return e.value.name
+
+            assert err(led.set_manifest, alice, tid, data) == "ENotAdmin"  # attack: not the admin
+            assert err(led.set_manifest, owner, tid, b"") == "EManifestSize"
+            assert err(led.set_manifest, owner, tid, b"x" * (pmanifest.MAX_MANIFEST_BYTES + 1)) == "EManifestSize"
+            (ev,) = led.set_manifest(owner, tid, data).events
+            assert ev.type == "ManifestSet" and int(ev.fields["manifest_hash"]) == creator.hash
+            assert ev.fields["size"] == len(data) and led.manifest(tid) == data
+            assert cmanifest.read(led, tid) == creator
+            # attack: the admin rewrites the contract once clients rely on it
+            assert err(led.set_manifest, owner, tid, pmanifest.encode({"other": 1})) == "EManifestAlreadySet"
+            # attack: a manifest set after the first update would change what that update meant
+            tid2 = new()
+            u = maker.make(led.task(tid2), alice.address, 0)
+            led.submit_update(alice, tid2, u.new_weights, u.data_commitment, u.proof)
+            assert err(led.set_manifest, owner, tid2, data) == "EManifestAlreadySet"
+            assert led.manifest(tid2) == b""
+    finally:
+        maker.close()
+
+
+# --------------------------------------------------------------------------- clients read it
+def test_string_labels_follow_the_manifest_order_not_the_file(tmp_path, creator):
+    assert creator.class_names == ("setosa", "versicolor", "virginica")
+    # another client: columns swapped, labels in another order of appearance and only two of them
+    raw = load_raw(_csv(tmp_path / "c.csv", ["species", "b", "a"], [("virginica", 20.0, 2.0), ("versicolor", 30.0, 3.0)]),
+                   "species")
+    assert raw.class_names == ("versicolor", "virginica")  # the file alone would say versicolor = 0
+    got = cmanifest.conform(raw, creator, "c.csv")
+    assert got.y.tolist() == [2, 1] and got.x.tolist() == [[2.0, 20.0], [3.0, 30.0]] and got.classes == 3
+    ds = cmanifest.dataset(raw, creator, "c.csv")
+    np.testing.assert_allclose(ds.x, creator.scaling.apply(np.array([[2.0, 20.0], [3.0, 30.0]])))
+
+
+def test_data_that_does_not_fit_is_named(tmp_path, creator):
+    cases = {
+        "unknown.csv": (["a", "b", "species"], [(1, 2, "setosa"), (1, 2, "rose")], "'rose'"),
+        "names.csv": (["a", "c", "species"], [(1, 2, "setosa"), (1, 2, "virginica")], "missing ['b']"),
+        "wide.csv": (["a", "b", "d", "species"], [(1, 2, 3, "setosa"), (1, 2, 3, "virginica")], "not in the task ['d']"),
+    }
+    for name, (header, rows, says) in cases.items():
+        raw = load_raw(_csv(tmp_path / name, header, rows), "species")
+        with pytest.raises(cmanifest.ManifestMismatch, match=None) as e:
+            cmanifest.conform(raw, creator, name)
+        assert says in str(e.value) and name in str(e.value)
+
+
+def test_manifest_round_trip_and_size_limit(creator):
+    assert cmanifest.TaskManifest.from_bytes(creator.to_bytes()) == creator
+    with pytest.raises(cmanifest.ManifestError):
+        cmanifest.TaskManifest.from_bytes(b'{"format":99}')
+    big = cmanifest.TaskManifest(tuple(f"feature_{i:05d}" for i in range(2000)), creator.class_names,
+                                 creator.scaling, creator.spec)
+    with pytest.raises(ProtocolError) as e:
+        big.to_bytes()
+    assert e.value.name == "EManifestSize"
