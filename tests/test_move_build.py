@@ -21,7 +21,7 @@ from wafl_sui.protocol import events as py_events
 
 pytestmark = pytest.mark.oracle("node", "node_modules")
 
-MODULES = ["budget", "codec", "commitment", "events", "round", "rules", "spec", "task"]
+MODULES = ["budget", "codec", "commitment", "events", "manifest", "round", "rules", "spec", "task"]
 STD, SUI = "0x" + "0" * 63 + "1", "0x" + "0" * 63 + "2"
 # Sui protocol limits (sui-protocol-config): max_pure_argument_size, max_tx_size_bytes,
 # max_move_object_size; groth16 public inputs.
@@ -96,13 +96,15 @@ PUBLIC_API = {
         "round", "round_start_ms", "deadline_ms", "model", "model_commitment", "submitters", "num_updates",
         "has_submitted", "update_of", "sums", "partial", "aggregation_done", "aggregation_total", "finished",
         "created_ms", "current_context_hash",
+        # the task's manifest (its data contract)
+        "set_manifest", "has_manifest", "manifest",
     },
     "spec": {"new", "num_weights", "features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits",
              "feature_frac_bits", "feature_bits", "lr_frac_bits", "lr_bits", "new_mlp", "hidden", "act_frac_bits",
              "act_bits"},
     "round": {"new_rules", "quorum", "round_duration_ms", "max_rounds", "grace_ms"},
     "rules": {"new_aggregation", "rule", "trim_bps"},
-    "budget": set(), "codec": set(), "commitment": set(), "events": set(),
+    "budget": set(), "codec": set(), "commitment": set(), "events": set(), "manifest": set(),
 }
 
 
@@ -149,7 +151,9 @@ def test_structs_match_the_python_twins(interface):
     task_fields = _fields(interface, "task", "Task")
     py = names(protocol.TaskState)
     assert task_fields[0] == "id" and py[:2] == ["task_id", "admin_cap_id"]
-    assert task_fields[1:] == [f for f in py[2:]]  # the admin cap id is only in the state (its event)
+    # the admin cap id is only in the state (its event); the manifest is the dynamic field `ManifestKey`
+    assert py[-1] == "manifest" and task_fields[1:] == py[2:-1]
+    assert "ManifestKey" in interface["task"]["structs"]
     assert _fields(interface, "task", "TaskAdminCap") == ["id", "task_id"]
 
 
@@ -170,6 +174,9 @@ FRAMEWORK_CALLS = {
     (SUI, "table", "remove"), (SUI, "poseidon", "poseidon_bn254"), (SUI, "groth16", "bn254"),
     (SUI, "groth16", "prepare_verifying_key"), (SUI, "groth16", "public_proof_inputs_from_bytes"),
     (SUI, "groth16", "proof_points_from_bytes"), (SUI, "groth16", "verify_groth16_proof"),
+    # the task's manifest: a dynamic field of the Task, hashed with SHA3-256
+    (SUI, "dynamic_field", "add"), (SUI, "dynamic_field", "borrow"), (SUI, "dynamic_field", "exists_"),
+    (STD, "hash", "sha3_256"),
 }
 
 
