@@ -138,3 +138,51 @@ def test_manifest_round_trip_and_size_limit(creator):
     with pytest.raises(ProtocolError) as e:
         big.to_bytes()
     assert e.value.name == "EManifestSize"
+
+
+# --------------------------------------------------------------------------- through the CLI
+def test_cli_create_writes_the_contract_and_every_reader_applies_it(tmp_path, monkeypatch):
+    import json
+    import os
+    import shutil
+
+    from click.testing import CliRunner
+
+    from wafl_sui.cli import main
+    from wafl_sui.client.export import load_model
+
+    home = tmp_path / "home"
+    shutil.copytree(os.environ["WAFL_HOME"], home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("keys", "*.sqlite*"))
+    monkeypatch.setenv("WAFL_HOME", str(home))
+
+    def run(*args):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    raw = load_raw("iris")
+    names = ["setosa", "versicolor", "virginica"]
+    header = [n.replace(" ", "_") for n in raw.feature_names]
+    owner = _csv(tmp_path / "owner.csv", [*header, "species"],
+                 [(*x, names[y]) for x, y in zip(raw.x[::2], raw.y[::2])])
+    ledger = str(tmp_path / "l.sqlite")
+    assert run("keys", "new", "--name", "admin").exit_code == 0
+    r = run("task", "create", "--dataset", owner, "--label-column", "species", "--set", "batch_size=2", "--quorum", "1",
+            "--rounds", "1", "--name", "c", "--ledger", ledger, "--key", "admin", "--json", "--quiet")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["classes"] == names and out["features"] == header
+    from wafl_sui.ledger.local import LocalLedger
+
+    with LocalLedger(ledger) as led:
+        stored = cmanifest.read(led, "c")
+    assert stored.label_column == "species" and str(stored.hash) == out["manifest_hash"]
+    # an evaluator whose file has other class names, or other columns: one Error line naming it
+    bad = _csv(tmp_path / "bad.csv", [*header, "species"], [(*raw.x[0], "setosa"), (*raw.x[1], "rose")])
+    r = run("evaluate", "--task", "c", "--data", bad, "--ledger", ledger, "--allow-dev-key")
+    assert r.exit_code == 1 and "'rose'" in r.output and "Error:" in r.output and "Traceback" not in r.output
+    other = _csv(tmp_path / "other.csv", ["w", "x", "y", "z", "species"], [(*raw.x[0], "setosa"), (*raw.x[1], "virginica")])
+    r = run("evaluate", "--task", "c", "--data", other, "--ledger", ledger, "--allow-dev-key")
+    assert r.exit_code == 1 and "feature columns differ" in r.output
+    # the export records the task's scaling, not "unknown"
+    r = run("model", "export", "--task", "c", "--out", str(tmp_path / "m.npz"), "--ledger", ledger, "--allow-dev-key")
+    assert r.exit_code == 0 and "unknown" not in r.output, r.output
+    assert load_model(tmp_path / "m.npz")["scaling"].low == stored.scaling.low

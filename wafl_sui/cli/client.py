@@ -52,11 +52,20 @@ def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, ne
 
     say = progress_printer(quiet) or (lambda m: None)
     ident = load_identity(key)  # checks first: the key, the data and the task, before any compile or proof
-    raw = datasets.load_raw(data, label_column)
-    sc = _scaling(scaling, raw.x.shape[1]) if scaling else datasets.scaling_for(raw)
+    from wafl_sui.client import manifest as task_manifest
+
     store = MetricsStore(metrics_file)
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = sync_task(store, ledger, task)
+        contract = task_manifest.read(ledger, view.task_id)
+        if contract is not None and scaling:
+            raise click.ClickException("--scaling: this task has a data contract with its own scaling; drop --scaling")
+        raw = datasets.load_raw(data, label_column or (contract.label_column if contract else None))
+        if contract is not None:  # the task's columns, class order and scaling, never this file's
+            raw = task_manifest.conform(raw, contract, data)
+            sc = contract.scaling
+        else:
+            sc = _scaling(scaling, raw.x.shape[1]) if scaling else datasets.scaling_for(raw)
         check_fits(raw, view.spec, data)
         if view.finished:
             click.echo(f"task {view.task_id} is finished; nothing to do")

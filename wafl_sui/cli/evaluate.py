@@ -28,14 +28,22 @@ def evaluate_cmd(task, data, label_column, evaluator, network, ledger_file, metr
     from wafl_sui.metrics.ledger_sync import sync_task
     from wafl_sui.metrics.store import MetricsStore
 
-    raw = datasets.load_raw(data, label_column)
+    from wafl_sui.client import manifest as task_manifest
+
     store = MetricsStore(metrics_file)
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = sync_task(store, ledger, task)
+        contract = task_manifest.read(ledger, view.task_id)
+    raw = datasets.load_raw(data, label_column or (contract.label_column if contract else None))
+    if contract is not None:  # the task's columns, class order and scaling
+        raw = task_manifest.conform(raw, contract, data)
     evaluation.check_fits(raw, view.spec, data)
     check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(as_json))
-    extra = query.task_extra(store, view.task_id, network)
-    scaling = datasets.FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling") else None
+    if contract is not None:
+        scaling = contract.scaling
+    else:
+        extra = query.task_extra(store, view.task_id, network)
+        scaling = datasets.FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling") else None
     m = evaluation.score(view, raw, scaling)
     model_round = display.model_round(view.round)
     if model_round is not None:  # the initial model belongs to no round: shown, not recorded

@@ -32,14 +32,20 @@ def export_cmd(task, out, network, ledger_file, metrics_file, allow_dev_key) -> 
     from wafl_sui.metrics.store import MetricsError, MetricsStore
 
     path = new_output_file(out)
+    from wafl_sui.client import manifest as task_manifest
+
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = ledger.task(task)
+        contract = task_manifest.read(ledger, view.task_id)
     check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(False))
-    try:
-        extra = query.task_extra(MetricsStore(metrics_file, create=False), view.task_id, network)
-    except MetricsError:
-        extra = {}
-    scaling = FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling") else None
+    if contract is not None:  # the task's own scaling (its data contract), with its names and classes
+        scaling = contract.scaling
+    else:
+        try:
+            extra = query.task_extra(MetricsStore(metrics_file, create=False), view.task_id, network)
+        except MetricsError:
+            extra = {}
+        scaling = FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling") else None
     export_model(view, path, scaling=scaling)
     from wafl_sui.metrics import display
 

@@ -119,8 +119,13 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
     from wafl_sui.zk.circuit import check_size
     from wafl_sui.zk.setup import ensure_keys
 
+    from wafl_sui.client import manifest as task_manifest
+
     raw = datasets.load_raw(dataset, label_column)
     spec = datasets.spec_for(raw, **_overrides(overrides))
+    # the task's data contract, fitted on the creator's data; its size checked before any work
+    contract = task_manifest.fit(raw, spec, label_column)
+    contract_bytes = contract.to_bytes()
     lr_q = protocol.lr_to_fixed(lr, spec.batch_size, spec.lr_frac_bits, spec.lr_bits)
     rid = protocol.AGGREGATION_RULES[RULE_ALIASES[rule]]
     agg = AggregationRule(rid, int(round(trim * protocol.BPS)) if rule == "trimmed-mean" else 0)
@@ -139,10 +144,13 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
         return
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         ref = ledger.create_task(signer, spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)
+        ledger.set_manifest(signer, ref.task_id, contract_bytes)
     emit({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id, "name": ref.name, "spec": spec.to_dict(),
-          "setup": keys.setup.kind}, as_json,
+          "setup": keys.setup.kind, "manifest_hash": str(contract.hash), "classes": list(contract.class_names),
+          "features": list(contract.feature_names)}, as_json,
          lambda o: click.echo(f"created task {o['task_id']} (admin cap {o['admin_cap_id']})"
-                              + (f", name {o['name']}" if o["name"] else "")))
+                              + (f", name {o['name']}" if o["name"] else "")
+                              + f"; its data contract: {len(o['features'])} features, classes {o['classes']}"))
 
 
 def _overrides(items: tuple[str, ...]) -> dict[str, int]:

@@ -42,10 +42,15 @@ def watch_cmd(task, network, ledger_file, key, data, label_column, evaluator, po
 
     say = progress_printer(quiet) or (lambda m: None)
     signer = load_identity(key) if key else None  # checks first: key, data, task
-    raw = datasets.load_raw(data, label_column) if data else None
+    from wafl_sui.client import manifest as task_manifest
+
     store = MetricsStore(metrics_file)
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = sync_task(store, ledger, task)
+        contract = task_manifest.read(ledger, view.task_id)
+        raw = datasets.load_raw(data, label_column or (contract.label_column if contract else None)) if data else None
+        if raw is not None and contract is not None:  # the task's columns, class order and scaling
+            raw = task_manifest.conform(raw, contract, data)
         if raw is not None:  # the models it scores come from a task whose key we trust
             evaluation.check_fits(raw, view.spec, data)
             check_task(view, allow_dev_key=allow_dev_key, progress=say)
@@ -65,8 +70,11 @@ def watch_cmd(task, network, ledger_file, key, data, label_column, evaluator, po
                     view = sync_task(store, ledger, task_id)
                 mr = display.model_round(view.round)
                 if raw is not None and mr is not None and mr not in evaluated:
-                    extra = query.task_extra(store, task_id, network)
-                    sc = datasets.FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling") else None
+                    if contract is not None:
+                        sc = contract.scaling
+                    else:
+                        extra = query.task_extra(store, task_id, network)
+                        sc = datasets.FeatureScaling.from_dict(extra["scaling"]) if extra.get("scaling") else None
                     m = evaluation.score(view, raw, sc)
                     store.record_evaluation(task_id, network, mr, m.accuracy, m.loss, evaluator=evaluator)
                     evaluated.add(mr)
