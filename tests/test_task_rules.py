@@ -463,7 +463,7 @@ def test_migrate():
 # --------------------------------------------------------------------------- events
 def test_events_round_trip_through_dicts():
     s, out = make_with_events(quorum=1, max_rounds=1, open_=False)
-    for step in (lambda s: task.add_participant(s, TASK, ALICE), lambda s: task.set_open(s, TASK, True),
+    for step in (lambda s: task.set_manifest(s, TASK, b'{"format":1}'), lambda s: task.add_participant(s, TASK, ALICE), lambda s: task.set_open(s, TASK, True),
                  lambda s: task.remove_participant(s, TASK, ALICE),
                  lambda s: task.restart_round(s, TASK, START),
                  lambda s: task.discard_round(s, BOB, START + DUR + GRACE + 1),
