@@ -172,7 +172,8 @@ def test_a_client_joins_a_task_and_an_evaluator_scores_it(home, tmp_path):
     from wafl_sui.client import datasets
 
     raw = datasets.load_raw("iris")
-    data.write_text(",".join(raw.feature_names) + ",label\n" + "\n".join(",".join(map(str, [*x, y])) for x, y in zip(raw.x[::3], raw.y[::3])))
+    data.write_text(",".join(raw.feature_names) + ",label\n" + "\n".join(",".join(map(str, [*x, raw.class_names[y]]))
+                                                                for x, y in zip(raw.x[::3], raw.y[::3])))
     r = run("client", "run", "--task", "t", "--data", str(data), "--rounds", "1", "--ledger", ledger,
             "--key", "alice", "--metrics", metrics, "--quiet")
     assert r.exit_code == 1 and "development key" in r.output  # refused before any proof
