@@ -274,14 +274,14 @@ class RayEngine:
         try:
             if opts.ray_address:
                 self.say(f"joining the Ray cluster at {opts.ray_address} ...")
-                ray.init(address=opts.ray_address, **quiet)
+                ray.init(address=opts.ray_address, **quiet)  # stop() disconnects; the cluster stays up
             else:
                 cpus = opts.ray_num_cpus or len(os.sched_getaffinity(0))
                 self.say(f"starting a local Ray instance ({cpus} CPUs) ...")
                 ray.init(num_cpus=cpus, include_dashboard=False,
                          object_store_memory=opts.ray_object_store_mb * 2**20 if opts.ray_object_store_mb else None,
                          **quiet)
-                self._owns_ray = True
+            self._owns_ray = True
         except Exception as e:
             where = f"join the Ray cluster at {opts.ray_address}" if opts.ray_address else "start a local Ray instance"
             raise EngineError(f"could not {where}: {type(e).__name__}: {e}; start the cluster with `ray start --head` "
