@@ -15,9 +15,10 @@ on this machine (a local Ray instance) or on a cluster (`--ray-address auto|HOST
 * The local ledger stays with the coordinator: a relay actor on the coordinator's node opens its
   file; workers read the task through it and send it operations signed where the client is (its
   key never leaves the worker). On Sui, each client sends its own transactions.
-* A worker that dies mid-round is restarted by Ray (`max_restarts`) and its client retried once
-  (a client that already submitted is not proven twice); a client lost twice is skipped for that
-  round with a line in the live table. Ctrl-C kills the workers; a rerun resumes from the ledger.
+* A worker that dies mid-round is replaced by a new one (up to `WORKER_RESTARTS` times a slot)
+  and its client retried once (a client that already submitted is not proven twice); a client
+  lost twice is skipped for that round with a line in the live table. Ctrl-C kills the workers;
+  a rerun resumes from the ledger.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ if TYPE_CHECKING:
     from wafl_sui.zk.setup import Keys
 
 RAY_HINT = "the Ray engine needs Ray: pip install 'wafl-sui[ray]' (ray==2.60.0), or use --engine local"
-WORKER_RESTARTS = 2  # Ray restarts a dead worker this many times
+WORKER_RESTARTS = 2  # a dead worker is replaced this many times (each slot)
 CLIENT_RETRIES = 1  # a client whose worker died is retried this many times in the round
+ALREADY_SUBMITTED = "already submitted this round"  # Client.run_round's skip reason
 START_TIMEOUT_S = 900.0  # workers that cannot be placed (too few CPUs) fail the start after this
 
 
@@ -221,12 +223,19 @@ class ClientWorker:
                                               self.keys, self.cfg, index, prover=self.prover)
         return self.clients[index]
 
-    def run_client(self, task_id: str, index: int, rng_state: Optional[dict]) -> tuple[dict, dict, str]:
-        """Client `index`'s round, from its random state; (report, its next random state, node)."""
+    def run_client(self, task_id: str, index: int, rng_state: Optional[dict],
+                   retry: bool = False) -> tuple[dict, dict, str]:
+        """Client `index`'s round, from its random state; (report, its next random state, node).
+        `retry`: its last worker died this round; if that one had submitted already, its batch
+        is drawn again (and dropped), so the client's next rounds draw what they would have."""
+        from wafl_sui.client.data import sample_batch
+
         client = self._client(index)
         if rng_state is not None:
             client.rng.bit_generator.state = rng_state
         report = client.run_round(self.ledger, task_id).to_dict()
+        if retry and report.get("skipped") == ALREADY_SUBMITTED:
+            sample_batch(client.data, client.spec, client.rng)  # the draw of run_round's lost attempt
         return report, client.rng.bit_generator.state, self.node
 
     def close(self) -> None:
@@ -255,7 +264,9 @@ class RayEngine:
         self.nodes: dict[str, int] = {}
         self._states: dict[int, dict] = {}
         self._owns_ray = False
-        self._shared: list[Any] = []  # held while the workers live: a restarted worker reads them again
+        self._shared: list[Any] = []  # held while the workers live: a new worker reads them again
+        self._target: tuple = ()
+        self._restarts: list[int] = []
         self._connect()
 
     def _make_keys(self) -> None:
@@ -315,8 +326,9 @@ class RayEngine:
         n = self.opts.ray_workers or max(1, min(self.cfg.clients, cpus))
         self._shared = [ray.put(artifact_bundle(self._keys)), ray.put(partitions(self.cfg)),
                         ray.put([Identity.from_file(kf).to_keystore_entry() for kf in self.key_files])]
-        Worker = ray.remote(num_cpus=1, max_restarts=WORKER_RESTARTS, max_task_retries=0)(ClientWorker)
-        self.actors = [Worker.remote(self.cfg.to_dict(), self._keys, self._shared, target) for _ in range(n)]
+        self._target = target
+        self.actors = [self._new_worker() for _ in range(n)]
+        self._restarts = [0] * n
         t0 = time.perf_counter()
         try:
             infos = ray.get([a.ready.remote() for a in self.actors], timeout=START_TIMEOUT_S)
@@ -330,26 +342,48 @@ class RayEngine:
         self.say(f"{n} Ray workers ready on {len(self.nodes)} node(s) in {time.perf_counter() - t0:.1f} s "
                  f"(median start-up {sorted(i['startup_seconds'] for i in infos)[n // 2]:.1f} s each)")
 
+    def _new_worker(self) -> Any:
+        Worker = self.ray.remote(num_cpus=1, max_restarts=0)(ClientWorker)  # the engine replaces dead ones
+        return Worker.remote(self.cfg.to_dict(), self._keys, self._shared, self._target)
+
+    def _replace(self, k: int, rnd: int) -> bool:
+        """A new worker in slot k after its worker died; False once the slot has used its restarts."""
+        if self._restarts[k] >= WORKER_RESTARTS:
+            self.say(f"round {rnd}: worker {k} died {WORKER_RESTARTS + 1} times; it is not restarted again")
+            return False
+        self._restarts[k] += 1
+        self.actors[k] = self._new_worker()
+        return True
+
     def run_clients(self, task_id: str, indices: Sequence[int], rnd: int) -> list[dict]:
-        """Each idle worker takes the next client; a client whose worker died is retried once."""
+        """Each idle worker takes the next client; a client whose worker died is retried once, on
+        a new worker."""
         ray = self.ray
         self.start()
         pending = collections.deque(indices)
-        idle = list(range(len(self.actors)))
+        idle = [k for k in range(len(self.actors)) if self._restarts[k] <= WORKER_RESTARTS]
         running: dict[Any, tuple[int, int]] = {}
         tries: dict[int, int] = {}
         results: dict[int, dict] = {}
         while pending or running:
+            if pending and not idle and not running:  # every worker is gone
+                for i in pending:
+                    results[i] = lost_report(self._address(i), "no worker left")
+                self.say(f"round {rnd}: no Ray worker left; {len(pending)} clients skipped this round")
+                break
             while pending and idle:
                 k, i = idle.pop(0), pending.popleft()
-                running[self.actors[k].run_client.remote(task_id, i, self._states.get(i))] = (i, k)
+                running[self.actors[k].run_client.remote(task_id, i, self._states.get(i), i in tries)] = (i, k)
             done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
                 i, k = running.pop(ref)
-                idle.append(k)
                 try:
                     report, state, _node = ray.get(ref)
-                except ray.exceptions.RayActorError as e:  # the worker died; Ray restarts it
+                except ray.exceptions.RayActorError as e:  # the worker died: a new one takes its slot
+                    if self._replace(k, rnd):
+                        idle.append(k)
+                    else:
+                        self._restarts[k] = WORKER_RESTARTS + 1  # retired
                     tries[i] = tries.get(i, 0) + 1
                     if tries[i] <= CLIENT_RETRIES:
                         self.say(f"round {rnd}: the worker of client {i} died ({_short(e)}); retrying client {i}")
@@ -360,6 +394,7 @@ class RayEngine:
                     continue
                 except ray.exceptions.RayTaskError as e:
                     raise EngineError(f"client {i} failed in round {rnd}: {_cause(e)}") from None
+                idle.append(k)
                 self._states[i] = state
                 results[i] = report
         return [results[i] for i in indices]
