@@ -1,10 +1,12 @@
 """`wafl simulate`: a whole federation on one machine, every update proven and verified.
 
-The coordinator (this process) creates the task, holds the evaluator's held-out data, starts one
-process per client through one host process (`worker.ClientHost`: it compiles the circuit and
-makes or loads the proving key once, while this process computes the float baseline, then forks
-the clients, which share the key; each loads its own partition and keeps its prover resident,
-so proving uses all cores), and then, round by round: asks every client for its update, waits for their reports,
+The coordinator (this process) creates the task, holds the evaluator's held-out data, starts the
+clients through an engine (`engine.py`; by default one process per client through one host
+process, `worker.ClientHost`: it compiles the circuit and makes or loads the proving key once,
+while this process computes the float baseline, then forks the clients, which share the key;
+each loads its own partition and keeps its prover resident, so proving uses all cores; or Ray
+actors, `ray_engine.py`), and then, round by round: asks the round's clients (`engine.round_clients`)
+for their updates, waits for their reports,
 aggregates on the ledger (anyone may), evaluates the new global model and records everything in
 the metrics store. The run is keyed by its configuration: running the same command again
 continues from the ledger's state (same task, same identities) instead of starting over.
