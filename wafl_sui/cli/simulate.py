@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from wafl_sui.cli.common import FiniteFloat, friendly_errors, ledger_spec, metrics_option, with_ledger_options
-from wafl_sui.federation.config import SimulationConfig
+from wafl_sui.federation.config import ENGINES, EngineOptions, SimulationConfig
 
 
 @click.command("simulate")
@@ -35,12 +35,18 @@ from wafl_sui.federation.config import SimulationConfig
 @metrics_option
 @click.option("--report-dir", type=click.Path(file_okay=False), help="Where to write the report [default: the run folder].")
 @click.option("--model-out", type=click.Path(dir_okay=False), help="Where to write the final model (.npz, must not exist).")
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+              help="What runs the clients: processes on this machine, or Ray actors (docs/RAY.md).")
+@click.option("--ray-address", help="Ray: join this cluster ('auto' or HEAD:PORT) [default: start a local Ray instance].")
+@click.option("--ray-workers", type=int, help="Ray: worker actors, one CPU each [default: the cluster's CPUs, at most one a client].")
+@click.option("--ray-num-cpus", type=int, help="Ray: CPUs of the local instance [default: this machine's].")
+@click.option("--ray-object-store-mb", type=int, help="Ray: object store of the local instance, MiB [default: Ray's].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON summary on stdout at the end (progress on stderr).")
 @click.option("--quiet", is_flag=True, help="No progress messages or progress bar.")
 @friendly_errors
 def simulate_cmd(dataset, label_column, clients, rounds, rule, trim, alpha, lr, batch_size, local_steps,
                  attackers, attack, seed, test_fraction, name, network, ledger_file, metrics_file, report_dir,
-                 model_out, as_json, quiet) -> None:
+                 model_out, engine, ray_address, ray_workers, ray_num_cpus, ray_object_store_mb, as_json, quiet) -> None:
     """Run a federation: N clients, R rounds, a real proof for every update, verified by the ledger.
 
     Running the same command again resumes the run from the ledger's state.
@@ -51,10 +57,15 @@ def simulate_cmd(dataset, label_column, clients, rounds, rule, trim, alpha, lr, 
                            lr=lr, batch_size=batch_size, local_steps=local_steps, attackers=attackers,
                            attack=attack, seed=seed, test_fraction=test_fraction, label_column=label_column,
                            name=name)
+    engine_opts = EngineOptions(engine, ray_address, ray_workers, ray_num_cpus, ray_object_store_mb)
+    if engine == "ray":
+        from wafl_sui.federation.ray_engine import require_ray
+
+        require_ray()  # before any work: the fix if Ray is not installed
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[wafl] {m}", err=True))
     sim = Simulation(cfg, ledger_spec(network, ledger_file), metrics_path=Path(metrics_file) if metrics_file else None,
                      say=say, table_file=sys.stderr if as_json else sys.stdout,
-                     progress_bar=not quiet and sys.stderr.isatty())
+                     progress_bar=not quiet and sys.stderr.isatty(), engine=engine_opts)
     try:
         summary = sim.run(report_dir=Path(report_dir) if report_dir else None,
                           model_file=Path(model_out) if model_out else None)
@@ -79,4 +90,7 @@ def _print_summary(s: dict[str, Any]) -> None:
         click.echo(f"attack: {s['attackers']} x {s['attack']}; forged updates accepted: {s['forged_accepted']}")
     click.echo(f"median proof {s['prove_seconds_median']} s, median verify {s['verify_seconds_median']} s, "
                f"wall {s['wall_seconds']} s")
+    eng = s.get("engine") or {}
+    if eng.get("engine") == "ray":
+        click.echo(f"engine: ray, {eng.get('workers')} workers on {eng.get('nodes')} node(s) ({eng.get('ray_address')})")
     click.echo(f"model: {s['model_file']}\nreport: {s['report_dir']}/report.html")

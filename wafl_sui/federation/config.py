@@ -88,3 +88,35 @@ class SimulationConfig:
         """Stable id of the run: everything that changes the federation (not its name)."""
         d = {k: v for k, v in self.to_dict().items() if k != "name"}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """What runs the clients (not part of the run's identity: a run started with one engine can be
+    resumed with the other). `ray_*` options need engine "ray"."""
+
+    engine: str = "local"
+    ray_address: Optional[str] = None  # None: start a local Ray instance; "auto" or HOST:PORT: join a cluster
+    ray_workers: Optional[int] = None  # Ray actors, one CPU each [default: the cluster's CPUs, at most one a client]
+    ray_num_cpus: Optional[int] = None  # a local Ray instance's CPUs [default: this machine's]
+    ray_object_store_mb: Optional[int] = None  # a local Ray instance's object store [default: Ray's]
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"unknown engine {self.engine!r}; choose {' or '.join(ENGINES)}")
+        ray_opts = {"--ray-address": self.ray_address, "--ray-workers": self.ray_workers,
+                    "--ray-num-cpus": self.ray_num_cpus, "--ray-object-store-mb": self.ray_object_store_mb}
+        given = [k for k, v in ray_opts.items() if v is not None]
+        if self.engine != "ray" and given:
+            raise ConfigError(f"{', '.join(given)} needs --engine ray")
+        for k in ("--ray-workers", "--ray-num-cpus", "--ray-object-store-mb"):
+            if ray_opts[k] is not None and ray_opts[k] < 1:
+                raise ConfigError(f"{k} must be >= 1, got {ray_opts[k]}")
+        if self.ray_address is not None and not self.ray_address.strip():
+            raise ConfigError("--ray-address needs 'auto' or HOST:PORT (the head node's GCS address)")
+        if self.ray_address is not None and (self.ray_num_cpus or self.ray_object_store_mb):
+            raise ConfigError("--ray-num-cpus and --ray-object-store-mb size a local Ray instance; "
+                              "with --ray-address the cluster's nodes set them (`ray start --num-cpus ...`)")

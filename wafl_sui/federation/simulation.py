@@ -1,10 +1,12 @@
 """`wafl simulate`: a whole federation on one machine, every update proven and verified.
 
-The coordinator (this process) creates the task, holds the evaluator's held-out data, starts one
-process per client through one host process (`worker.ClientHost`: it compiles the circuit and
-makes or loads the proving key once, while this process computes the float baseline, then forks
-the clients, which share the key; each loads its own partition and keeps its prover resident,
-so proving uses all cores), and then, round by round: asks every client for its update, waits for their reports,
+The coordinator (this process) creates the task, holds the evaluator's held-out data, starts the
+clients through an engine (`engine.py`; by default one process per client through one host
+process, `worker.ClientHost`: it compiles the circuit and makes or loads the proving key once,
+while this process computes the float baseline, then forks the clients, which share the key;
+each loads its own partition and keeps its prover resident, so proving uses all cores; or Ray
+actors, `ray_engine.py`), and then, round by round: asks the round's clients (`engine.round_clients`)
+for their updates, waits for their reports,
 aggregates on the ledger (anyone may), evaluates the new global model and records everything in
 the metrics store. The run is keyed by its configuration: running the same command again
 continues from the ledger's state (same task, same identities) instead of starting over.
@@ -25,8 +27,9 @@ import numpy as np
 from wafl_sui import protocol
 from wafl_sui.client import datasets
 from wafl_sui.errors import WaflError
-from wafl_sui.federation.config import SimulationConfig
-from wafl_sui.federation.worker import ClientHost, HostError, WorkerSpec
+from wafl_sui.federation.config import EngineOptions, SimulationConfig
+from wafl_sui.federation.engine import ClientEngine, EngineError, LocalEngine, round_clients
+from wafl_sui.federation.worker import WorkerSpec
 from wafl_sui.ledger.sui.network import is_sui_network
 from wafl_sui.protocol import AggregationRule, RoundRules
 from wafl_sui.toolchain import wafl_home
@@ -87,8 +90,11 @@ class Simulation:
     """One run: set up (or resume) the task, run the remaining rounds, summarise."""
 
     def __init__(self, cfg: SimulationConfig, ledger_spec: str, *, metrics_path: Optional[Path] = None,
-                 say: Say = print, table_file: Optional[TextIO] = None, progress_bar: bool = True):
+                 say: Say = print, table_file: Optional[TextIO] = None, progress_bar: bool = True,
+                 engine: Optional[EngineOptions] = None):
         self.cfg = cfg
+        self.engine_options = engine or EngineOptions()
+        self.engine_info: dict = {}
         self.ledger_spec = ledger_spec
         self.network = network_of(ledger_spec)
         self.say = say
@@ -169,12 +175,17 @@ class Simulation:
 
         return status_of(view)
 
-    def _start_host(self, key_files: list[Path]) -> ClientHost:
-        """The client processes' host: it compiles the circuit and makes or loads the proving key
-        (in the background, while this process computes the float baseline), then forks them."""
+    def _start_engine(self, key_files: list[Path], ledger: Ledger) -> ClientEngine:
+        """The clients' engine: it compiles the circuit and makes or loads the proving key (in the
+        background, while this process computes the float baseline), then starts the clients."""
+        if self.engine_options.engine == "ray":
+            from wafl_sui.federation.ray_engine import RayEngine
+
+            return RayEngine(self.cfg, self.spec, key_files, ledger, self.ledger_spec, self.engine_options,
+                             say=self.say)
         workers = [WorkerSpec(i, str(kf), self.ledger_spec, self.cfg.to_dict(), self.spec.to_dict(),
                               self.cfg.attack_of(i), str(wafl_home())) for i, kf in enumerate(key_files)]
-        return ClientHost(workers, say=self.say)
+        return LocalEngine(workers, say=self.say)
 
     # ------------------------------------------------------------------ the run
     def evaluate(self, view: Any) -> Any:
@@ -194,7 +205,7 @@ class Simulation:
         admin, key_files = _identities(self.dir / "keys", cfg.clients)
         with open_ledger(self.ledger_spec) as ledger:
             view = self._existing(ledger)
-            host = self._start_host(key_files) if view is None or not view.finished else None
+            host = self._start_engine(key_files, ledger) if view is None or not view.finished else None
             try:
                 self.baseline = float_baseline(self.train, self.test, rounds=cfg.rounds, clients=cfg.clients,
                                                batch_size=self.spec.batch_size, local_steps=self.spec.local_steps,
@@ -209,6 +220,7 @@ class Simulation:
                     self._rounds(ledger, admin, view, host, store)
             finally:
                 if host is not None:
+                    self.engine_info = host.info()
                     host.stop()
             view = ledger.task(view.task_id)
             final = self.evaluate(view)
@@ -222,18 +234,18 @@ class Simulation:
     def _host(wait: Callable[[], Any]) -> Any:
         try:
             return wait()
-        except HostError as e:
+        except EngineError as e:
             raise SimulationError(str(e)) from None
 
-    def _rounds(self, ledger: Ledger, admin: Any, view: Any, host: ClientHost, store: Any) -> None:
+    def _rounds(self, ledger: Ledger, admin: Any, view: Any, host: ClientEngine, store: Any) -> None:
         from tqdm import tqdm
 
         cfg = self.cfg
         self._host(host.verifying_key)
-        self.say(f"starting {cfg.clients} client processes (each loads its own data; they share one proving key) ...")
+        self.say(f"starting {cfg.clients} clients ({host.name} engine; each keeps its prover resident) ...")
         self.say("the simulated clients accept the task's key as `--allow-dev-key` would: the simulator made or "
                  "loaded it here (a development key is single-party: for tests and demos only)")
-        procs = self._host(host.clients)
+        self._host(host.start)
         history = ledger.events(view.task_id)
         seq = max((e.seq for e in history), default=-1)
         store.record_events(view.task_id, self.network, [self._event(e) for e in history])
@@ -248,7 +260,7 @@ class Simulation:
             while not view.finished:
                 rnd = view.round
                 if view.num_updates < view.round_rules.quorum:
-                    reports = self._collect(procs, view.task_id, store, rnd)
+                    reports = self._collect(host, view, store, rnd)
                 else:
                     reports = []
                 view = ledger.task(view.task_id)
@@ -279,28 +291,24 @@ class Simulation:
         finally:
             bar.close()
 
-    def _collect(self, procs: list[Any], task_id: str, store: Any, rnd: int) -> list[dict]:
-        """One round of every client. Forging clients go first, while the round still has room: a
-        round closes at its quorum (ERoundFull), and the point is to show their proofs rejected."""
-        forging = [i for i in range(len(procs)) if self.cfg.attack_of(i) == "forged-update"]
-        others = [i for i in range(len(procs)) if i not in forging]
+    def _collect(self, engine: ClientEngine, view: Any, store: Any, rnd: int) -> list[dict]:
+        """One round of the round's clients (`round_clients`). Forging clients go first, while the
+        round still has room: a round closes at its quorum (ERoundFull), and the point is to show
+        their proofs rejected."""
+        chosen = round_clients(self.cfg, view)
+        forging = [i for i in chosen if self.cfg.attack_of(i) == "forged-update"]
+        others = [i for i in chosen if i not in forging]
         reports = []
         for phase in (forging, others):
-            for i in phase:
-                procs[i].send(("round", task_id))
-            reports += self._receive(procs, phase, task_id, store, rnd)
+            if phase:
+                reports += self._receive(self._host(lambda: engine.run_clients(view.task_id, phase, rnd)),
+                                         view.task_id, store, rnd)
         self.reports.extend(reports)
         return reports
 
-    def _receive(self, procs: list[Any], which: list[int], task_id: str, store: Any, rnd: int) -> list[dict]:
+    def _receive(self, payloads: list[dict], task_id: str, store: Any, rnd: int) -> list[dict]:
         reports = []
-        for i in which:
-            try:
-                kind, payload = procs[i].recv()
-            except EOFError:
-                raise SimulationError(f"client {i} exited in round {rnd}") from None
-            if kind == "error":
-                raise SimulationError(f"client {i} failed in round {rnd}: {payload['message']}\n{payload['traceback']}".rstrip())
+        for payload in payloads:
             reports.append(payload)
             if payload.get("skipped"):
                 continue
@@ -329,6 +337,9 @@ class Simulation:
     def _row(rnd: int, reports: list[dict], m: Any) -> RoundRow:
         sent = [r for r in reports if not r.get("skipped")]
         errs: dict[str, int] = {}
+        lost = sum(1 for r in reports if r.get("lost"))
+        if lost:
+            errs["worker lost, skipped"] = lost
         for r in sent:
             if r["error"]:
                 errs[r["error"]] = errs.get(r["error"], 0) + 1
@@ -357,7 +368,7 @@ class Simulation:
             "proofs_verified": accepted + invalid,
             "prove_seconds_median": _round(_median([c.get("prove_seconds") for c in contrib])),
             "verify_seconds_median": _round(_median([c.get("verify_seconds") for c in contrib])),
-            "finished": view.finished,
+            "finished": view.finished, "engine": self.engine_info or {"engine": self.engine_options.engine},
         }
 
     def _export(self, ledger: Ledger, view: Any, model_file: Optional[Path]) -> Path:

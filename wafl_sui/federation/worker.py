@@ -33,32 +33,45 @@ class WorkerSpec:
     wafl_home: str
 
 
-def _load_partition(ws: WorkerSpec):
+def partitions(cfg: Any) -> list:
+    """Every client's training data (a `SimulationConfig`): the split, scaling and partition
+    the coordinator also uses. Client i trains on partitions(cfg)[i], whatever the engine."""
     from wafl_sui.client import data as client_data
     from wafl_sui.client import datasets
-    from wafl_sui.federation.config import SimulationConfig
 
-    cfg = SimulationConfig(**ws.config)
     raw = datasets.load_raw(cfg.dataset, cfg.label_column)
     train, _test = datasets.split(raw, cfg.test_fraction, cfg.seed)
     scaling = datasets.scaling_for(train)
-    parts = client_data.partition(datasets.to_dataset(train, scaling), cfg.clients, seed=cfg.seed, alpha=cfg.alpha)
-    return parts[ws.index], cfg
+    return client_data.partition(datasets.to_dataset(train, scaling), cfg.clients, seed=cfg.seed, alpha=cfg.alpha)
+
+
+def make_client(identity: Any, part: Any, keys: Any, cfg: Any, index: int, prover: Any = None) -> Any:
+    """Simulated client `index` of `cfg` (its seed and attack); `prover` may be shared by clients
+    of one process (the Ray engine's workers host several). The simulator's task runs on the keys
+    the simulator made or loaded, usually a development setup: the clients accept it as
+    `--allow-dev-key` would (the run says so when it starts)."""
+    from wafl_sui.client.participant import Client
+
+    return Client(identity, part, keys.artifacts.spec, keys, seed=cfg.seed * 1000 + index,
+                  attack=cfg.attack_of(index), prover=prover, allow_dev_key=True)
+
+
+def _load_partition(ws: WorkerSpec):
+    from wafl_sui.federation.config import SimulationConfig
+
+    cfg = SimulationConfig(**ws.config)
+    return partitions(cfg)[ws.index], cfg
 
 
 def worker_main(conn: Any, ws: WorkerSpec, keys: Any) -> None:
     """Entry point of a client process, forked by the host with the circuit and keys it set up."""
     try:
-        from wafl_sui.client.participant import Client
         from wafl_sui.ledger import open_ledger
         from wafl_sui.ledger.identity import Identity
 
         t0 = time.perf_counter()
         part, cfg = _load_partition(ws)
-        # The simulator's task runs on the keys its host made or loaded here, usually a development
-        # setup: the clients accept it as `--allow-dev-key` would (the run says so when it starts).
-        client = Client(Identity.from_file(ws.key_file), part, keys.artifacts.spec, keys,
-                        seed=cfg.seed * 1000 + ws.index, attack=ws.attack, allow_dev_key=True)
+        client = make_client(Identity.from_file(ws.key_file), part, keys, cfg, ws.index)
         ledger = open_ledger(ws.ledger)
         conn.send(("ready", {"index": ws.index, "address": client.address, "samples": len(part),
                              "startup_seconds": time.perf_counter() - t0}))
