@@ -20,7 +20,8 @@ def numbers_table(markdown: str) -> dict[str, int]:
 
 def test_protocol_md_defaults_are_the_step_spec_defaults():
     table = numbers_table((DOCS / "PROTOCOL.md").read_text())
-    assert table == protocol.StepSpec().to_dict()
+    integers = {k: v for k, v in protocol.StepSpec().move_fields().items() if isinstance(v, int)}  # `hidden` is a list
+    assert table == integers
 
 
 def test_the_default_constraint_count_the_docs_give_is_the_formula():
