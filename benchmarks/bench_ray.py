@@ -7,6 +7,8 @@ Ray's scaling from 1 to 2 CPUs, so a user can extrapolate to a cluster: a round 
 clients x proof time / CPUs. It also checks that every run ends with the same model.
 
     .venv/bin/python benchmarks/bench_ray.py [--dataset digits] [--clients 4] [--rounds 3] [--batch-size 16]
+    .venv/bin/python benchmarks/bench_ray.py --write --machine idle   # its section of RESULTS.md
+    .venv/bin/python benchmarks/bench_ray.py --smoke                 # iris, 2 clients, 1 round
 
 Figures on this project's 2-core machine are shared with other work: say so when quoting them.
 """
@@ -23,6 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402
 WAFL = [sys.executable, "-c", "from wafl_sui.cli import main; main()"]
 
 
@@ -53,7 +57,10 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=16)
+    _results.add_arguments(ap)
     a = ap.parse_args()
+    if a.smoke:
+        a.dataset, a.clients, a.rounds, a.batch_size = "iris", 2, 1, 4
     base = ["--dataset", a.dataset, "--clients", str(a.clients), "--rounds", str(a.rounds),
             "--batch-size", str(a.batch_size)]
     runs = [("local engine", []),
@@ -66,6 +73,7 @@ def main() -> None:
         print(f"{a.dataset}, {a.clients} clients, {a.rounds} rounds, batch {a.batch_size} "
               f"(circuit compiled and set up first: {time.perf_counter() - t0:.0f} s, not counted)")
         print(f"  {'engine':<20} {'wall s':>7} {'proofs':>6} {'proofs/s':>8} {'median prove s':>14}")
+        rows = ["| engine | wall | proofs | proofs/s | median proof |", "|---|---|---|---|---|"]
         results = {}
         for label, extra in runs:
             ledger = home / f"{label.replace(' ', '_').replace(',', '')}.sqlite"
@@ -74,6 +82,8 @@ def main() -> None:
             results[label] = (s, final_model(ledger, s["task_id"]))
             print(f"  {label:<20} {s['wall_seconds']:>7.1f} {proofs:>6} {proofs / s['wall_seconds']:>8.3f} "
                   f"{s['prove_seconds_median']:>14.2f}")
+            rows.append(f"| {label} | {s['wall_seconds']:.1f} s | {proofs} | {proofs / s['wall_seconds']:.3f} "
+                        f"| {s['prove_seconds_median']:.2f} s |")
         one, two = results["ray, 1 worker CPU"][0], results["ray, 2 worker CPUs"][0]
         local = results["local engine"][0]
         print(f"  ray scaling 1 -> 2 CPUs: {one['wall_seconds'] / two['wall_seconds']:.2f}x "
@@ -81,7 +91,14 @@ def main() -> None:
         models = {label: m for label, (_, m) in results.items()}
         same = len({tuple(m) for m in models.values()}) == 1
         print(f"  same final model in every run: {'yes' if same else 'NO'}")
-        print("  (measured on a busy shared 2-core machine)")
+        body = "\n".join(rows) + (
+            f"\n\n{a.dataset}, {a.clients} clients, {a.rounds} rounds, batch {a.batch_size}; the circuit compiled and set "
+            f"up once first (not counted). Ray scaling 1 -> 2 worker CPUs: {one['wall_seconds'] / two['wall_seconds']:.2f}x "
+            f"(wall); Ray at 2 CPUs / local: {two['wall_seconds'] / local['wall_seconds']:.2f}x the wall time; same final "
+            f"model in every run: {'yes' if same else 'NO'}.")
+        _results.record(a, "bench_ray", "Ray engine against the local engine", body)
+        if not same:
+            raise SystemExit("the engines ended with different models")
 
 
 if __name__ == "__main__":
