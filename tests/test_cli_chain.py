@@ -125,6 +125,14 @@ def _targets(tx: dict) -> list[str]:
     return [f"{c['module']}::{c['function']}" if c["kind"] == "MoveCall" else c["kind"] for c in tx["commands"]]
 
 
+def _pure_bytes(inp: dict) -> list[int]:
+    """The bytes of a Pure input as the SDK's JSON gives them (base64 or a list)."""
+    import base64
+
+    b = inp["bytes"]
+    return list(base64.b64decode(b)) if isinstance(b, str) else list(b)
+
+
 def test_serialize_unsigned_transactions_offline(home):
     assert run("keys", "new").exit_code == 0
     sender = run("keys", "show").output.strip()
@@ -137,21 +145,52 @@ def test_serialize_unsigned_transactions_offline(home):
         ("task", "migrate"): "task::migrate",
         ("task", "restart-round"): "task::restart_round",
     }
+    # a fresh home: nothing deployed, and a publish needs no package id
+    r = run("deploy", *offline)
+    assert r.exit_code == 0, r.output
+    assert "Publish" in _targets(_decode(r.stdout.strip()))
+    # every other call needs one: a clear error, or --package-id
+    r = run("task", "aggregate", "--task", task_id, *offline, "--task-version", "3")
+    assert r.exit_code == 1 and "not deployed on localnet" in r.output and "--package-id" in r.output
+    r = run("task", "aggregate", "--task", task_id, *offline, "--task-version", "3", "--package-id", PKG)
+    assert r.exit_code == 0, r.output
+    tx = _decode(r.stdout.strip())
+    assert _targets(tx) == ["task::aggregate"] and tx["commands"][0]["package"] == PKG
+    assert "run this command again" in r.stderr  # a chunked round: how to go on
     from wafl_sui.ledger.sui import deployments
 
     deployments.record_deployment(deployments.Deployment("localnet", PKG, "0x" + "01" * 32, sender, "d"))
     for (group, op), target in cases.items():
         r = run(group, op, "--task", task_id, *offline, "--task-version", "3", "--admin-cap", GAS.replace("ab", "ac"))
         assert r.exit_code == 0, r.output
-        tx = _decode(r.output.strip())
+        tx = _decode(r.stdout.strip())
         assert target in _targets(tx) and tx["sender"] == sender
         assert tx["gasData"]["price"] in ("1000", 1000) and tx["gasData"]["budget"] in ("50000000", 50000000)
-    r = run("task", "create", "--dataset", "iris", "--set", "batch_size=2", "--quorum", "2", *offline, "--quiet")
+    create = ["task", "create", "--dataset", "iris", "--set", "batch_size=2", "--quorum", "2", *offline, "--quiet"]
+    r = run(*create)
     assert r.exit_code == 0, r.output
-    assert _targets(_decode(r.output.strip()))[-2:] == ["task::create_task", "TransferObjects"]
-    r = run("deploy", *offline)
+    assert _targets(_decode(r.stdout.strip()))[-2:] == ["task::create_task", "TransferObjects"]
+    assert "--task-id" in r.stderr and "set_manifest" in r.stderr  # the second transaction, once the id is known
+    # the task's data contract: its set_manifest transaction, the manifest bytes as fitted on the data
+    cap = GAS.replace("ab", "ac")
+    r = run(*create, "--task-id", task_id, "--task-version", "3", "--admin-cap", cap)
     assert r.exit_code == 0, r.output
-    assert "Publish" in _targets(_decode(r.output.strip()))
+    tx = _decode(r.stdout.strip())
+    assert _targets(tx) == ["task::set_manifest"] and tx["sender"] == sender
+    from wafl_sui.client import datasets
+    from wafl_sui.client import manifest as task_manifest
+
+    raw = datasets.load_raw("iris")
+    want = task_manifest.fit(raw, datasets.spec_for(raw, batch_size=2), None).to_bytes()
+    pure = [i for i in tx["inputs"] if i["kind"] == "Pure"]
+    assert any(want in bytes(_pure_bytes(i)) for i in pure)
+    r = run(*create, "--task-id", task_id, "--task-version", "3")
+    assert r.exit_code == 1 and "--admin-cap" in r.output  # an admin call built offline needs the cap
+    r = run("task", "create", "--dataset", "iris", "--task-id", task_id, "--quiet")
+    assert r.exit_code == 2 and "--serialize-unsigned-transaction" in r.output
+    # the client's submit: a Sui transaction, never on the local ledger
+    r = run("client", "run", "--task", task_id, "--data", "iris", "--serialize-unsigned-transaction")
+    assert r.exit_code == 2 and "--network" in r.output
     # not on the local ledger, and not half the offline options
     r = run("task", "aggregate", "--task", task_id, "--serialize-unsigned-transaction")
     assert r.exit_code == 2 and "--network" in r.output

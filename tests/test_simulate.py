@@ -91,6 +91,14 @@ def test_simulate_json_summary_model_export_and_rerun(home):
     assert np.array_equal(np.load(home / "again.npz")["weights_int"], z["weights_int"])
     scaling = json.loads(str(np.load(home / "again.npz")["scaling"]))
     assert len(scaling["low"]) == len(scaling["center"]) == 4
+    # the simulated task carries its data contract, as a created one does: clients joining it read it
+    from wafl_sui.client import manifest as task_manifest
+    from wafl_sui.ledger import open_ledger
+
+    with open_ledger(str(ledger), read_only=True) as led:
+        contract = task_manifest.read(led, s["task_id"])
+    assert contract is not None and contract.class_names == ("setosa", "versicolor", "virginica")
+    assert [float(v) for v in contract.scaling.low] == scaling["low"]
     r4 = _run(["model", "export", "--task", s["task_id"], "--ledger", str(ledger), "--out", str(home / "again.npz")], home)
     assert r4.exit_code == 1 and "exists" in r4.output
 

@@ -48,6 +48,8 @@ tx_options = [
     click.option("--gas-budget", type=int, help="Gas budget in MIST (offline)."),
     click.option("--task-version", type=int, help="The task's initial shared version (offline)."),
     click.option("--admin-cap", metavar="ID:VERSION:DIGEST", help="The task's admin capability (offline admin calls)."),
+    click.option("--package-id", metavar="ID",
+                 help="The WaFL package (offline) [default: the deployment recorded for --network]."),
 ]
 
 
@@ -71,7 +73,7 @@ def unsigned_builder(network: str, key: str, opts: dict[str, Any]) -> Any:
     if offline:
         return SuiLedger.offline(sender, list(opts["gas_objects"]), opts["gas_price"], opts["gas_budget"],
                                  network=network, task_version=opts.get("task_version"),
-                                 admin_cap=opts.get("admin_cap"))
+                                 admin_cap=opts.get("admin_cap"), package_id=opts.get("package_id"))
     if opts.get("gas_objects") or opts.get("gas_price") is not None or opts.get("gas_budget") is not None:
         raise click.UsageError("offline serialization needs all of --gas-object, --gas-price and --gas-budget")
     return SuiLedger(network).unsigned(sender)
@@ -79,4 +81,4 @@ def unsigned_builder(network: str, key: str, opts: dict[str, Any]) -> Any:
 
 def tx_opts(**kw: Any) -> dict[str, Any]:
     return {k: kw.get(k) for k in ("serialize", "sender", "gas_objects", "gas_price", "gas_budget",
-                                    "task_version", "admin_cap")}
+                                    "task_version", "admin_cap", "package_id")}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from wafl_sui.cli.chain import key_option, load_identity
+from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
 from wafl_sui.cli.common import FiniteFloat, allow_dev_key_option, friendly_errors, ledger_spec, metrics_option, progress_printer
 from wafl_sui.ledger.sui.network import LEDGER_NETWORKS
 
@@ -33,14 +33,19 @@ def client_group() -> None:
 @click.option("--network", type=click.Choice(LEDGER_NETWORKS), default="local", show_default=True)
 @click.option("--ledger", "ledger_file", type=click.Path(dir_okay=False), help="Local ledger file.")
 @key_option
+@with_tx_options
 @metrics_option
 @allow_dev_key_option
 @click.option("--quiet", is_flag=True)
 @friendly_errors
 def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, network, ledger_file, key, metrics_file,
-            allow_dev_key, quiet) -> None:
+            allow_dev_key, quiet, **kw) -> None:
     """Each round: check the task's key, draw a batch, train the exact step, prove, submit; then
-    aggregate the round when it is ready (whoever is first does it) and wait for the next."""
+    aggregate the round when it is ready (whoever is first does it) and wait for the next.
+
+    With --serialize-unsigned-transaction: read the task's current round from the node, make the
+    proof here for the sender (--sender or --key's address) and print the unsigned submit_update
+    transaction (one round; offline gas options as for every command); nothing is sent."""
     from wafl_sui.client import datasets
     from wafl_sui.client.evaluation import check_fits
     from wafl_sui.client.participant import Client
@@ -51,7 +56,9 @@ def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, ne
     from wafl_sui.zk.setup import ensure_keys
 
     say = progress_printer(quiet) or (lambda m: None)
-    ident = load_identity(key)  # checks first: the key, the data and the task, before any compile or proof
+    # checks first: the transaction options, the key, the data and the task, before any compile or proof
+    unsigned = unsigned_builder(network, key, tx_opts(**kw))
+    ident = _Sender(unsigned.sender) if unsigned is not None else load_identity(key)
     from wafl_sui.client import manifest as task_manifest
 
     store = MetricsStore(metrics_file)
@@ -60,7 +67,8 @@ def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, ne
         contract = task_manifest.read(ledger, view.task_id)
         if contract is not None and scaling:
             raise click.ClickException("--scaling: this task has a data contract with its own scaling; drop --scaling")
-        raw = datasets.load_raw(data, label_column or (contract.label_column if contract else None))
+        raw = datasets.load_raw(data, label_column or (contract.label_column if contract else None),
+                                  min_classes=1 if contract else 2)
         if contract is not None:  # the task's columns, class order and scaling, never this file's
             raw = task_manifest.conform(raw, contract, data)
             sc = contract.scaling
@@ -74,6 +82,12 @@ def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, ne
         client = Client(ident, datasets.to_dataset(raw, sc), view.spec, keys,
                         seed=seed if seed is not None else time.time_ns() % 2**32, allow_dev_key=allow_dev_key)
         client.check_task(view)
+        if unsigned is not None:
+            try:
+                _print_unsigned_submit(ledger, client, unsigned, view, say)
+            finally:
+                client.close()
+            return
         say(f"client {ident.address} on task {view.task_id}, round {view.round}")
 
         def reported(r) -> None:
@@ -97,6 +111,27 @@ def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, ne
         finally:
             client.close()
             sync_task(store, ledger, view.task_id)
+
+
+class _Sender:
+    """The address a serialized submit is proven for and sent by (the proof binds the sender)."""
+
+    def __init__(self, address: str):
+        self.address = address
+
+
+def _print_unsigned_submit(ledger, client, unsigned, view, say) -> None:
+    """This round's update, proven here, as an unsigned submit_update transaction on stdout."""
+    from wafl_sui.metrics import display
+
+    if ledger.has_submitted(view.task_id, client.address):
+        raise click.ClickException(f"{client.address} already submitted in round {view.round} of task "
+                                   f"{view.task_id}; wait for the next round")
+    up = client.prepare_update(view)
+    click.echo(unsigned.submit_update(view.task_id, list(up.weights), up.data_commitment, up.proof))
+    say(f"round {up.round}: the update of {client.address} proven here in {up.prove_seconds:.2f} s; sign it as "
+        f"that address and send it before the round's deadline ({display.when(view.deadline_ms)}); valid only "
+        f"in round {up.round}")
 
 
 def _scaling(path: str, features: int):

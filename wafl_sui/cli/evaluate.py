@@ -34,7 +34,8 @@ def evaluate_cmd(task, data, label_column, evaluator, network, ledger_file, metr
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = sync_task(store, ledger, task)
         contract = task_manifest.read(ledger, view.task_id)
-    raw = datasets.load_raw(data, label_column or (contract.label_column if contract else None))
+    raw = datasets.load_raw(data, label_column or (contract.label_column if contract else None),
+                                  min_classes=1 if contract else 2)
     if contract is not None:  # the task's columns, class order and scaling
         raw = task_manifest.conform(raw, contract, data)
     evaluation.check_fits(raw, view.spec, data)

@@ -12,6 +12,7 @@ from wafl_sui.cli.evaluate import evaluate_cmd
 from wafl_sui.cli.keys import faucet_cmd, keys_group
 from wafl_sui.cli.model import model_group
 from wafl_sui.cli.move import move_group
+from wafl_sui.cli.new import new_cmd
 from wafl_sui.cli.prove import prove_cmd
 from wafl_sui.cli.report import report_cmd
 from wafl_sui.cli.setup import setup_cmd
@@ -29,7 +30,7 @@ def main() -> None:
     """WaFL: verifiable federated learning on Sui (Groth16 proofs of fixed-point training steps)."""
 
 
-for _cmd in (simulate_cmd, status_cmd, dashboard_cmd, report_cmd, evaluate_cmd, task_group, client_group,
+for _cmd in (new_cmd, simulate_cmd, status_cmd, dashboard_cmd, report_cmd, evaluate_cmd, task_group, client_group,
              model_group, keys_group, faucet_cmd, deploy_cmd, spec_cmd, setup_cmd, prove_cmd, verify_cmd,
              demo_step_cmd, move_group):
     main.add_command(_cmd)

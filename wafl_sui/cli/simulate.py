@@ -9,11 +9,13 @@ from typing import Any
 
 import click
 
+from wafl_sui.cli.config_file import config_option, for_simulate
 from wafl_sui.cli.common import FiniteFloat, friendly_errors, ledger_spec, metrics_option, with_ledger_options
 from wafl_sui.federation.config import ENGINES, EngineOptions, SimulationConfig
 
 
 @click.command("simulate")
+@config_option(for_simulate)
 @click.option("--dataset", default="digits", show_default=True,
               help="digits, iris, wine, breast_cancer, or a .csv (header row, label column) / .npz (x, y) file.")
 @click.option("--label-column", help="CSV: the label column [default: 'label', else the last column].")

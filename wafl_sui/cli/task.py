@@ -10,6 +10,7 @@ from typing import Any, Callable
 import click
 
 from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
+from wafl_sui.cli.config_file import config_option, for_task_create
 from wafl_sui.cli.common import (
     FiniteFloat, allow_dev_key_option, emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options,
 )
@@ -85,9 +86,13 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
 
 # --------------------------------------------------------------------------- creating a task
 @task_group.command("create")
+@config_option(for_task_create)
 @click.option("--dataset", default="digits", show_default=True,
               help="The spec follows the dataset's features and classes (digits, iris, ..., or a file).")
 @click.option("--label-column", help="CSV: the label column.")
+@click.option("--model", default="linear", show_default=True,
+              help="linear, mlp (--hidden) or FILE.py:FUNCTION (a Flax nnx module, see wafl_sui.models).")
+@click.option("--hidden", type=click.IntRange(1), multiple=True, help="--model mlp: a hidden layer's width (repeat).")
 @with_spec_overrides
 @click.option("--lr", type=FiniteFloat(0, low_open=True), default=1.0, show_default=True,
               help="Learning rate (per mean gradient); lr * 2^lr_frac_bits / batch must fit lr_bits.")
@@ -104,11 +109,14 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
 @with_ledger_options
 @key_option
 @with_tx_options
+@click.option("--task-id", "created_id", metavar="ID",
+              help="With --serialize-unsigned-transaction: the task made by the create transaction; print its "
+                   "set_manifest transaction (the data contract) instead (admin: --admin-cap offline).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--quiet", is_flag=True)
 @friendly_errors
-def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_duration_s, grace_s, rule, trim,
-               allowlist, name, network, ledger_file, key, as_json, quiet, **kw) -> None:
+def create_cmd(dataset, label_column, model, hidden, overrides, lr, quorum, rounds, round_duration_s, grace_s, rule, trim,
+               allowlist, name, network, ledger_file, key, created_id, as_json, quiet, **kw) -> None:
     """Create a task: the dataset's spec, the zero model, the circuit's verifying key, the rules."""
     from wafl_sui import protocol
     from wafl_sui.client import datasets
@@ -121,8 +129,11 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
 
     from wafl_sui.client import manifest as task_manifest
 
+    from wafl_sui import models
+
     raw = datasets.load_raw(dataset, label_column)
-    spec = datasets.spec_for(raw, **_overrides(overrides))
+    flax_model = models.resolve(model, tuple(hidden) or None, datasets.spec_for(raw, **_overrides(overrides)))
+    spec = flax_model.spec
     # the task's data contract, fitted on the creator's data; its size checked before any work
     contract = task_manifest.fit(raw, spec, label_column)
     contract_bytes = contract.to_bytes()
@@ -135,12 +146,22 @@ def create_cmd(dataset, label_column, overrides, lr, quorum, rounds, round_durat
     protocol.budget.check_task_budget(spec.num_weights, agg, quorum)
     # checks first: the transaction options and the signer's key, before the circuit compile
     unsigned = unsigned_builder(network, key, tx_opts(**kw))
+    if created_id is not None and unsigned is None:
+        raise click.UsageError("--task-id goes with --serialize-unsigned-transaction (the set_manifest of a task "
+                               "created by a transaction signed elsewhere)")
+    if unsigned is not None and created_id is not None:  # the second transaction: the task's data contract
+        click.echo(unsigned.set_manifest(created_id, contract_bytes))
+        return
     signer = load_identity(key) if unsigned is None else None
     keys = ensure_keys(spec, progress=progress_printer(quiet))
     vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
-    zero = [protocol.encode_signed(0, spec.weight_bits)] * spec.num_weights
+    zero = [protocol.encode_signed(w, spec.weight_bits) for w in flax_model.weights]  # linear: the zero model
     if unsigned is not None:
         click.echo(unsigned.create_task(spec, rules, agg, lr_q, not allowlist, zero, vk))
+        click.echo("then, once it is executed: the same command with --task-id <the new Task's id> (and, offline, "
+                   "--task-version <its initial shared version> --admin-cap <its TaskAdminCap as ID:VERSION:DIGEST>) "
+                   f"prints the set_manifest transaction of the task's data contract "
+                   f"({len(contract_bytes)} bytes, hash {contract.hash}); send it before any update", err=True)
         return
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         ref = ledger.create_task(signer, spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)
@@ -174,8 +195,10 @@ def _overrides(items: tuple[str, ...]) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- operations on a task
-def _operation(name: str, help_: str, call: Callable[..., Any], offline: Callable[..., str], *extra: Any):
-    """One subcommand per ledger operation: sign and send it, or print it unsigned."""
+def _operation(name: str, help_: str, call: Callable[..., Any], offline: Callable[..., str], *extra: Any,
+               note: Callable[..., str] | None = None):
+    """One subcommand per ledger operation: sign and send it, or print it unsigned (and `note`,
+    what to do next, on stderr)."""
 
     @task_group.command(name, help=help_)
     @click.option("--task", "task", required=True, help="Task id (0x...) or name.")
@@ -189,6 +212,8 @@ def _operation(name: str, help_: str, call: Callable[..., Any], offline: Callabl
         unsigned = unsigned_builder(network, key, tx_opts(**kw))
         if unsigned is not None:
             click.echo(offline(unsigned, task, *args))
+            if note is not None:
+                click.echo(note(network, task, bool(kw.get("gas_objects"))), err=True)
             return
         from wafl_sui.ledger import open_ledger
 
@@ -214,8 +239,28 @@ _participant.name = "participant"
 _open_flag = click.option("--open/--allowlist", "open_", default=True, help="Open to all, or allowlist only.")
 _open_flag.name = "open_"
 
+def _aggregate_note(network: str, task: str, offline: bool) -> str:
+    """How many `task::aggregate` calls the round takes, and how to go on: each call is one
+    transaction (its gas coin changes), so the next one is built after this one executes."""
+    again = ("run this command again (offline: with the gas coin's new --gas-object version) for the next one, "
+             "until the transaction emits RoundAggregated")
+    if offline:
+        return ("a FedAvg round takes 1 aggregate call; a median / trimmed-mean round takes one call per chunk of "
+                "coordinates (`wafl task show` on a machine that reaches the node says how many): after this one, "
+                + again)
+    from wafl_sui.ledger import open_ledger
+    from wafl_sui.protocol import budget
+
+    with open_ledger(network) as ledger:
+        v = ledger.task(task)
+    left = budget.aggregation_steps_left(v.spec.num_weights, v.aggregation, v.num_updates, v.aggregation_done)
+    return (f"round {v.round}: {v.num_updates} updates, {left} aggregate call(s) left"
+            + (f" ({v.aggregation_done} of {v.aggregation_total} coordinates done)" if v.aggregation_done else "")
+            + ("; this one advances the round" if left == 1 else f"; this is the next: after it executes, {again}"))
+
+
 _operation("aggregate", "Aggregate the round (every step until the round advances; anyone may).",
-           lambda lg, s, t: lg.aggregate_round(s, t), lambda u, t: u.aggregate(t))
+           lambda lg, s, t: lg.aggregate_round(s, t), lambda u, t: u.aggregate(t), note=_aggregate_note)
 _operation("discard-round", "Restart a round that closed empty, after its deadline and grace period (anyone; a round with updates is aggregated).",
            lambda lg, s, t: lg.discard_round(s, t), lambda u, t: u.discard_round(t))
 _operation("add-participant", "Allow an address to submit (admin).",

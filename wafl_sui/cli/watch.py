@@ -48,7 +48,8 @@ def watch_cmd(task, network, ledger_file, key, data, label_column, evaluator, po
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = sync_task(store, ledger, task)
         contract = task_manifest.read(ledger, view.task_id)
-        raw = datasets.load_raw(data, label_column or (contract.label_column if contract else None)) if data else None
+        raw = datasets.load_raw(data, label_column or (contract.label_column if contract else None),
+                                  min_classes=1 if contract else 2) if data else None
         if raw is not None and contract is not None:  # the task's columns, class order and scaling
             raw = task_manifest.conform(raw, contract, data)
         if raw is not None:  # the models it scores come from a task whose key we trust

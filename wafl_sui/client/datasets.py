@@ -95,8 +95,10 @@ def _bundled(name: str) -> RawData:
     return RawData(x, d.target.astype(np.int64), len(classes), name, names, classes)
 
 
-def _labels(raw: Sequence, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Labels as given (ints or strings) -> 0..C-1 in sorted order of the distinct values."""
+def _labels(raw: Sequence, source: str, min_classes: int = 2) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Labels as given (ints or strings) -> 0..C-1 in sorted order of the distinct values. A
+    file with fewer than `min_classes` distinct labels is refused (a task's data contract gives
+    the classes, so a client's file may hold one)."""
     values = [str(v).strip() for v in raw]
     if any(v == "" for v in values):
         row = next(i for i, v in enumerate(values) if v == "")
@@ -104,14 +106,14 @@ def _labels(raw: Sequence, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
     ints = _as_class_indices(values, source)
     if ints is not None:  # integer labels are class indices as given (a client may lack some classes)
         classes = max(ints) + 1
-        if classes < 2:
+        if classes < min_classes:
             raise DatasetError(f"{source}: the labels take 1 value; a classifier needs at least 2 classes")
         return np.asarray(ints, dtype=np.int64), tuple(str(i) for i in range(classes))
     try:
         keys = sorted(set(values), key=lambda v: float(v))
     except ValueError:
         keys = sorted(set(values))
-    if len(keys) < 2:
+    if len(keys) < min_classes:
         raise DatasetError(f"{source}: the labels take {len(keys)} value(s); a classifier needs at least 2 classes")
     index = {k: i for i, k in enumerate(keys)}
     return np.asarray([index[v] for v in values], dtype=np.int64), tuple(keys)
@@ -154,7 +156,7 @@ def _is_float(v: str) -> bool:
     return True
 
 
-def _read_csv(path: Path, label_column: str | None) -> RawData:
+def _read_csv(path: Path, label_column: str | None, min_classes: int = 2) -> RawData:
     try:
         with path.open(newline="") as f:
             rows = list(csv.reader(f))
@@ -181,11 +183,11 @@ def _read_csv(path: Path, label_column: str | None) -> RawData:
             if not np.isfinite(v):
                 raise DatasetError(f"{path}: row {r}, column {header[i]!r} is {row[i]!r}; remove or impute it")
             x[r - 2, j] = v
-    y, names = _labels([row[li] for row in rows[1:]], f"{path}, column {label!r}")
+    y, names = _labels([row[li] for row in rows[1:]], f"{path}, column {label!r}", min_classes)
     return RawData(x, y, len(names), path.stem, tuple(header[i] for i in feats), names)
 
 
-def _read_npz(path: Path) -> RawData:
+def _read_npz(path: Path, min_classes: int = 2) -> RawData:
     try:
         z = np.load(path, allow_pickle=False)
     except Exception as e:  # numpy raises several types for a bad file
@@ -211,21 +213,22 @@ def _read_npz(path: Path) -> RawData:
     yraw = yraw.reshape(-1)
     if len(yraw) != len(x):
         raise DatasetError(f"{path}: {xk} has {len(x)} rows but {yk} has {len(yraw)} labels")
-    y, names = _labels(yraw.tolist(), f"{path}, {yk}")
+    y, names = _labels(yraw.tolist(), f"{path}, {yk}", min_classes)
     return RawData(x, y, len(names), path.stem, tuple(f"f{i}" for i in range(x.shape[1])), names)
 
 
-def load_raw(source: str, label_column: str | None = None) -> RawData:
-    """A bundled dataset by name, or a .csv / .npz file."""
+def load_raw(source: str, label_column: str | None = None, *, min_classes: int = 2) -> RawData:
+    """A bundled dataset by name, or a .csv / .npz file. `min_classes=1` where a task's data
+    contract gives the classes (a client that holds one class is a valid non-IID client)."""
     if source in BUNDLED:
         return _bundled(source)
     p = Path(source)
     if not p.exists():
         raise DatasetError(f"dataset {source!r} is neither a bundled dataset {list(BUNDLED)} nor an existing file")
     if p.suffix.lower() == ".csv":
-        return _read_csv(p, label_column)
+        return _read_csv(p, label_column, min_classes)
     if p.suffix.lower() == ".npz":
-        return _read_npz(p)
+        return _read_npz(p, min_classes)
     raise DatasetError(f"{p}: unsupported file type {p.suffix!r}; use .csv (header row, label column) or .npz (x, y)")
 
 

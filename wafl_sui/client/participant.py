@@ -61,6 +61,20 @@ class RoundReport:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class PreparedUpdate:
+    """One proven update, ready to submit (or to print unsigned): what `submit_update` takes."""
+
+    task_id: str
+    round: int
+    weights: tuple[int, ...]  # offset-encoded, as the ledger takes them
+    data_commitment: int
+    proof: bytes  # Sui's Groth16 proof bytes
+    prove_seconds: float
+    witness_seconds: float
+    update_norm: float
+
+
 def poison(ds: Dataset, attack: Optional[str]) -> Dataset:
     """The data an attacker trains on (label-flip: y -> C-1-y); others train on their own data."""
     if attack == "label-flip":
@@ -108,8 +122,25 @@ class Client:
             return self._report(rnd, False, "ETaskFinished", skipped="the task is finished")
         if ledger.has_submitted(view.task_id, self.address):
             return self._report(rnd, True, None, skipped="already submitted this round")
+        up = self.prepare_update(view)
+        t0 = time.perf_counter()
+        verify = None
+        try:
+            receipt = ledger.submit_update(self.identity, view.task_id, list(up.weights), up.data_commitment, up.proof)
+            verify = receipt.info.get("verify_seconds")
+            error = None
+        except ProtocolError as e:
+            error = e.name
+            verify = getattr(e, "verify_seconds", None)
+        return self._report(rnd, error is None, error, up.prove_seconds, up.witness_seconds,
+                            time.perf_counter() - t0, verify, up.update_norm)
+
+    def prepare_update(self, view: Any) -> PreparedUpdate:
+        """This round's update from the task's current state (`view`): check the key, draw a
+        batch, the exact step (JAX, checked against the protocol reference), commit, prove."""
         self.check_task(view)
         spec = self.spec
+        rnd = view.round
         old = [protocol.decode_signed(u, spec.weight_bits) for u in view.model]
         x, y = client_data.sample_batch(self.data, spec, self.rng)
         salt = random_salt()  # fresh per commitment: the commitment hides the batch
@@ -126,17 +157,8 @@ class Client:
         encoded = [protocol.encode_signed(w, spec.weight_bits) for w in new]
         data_c = inputs.public_signals[2]
         norm = float(np.linalg.norm(np.subtract(new, old))) / (1 << spec.frac_bits)
-        t0 = time.perf_counter()
-        verify = None
-        try:
-            receipt = ledger.submit_update(self.identity, view.task_id, encoded, data_c, proof)
-            verify = receipt.info.get("verify_seconds")
-            error = None
-        except ProtocolError as e:
-            error = e.name
-            verify = getattr(e, "verify_seconds", None)
-        return self._report(rnd, error is None, error, res.prove_seconds, res.witness_seconds,
-                            time.perf_counter() - t0, verify, norm)
+        return PreparedUpdate(view.task_id, rnd, tuple(encoded), data_c, proof, res.prove_seconds,
+                              res.witness_seconds, norm)
 
     def _report(self, rnd: int, accepted: bool, error: Optional[str], prove: float = 0.0, wit: float = 0.0,
                 submit: float = 0.0, verify: Optional[float] = None, norm: float = 0.0,

@@ -26,6 +26,7 @@ import numpy as np
 
 from wafl_sui import protocol
 from wafl_sui.client import datasets
+from wafl_sui.client import manifest as task_manifest
 from wafl_sui.errors import WaflError
 from wafl_sui.federation.config import EngineOptions, SimulationConfig
 from wafl_sui.federation.engine import ClientEngine, EngineError, LocalEngine, round_clients
@@ -145,6 +146,10 @@ class Simulation:
         zero = [protocol.encode_signed(0, self.spec.weight_bits)] * self.spec.num_weights
         ref = ledger.create_task(admin, self.spec, rules, agg, self.lr_q, True, zero, vk,
                                  name=cfg.name or f"sim-{cfg.run_key()}")
+        # the task's data contract, as `wafl task create` writes it: clients and evaluators that
+        # join a simulated task read its columns, class order and scaling
+        contract = task_manifest.fit(self.train_raw, self.spec, cfg.label_column, self.scaling)
+        ledger.set_manifest(admin, ref.task_id, contract.to_bytes())
         (self.dir / "run.json").write_text(json.dumps({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id,
                                                        "ledger": self.ledger_spec, "config": cfg.to_dict()}, indent=1))
         self.say(f"created task {ref.task_id} ({cfg.rule}, quorum {cfg.quorum}, {cfg.rounds} rounds)")

@@ -121,6 +121,15 @@ def aggregation_steps(num_weights: int, aggregation: AggregationRule, n: int) ->
     return (num_weights + c - 1) // c
 
 
+def aggregation_steps_left(num_weights: int, aggregation: AggregationRule, n: int, done: int) -> int:
+    """`aggregate` calls still needed by a round of n updates whose aggregation has computed
+    `done` coordinates (the last call advances the round)."""
+    if aggregation.rule == AGG_FEDAVG or done <= 0:
+        return aggregation_steps(num_weights, aggregation, n)
+    c = coords_per_step(num_weights, aggregation, n)
+    return max(1, (num_weights - done + c - 1) // c)
+
+
 def check_task_budget(num_weights: int, aggregation: AggregationRule, quorum: int) -> None:
     """EOverGasBudget unless an aggregation step of a full round (quorum updates) fits
     STEP_BUDGET_UNITS: the FedAvg step, or a robust-rule step of one coordinate. (Steps with

@@ -100,6 +100,9 @@ class UnsignedTransactions:
     def migrate(self, task: str) -> str:
         return _b64(self._finish(migrate_kind(self.package_id, self._cap(task), self._task(task))))
 
+    def set_manifest(self, task: str, manifest: bytes) -> str:
+        return _b64(self._finish(set_manifest_kind(self.package_id, self._cap(task), self._task(task), manifest)))
+
 
 def offline(
     sender: str,
@@ -122,12 +125,18 @@ def offline(
     gas = GasParams(payment, int(gas_price), int(budget))
     path = Path(deployments_path) if deployments_path else deployments.default_path()
     dep = deployments.load(path).get(network)
-    if package_id is None:
-        if dep is None:
+    package: str | Callable[[], str]
+    if package_id is not None:
+        package = package_id
+    elif dep is not None:
+        package = dep.package_id
+    else:  # a publish needs no package: only the calls into it ask for one
+
+        def package() -> str:
             raise SuiLedgerError(
-                f"the WaFL package is not deployed on {network} (no entry in {path}); give the package id"
+                f"the WaFL package is not deployed on {network} (no entry in {path}); give its id "
+                "(--package-id), or publish it first (`wafl deploy`)"
             )
-        package_id = dep.package_id
     cap_ref = admin_cap if isinstance(admin_cap, ObjectRef) or admin_cap is None else parse_object_ref(admin_cap)
     sender_n = normalize_address(sender)
 
@@ -152,7 +161,7 @@ def offline(
             )
         return cap_ref
 
-    return UnsignedTransactions(package_id, sender_n, lambda k: with_gas(k, sender_n, gas), resolve_task, resolve_cap)
+    return UnsignedTransactions(package, sender_n, lambda k: with_gas(k, sender_n, gas), resolve_task, resolve_cap)
 
 
 def _id_or_none(text: str) -> str | None:
@@ -165,6 +174,3 @@ def _id_or_none(text: str) -> str | None:
 def _same_id(a: str, b: str) -> bool:
     bb = _id_or_none(b)
     return bb is not None and normalize_address(a) == bb
-
-    def set_manifest(self, task: str, manifest: bytes) -> str:
-        return _b64(self._finish(set_manifest_kind(self.package_id, self._cap(task), self._task(task), manifest)))
