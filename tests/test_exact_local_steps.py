@@ -208,3 +208,29 @@ def test_jax_equals_protocol_on_digits_sized_specs(kw):
             x[0] = [0] * spec.features
         lr_q = rng.choice([1, 255, 64])
         assert M.int_local_training(w, x, y, lr_q, spec).tolist() == local_training(w, x, y, lr_q, spec)
+
+
+@pytest.mark.slow
+def test_a_proof_of_carried_local_steps_verifies_on_the_sui_bytes():
+    """An MLP with two carried local steps: proved, verified on the Sui bytes; the same proof
+    against the public inputs of the step rounded after every local step does not verify."""
+    from wafl_sui import protocol
+    from wafl_sui.client.step_proof import prove_step
+    from wafl_sui.client.stepfile import DEMO_SENDER, DEMO_TASK_ID
+    from wafl_sui.zk import sui_bytes
+    from wafl_sui.zk.setup import ensure_keys
+
+    spec = StepSpec(features=3, classes=2, batch_size=2, local_steps=2, hidden=(3,))
+    rng = random.Random(17)
+    while True:  # a case where carrying exactly and rounding every step differ (most do)
+        w, x, y = _case(spec, rng)
+        stepwise = train_step(train_step(w, x[:2], y[:2], 200, spec), x[2:], y[2:], 200, spec)
+        if stepwise != local_training(w, x, y, 200, spec):
+            break
+    step = {"weights": w, "features": x, "labels": y, "salt": 99, "task_id": DEMO_TASK_ID,
+            "sender": DEMO_SENDER, "round": 1, "lr_q": 200}
+    res = prove_step(spec, step, keys=ensure_keys(spec))
+    assert res.verified and res.new_weights == local_training(w, x, y, 200, spec)
+    other = protocol.public_inputs_bytes([res.public_signals[0], protocol.model_commitment(stepwise, spec),
+                                          *res.public_signals[2:]])
+    assert not sui_bytes.verify_raw(res.vk, other, res.proof)

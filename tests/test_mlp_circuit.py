@@ -125,7 +125,7 @@ def _changed(values, idx, delta=1):
     "main.dl_1_1[1][0]",                # a back-propagated error (floor(V^T delta / 2^(K+m)))
     "main.bp_1_2.prod[0][2][1]",        # a back-propagation product V * delta
     "main.gr_1_1.prod[1][2][0]",        # a gradient product of the carried step
-    "main.rd_1[2][1].out",              # the one rounding: new weight [2][1] of layer 1
+    "main.Wnew[35]",                    # the one rounding: new weight [2][1] of layer 1 (rd_1[2][1])
 ])
 def test_each_kind_of_intermediate_is_constrained(honest, name):
     art, si, values, cons, sym = honest
