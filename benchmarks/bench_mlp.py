@@ -10,6 +10,7 @@ the same rule (`models.float_step`) from the same float initialization on the sa
     .venv/bin/python benchmarks/bench_mlp.py [--shapes 0,16,32] [--steps 1,4] [--rounds 25] [--seeds 0]
     .venv/bin/python benchmarks/bench_mlp.py --write --machine idle   # its section of RESULTS.md
     .venv/bin/python benchmarks/bench_mlp.py --smoke                 # linear and 16 hidden, 2 rounds
+    .venv/bin/python benchmarks/bench_mlp.py --cost-only --steps 1,2,4  # the circuit cost table only
 """
 
 from __future__ import annotations
