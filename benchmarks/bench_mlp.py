@@ -10,6 +10,7 @@ the same rule (`models.float_step`) from the same float initialization on the sa
     .venv/bin/python benchmarks/bench_mlp.py [--shapes 0,16,32] [--steps 1,4] [--rounds 25] [--seeds 0]
     .venv/bin/python benchmarks/bench_mlp.py --write --machine idle   # its section of RESULTS.md
     .venv/bin/python benchmarks/bench_mlp.py --smoke                 # linear and 16 hidden, 2 rounds
+    .venv/bin/python benchmarks/bench_mlp.py --cost-only --steps 1,2,4  # the circuit cost table only
 """
 
 from __future__ import annotations
@@ -73,21 +74,25 @@ def replay(hidden: tuple[int, ...], local_steps: int, lr: float, rounds: int, se
 
 
 def cost_table(specs: list[StepSpec]) -> None:
-    print("\ncircuit cost (formula = compiled r1cs, tests/test_mlp_circuit.py), per proof and per sample-step")
-    print(f"  {'shape':<10} {'B':>3} {'L':>2} {'constraints':>12} {'/sample-step':>13} {'floor':>7} {'ratio':>6}  per layer (one step)")
+    print("\ncircuit cost (formula = compiled r1cs, tests/test_mlp_circuit.py), per proof and per sample-step;")
+    print("per sample-step = the local steps' constraints / (L*B); fixed = per proof (weight range checks,")
+    print("the one rounding of the weights, hashes, feature ranges and label bits)")
+    print(f"  {'shape':<10} {'B':>3} {'L':>2} {'constraints':>12} {'/sample-step':>13} {'floor':>7} {'ratio':>6} "
+          f"{'fixed':>9} {'rounding':>9} {'100 proofs':>11}  per layer per sample-step")
     for s in specs:
         f = circuit.constraint_formula(s)
-        if s.is_linear:
-            step = f["products_wx"] + f["hard_sigmoid"] + f["products_ex"] + f["lr_products"] + f["weight_update"]
-            per_layer = f"[{step // s.local_steps}]"
-        else:
+        if circuit.generated(s):
             step = f["steps"]
-            per_layer = str([t["total"] for t in f["per_layer"]])
+            per_layer = [round(t["total"] / (s.local_steps * s.batch_size)) for t in f["per_layer"]]
+        else:  # the fixed one-step linear circuit: its update is per step (and per proof)
+            step = f["products_wx"] + f["hard_sigmoid"] + f["products_ex"] + f["lr_products"]
+            per_layer = [round(step / s.batch_size)]
         per = step / (s.local_steps * s.batch_size)
         floor = mlp_circuit.floor_per_sample_step(s)
         shape = "-".join(map(str, s.layer_dims))
         print(f"  {shape:<10} {s.batch_size:>3} {s.local_steps:>2} {f['total']:>12,} {per:>13,.0f} {floor:>7,} "
-              f"{per / floor:>6.2f}  {per_layer}; fixed {f['total'] - step:,}")
+              f"{per / floor:>6.2f} {f['total'] - step:>9,} {f['weight_update']:>9,} {100 * f['total'] / 1e6:>9.1f} M"
+              f"  {per_layer}")
 
 
 def main() -> None:
@@ -98,6 +103,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--lr", type=float, default=None, help="default: 3 (linear), 2 (MLP)")
     _results.add_arguments(ap)
+    ap.add_argument("--cost-only", action="store_true", help="only the circuit cost table (no replay)")
     a = ap.parse_args()
     if a.smoke:
         a.shapes, a.steps, a.rounds = "0,16", "1", 2
@@ -120,9 +126,13 @@ def run(a: argparse.Namespace) -> None:
     shapes = [int(h) for h in a.shapes.split(",")]
     steps = [int(s) for s in a.steps.split(",")]
     seeds = [int(s) for s in a.seeds.split(",")]
+    specs = []
+    if a.cost_only:
+        cost_table([StepSpec(features=64, classes=10, batch_size=16, local_steps=L, hidden=(h,) if h else ())
+                    for h in shapes for L in steps])
+        return
     print(f"digits, 4 IID clients, B=16, FedAvg, {a.rounds} rounds; integer-exact replay (no proofs) vs float rule")
     print(f"  {'shape':<10} {'L':>2} {'lr':>4} {'seed':>4} {'integer':>8} {'float':>6} {'replay s':>9}")
-    specs = []
     for h in shapes:
         hidden = (h,) if h else ()
         for L in steps:

@@ -3,8 +3,10 @@ pragma circom 2.1.0;
 // Building blocks of the MLP step circuit (protocol.train_step with hidden layers). The main
 // component is generated per spec by wafl_sui/zk/mlp_circuit.py, which wires these templates
 // layer by layer and derives every width from protocol.layer_bounds (docs/CIRCUIT.md, "MLP").
-// Weights are carried offset-encoded (Wenc = W + OFFW, OFFW = 2^(BW-1)) as in wafl_step.circom;
-// every value is an integer far below p/2, so nothing wraps modulo the BN254 field.
+// The old weights come offset-encoded (Wenc = W + OFFW, OFFW = 2^(BW-1)) as in wafl_step.circom;
+// the first local step computes on them, later steps on the exactly carried V = W*2^m - sum of
+// glr (linear combinations, no constraint), rounded once per proof (protocol.local_training).
+// Every value is an integer far below p/2, so nothing wraps modulo the BN254 field.
 
 include "fixed_point.circom";
 
@@ -96,16 +98,17 @@ template SigmoidError(C, B, N, FWD, K) {
 }
 
 // Back-propagation through a layer: s[i][j] = sum_o W[o][j] * delta[i][o] (j < NIN: the bias
-// column propagates nothing), dprev = floor(s / 2^K) * mask. B*NIN*NOUT products, then per
-// (i, j) one NS-bit decomposition of s + 2^(NS-1) (|s| < 2^(NS-1)): its low K bits are the
-// remainder, its top NS - K bits floor(s / 2^K) + 2^(NS-1-K); one product by the mask
-// (MASKED = 0: the mask is constant 1, no product).
-template Backprop(NIN, NOUT, B, K, NS, OFFW, MASKED) {
+// column propagates nothing), dprev = floor(s / 2^SH) * mask (SH = K on the weights W of the
+// first local step, K + m on the carried weights V of a later one). B*NIN*NOUT products, then
+// per (i, j) one NS-bit decomposition of s + 2^(NS-1) (|s| < 2^(NS-1)): its low SH bits are the
+// remainder, its top NS - SH bits floor(s / 2^SH) + 2^(NS-1-SH); one product by the mask
+// (MASKED = 0: the mask is constant 1, no product). OFFW: the weights' offset (0: signed V).
+template Backprop(NIN, NOUT, B, SH, NS, OFFW, MASKED) {
     signal input Wenc[NOUT][NIN + 1];
     signal input delta[B][NOUT];
     signal input mask[B][NIN];
     signal output dprev[B][NIN];
-    assert(NS < 253 && NS > K);
+    assert(NS < 253 && NS > SH);
     signal prod[B][NIN][NOUT];
     component nb[B][NIN];
     for (var i = 0; i < B; i++) {
@@ -118,10 +121,10 @@ template Backprop(NIN, NOUT, B, K, NS, OFFW, MASKED) {
             nb[i][j] = Num2Bits(NS);
             nb[i][j].in <== s + (1 << (NS - 1));
             var q = 0;
-            for (var b = K; b < NS; b++) {
-                q += nb[i][j].out[b] * (1 << (b - K));
+            for (var b = SH; b < NS; b++) {
+                q += nb[i][j].out[b] * (1 << (b - SH));
             }
-            q -= 1 << (NS - 1 - K);
+            q -= 1 << (NS - 1 - SH);
             if (MASKED == 1) {
                 dprev[i][j] <== q * mask[i][j];
             } else {
@@ -131,18 +134,17 @@ template Backprop(NIN, NOUT, B, K, NS, OFFW, MASKED) {
     }
 }
 
-// Gradient and update of a layer: G[o][j] = lr * sum_i delta[i][o] * A[i][j] (the bias input
-// ONE for j = NIN), W' = clamp(floor((W * 2^M - G) / 2^M), -2^(BW-1), 2^(BW-1) - 1), offset
-// encoded. FOLD = 1: lr multiplies delta first (B*NOUT products), else the sums (NOUT*(NIN+1)).
-template Update(NIN, NOUT, B, ONE, OFFW, NA, M, BW, FOLD) {
-    signal input Wenc[NOUT][NIN + 1];
+// The gradient of a layer times lr: glr[o][j] = lr * sum_i delta[i][o] * A[i][j] (the bias
+// input ONE for j = NIN), exact (the weights are carried exactly between local steps and
+// rounded once per proof by the main component). FOLD = 1: lr multiplies delta first
+// (B*NOUT products), else the sums (NOUT*(NIN+1)); B*NOUT*NIN gradient products.
+template Gradient(NIN, NOUT, B, ONE, FOLD) {
     signal input delta[B][NOUT];
     signal input A[B][NIN];
     signal input lr;
-    signal output WencNew[NOUT][NIN + 1];
+    signal output glr[NOUT][NIN + 1];
     signal dlr[B][NOUT];
     signal prod[NOUT][NIN][B];
-    signal glr[NOUT][NIN + 1];
     for (var i = 0; i < B; i++) {
         for (var o = 0; o < NOUT; o++) {
             if (FOLD == 1) {
@@ -152,7 +154,6 @@ template Update(NIN, NOUT, B, ONE, OFFW, NA, M, BW, FOLD) {
             }
         }
     }
-    component upd[NOUT][NIN + 1];
     for (var o = 0; o < NOUT; o++) {
         for (var j = 0; j <= NIN; j++) {
             var g = 0;
@@ -169,9 +170,6 @@ template Update(NIN, NOUT, B, ONE, OFFW, NA, M, BW, FOLD) {
             } else {
                 glr[o][j] <== g * lr;
             }
-            upd[o][j] = DivClamp(NA, M, BW);
-            upd[o][j].in <== (Wenc[o][j] - OFFW) * (1 << M) - glr[o][j];
-            WencNew[o][j] <== upd[o][j].out;
         }
     }
 }

@@ -12,7 +12,9 @@ import pytest
 from wafl_sui import protocol
 from wafl_sui.protocol import ProtocolError, StepSpec
 from wafl_sui.protocol.spec import layer_bounds
-from wafl_sui.protocol.step import forward, layer_matrices, local_training, train_step
+from wafl_sui.protocol.step import (
+    carry_weights, exact_step, forward, layer_matrices, local_training, round_carried, train_step,
+)
 
 MLP = dict(features=64, classes=10, batch_size=16, hidden=(32,))
 
@@ -177,10 +179,10 @@ def test_mlp_local_training_chains_steps_and_validates():
     spec = StepSpec(features=3, classes=2, batch_size=2, local_steps=3, hidden=(4,))
     rng = random.Random(1)
     weights, feats, labels = _random_case(spec, rng)
-    w = weights
+    v = carry_weights(weights, spec)
     for s in range(3):
-        w = train_step(w, feats[2 * s:2 * s + 2], labels[2 * s:2 * s + 2], 40, spec)
-    assert local_training(weights, feats, labels, 40, spec) == w
+        v = exact_step(v, feats[2 * s:2 * s + 2], labels[2 * s:2 * s + 2], 40, spec)
+    assert local_training(weights, feats, labels, 40, spec) == round_carried(v, spec)
     with pytest.raises(ProtocolError, match="EWrongLength"):
         local_training(weights[:-1], feats, labels, 40, spec)
 

@@ -164,10 +164,10 @@ def test_local_training_applies_each_batch_in_turn():
     rng = random.Random(5)
     w = _rand_model(spec, rng)
     x, y = _rand_batch(spec, rng)
-    expect = w
-    for s in range(3):
-        expect = P.train_step(expect, x[2 * s : 2 * s + 2], y[2 * s : 2 * s + 2], 77, spec)
-    assert P.local_training(w, x, y, 77, spec) == expect
+    v = P.carry_weights(w, spec)
+    for s in range(3):  # exact steps, batch s on rows [2s, 2s+2), rounded once at the end
+        v = P.exact_step(v, x[2 * s : 2 * s + 2], y[2 * s : 2 * s + 2], 77, spec)
+    assert P.local_training(w, x, y, 77, spec) == P.round_carried(v, spec)
 
 
 def test_batch_validation_names_the_problem():

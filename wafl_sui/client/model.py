@@ -17,13 +17,13 @@ import numpy as np
 import optax
 from flax import nnx
 
-from wafl_sui.protocol import StepSpec, max_intermediate_bits
+from wafl_sui.protocol import StepSpec, carried_max_bits
 
 
 def _check_int64(spec: StepSpec) -> None:
-    if max_intermediate_bits(spec) > 62:
+    if carried_max_bits(spec) > 62:
         raise ValueError(
-            f"this spec needs {max_intermediate_bits(spec)}-bit intermediates; the JAX path works in "
+            f"this spec needs {carried_max_bits(spec)}-bit intermediates; the JAX path works in "
             "int64: use protocol.local_training (Python ints) or a smaller spec"
         )
 
@@ -53,41 +53,47 @@ def _with_bias(a, one: int):
     return jnp.concatenate([a, jnp.full((a.shape[0], 1), one, dtype=jnp.int64)], axis=1)
 
 
-def _step(mats, x, y, lr_q, spec: StepSpec):
-    """protocol.train_step on int64 arrays (arithmetic shifts are floor divisions)."""
+def _exact_step(carried, x, y, lr_q, spec: StepSpec, scaled: bool = True):
+    """protocol.exact_step on int64 arrays (arithmetic shifts are floor divisions): the carried
+    weights V_l at scale 2^(K + m_l) in, the exact V_l - G_l * lr_q out. scaled=False: the first
+    step takes the weights W themselves (V = W * 2^m, the same integers with 2^m-times smaller
+    intermediates, as the circuit's first step does)."""
     n, k = spec.num_layers, spec.frac_bits
+    ms = [spec.layer_update_shift(l) if scaled else 0 for l in range(n)]
     a = _with_bias(x, 1 << spec.feature_frac_bits)
     inputs, masks = [a], []
     for l in range(n - 1):
-        q = jnp.right_shift(a @ mats[l].T, spec.activation_shift(l))
+        q = jnp.right_shift(a @ carried[l].T, spec.activation_shift(l) + ms[l])
         masks.append(((q >= 0) & (q <= spec.act_max)).astype(jnp.int64))
         a = _with_bias(jnp.clip(q, 0, spec.act_max), 1 << spec.act_frac_bits)
         inputs.append(a)
-    q = jnp.right_shift(a @ mats[n - 1].T, spec.forward_shift)  # (B, C), hard sigmoid
+    q = jnp.right_shift(a @ carried[n - 1].T, spec.forward_shift + ms[n - 1])  # (B, C), hard sigmoid
     p = jnp.clip(q + (1 << (k - 1)), 0, (1 << k) - 1)
     delta = p - jnp.left_shift(y, k)
     new = [None] * n
     for l in range(n - 1, -1, -1):
         g = delta.T @ inputs[l]  # (n_out, n_in + 1)
-        m = spec.layer_update_shift(l)
-        t = jnp.right_shift(jnp.left_shift(mats[l], m) - g * lr_q, m)
-        new[l] = jnp.clip(t, spec.weight_min, spec.weight_max)
+        v = carried[l] if scaled else jnp.left_shift(carried[l], spec.layer_update_shift(l))
+        new[l] = v - g * lr_q
         if l:
-            delta = jnp.right_shift(delta @ mats[l][:, :-1], k) * masks[l - 1]
+            delta = jnp.right_shift(delta @ carried[l][:, :-1], k + ms[l]) * masks[l - 1]
     return new
 
 
 def int_local_training(weights, features, labels, lr_q: int, spec: StepSpec) -> np.ndarray:
-    """JAX version of protocol.local_training: flat signed weights in, flat signed weights out."""
+    """JAX version of protocol.local_training: flat signed weights in, flat signed weights out;
+    the weights carried exactly between the local steps and rounded once at the end."""
     _check_int64(spec)
     with jax.enable_x64(True):
-        mats = [jnp.asarray(m) for m in layer_matrices(weights, spec)]
+        ms = [spec.layer_update_shift(l) for l in range(spec.num_layers)]
+        v = [jnp.asarray(m) for m in layer_matrices(weights, spec)]
         x = jnp.asarray(np.asarray(features, dtype=np.int64))
         y = jnp.asarray(np.asarray(labels, dtype=np.int64))
         b = spec.batch_size
         for s in range(spec.local_steps):
-            mats = _step(mats, x[s * b : (s + 1) * b], y[s * b : (s + 1) * b], jnp.int64(lr_q), spec)
-        return np.concatenate([np.asarray(m, dtype=np.int64).reshape(-1) for m in mats])
+            v = _exact_step(v, x[s * b : (s + 1) * b], y[s * b : (s + 1) * b], jnp.int64(lr_q), spec, s > 0)
+        w = [jnp.clip(jnp.right_shift(m, s), spec.weight_min, spec.weight_max) for m, s in zip(v, ms)]
+        return np.concatenate([np.asarray(m, dtype=np.int64).reshape(-1) for m in w])
 
 
 # --------------------------------------------------------------------------- float views (Flax)

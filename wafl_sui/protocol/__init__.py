@@ -30,12 +30,13 @@ from wafl_sui.protocol.rules import (
     validate_rule,
 )
 from wafl_sui.protocol.spec import (
-    BOUND_SATURATION, DEFAULT_ACT_BITS, DEFAULT_ACT_FRAC_BITS, DIGITS_SPEC_DEFAULTS, MAX_HIDDEN_LAYERS,
+    BOUND_SATURATION, CarriedBounds, DEFAULT_ACT_BITS, DEFAULT_ACT_FRAC_BITS, DIGITS_SPEC_DEFAULTS, MAX_HIDDEN_LAYERS,
     MAX_INTERMEDIATE_BITS, WIDE_FORMAT, LayerBounds, StepSpec, bit_length, check_lr_q, layer_bounds, lr_to_fixed,
-    max_intermediate_bits, mul_sat, validate_spec, validate_weights, validate_weights_signed,
+    carried_bounds, carried_max_bits, max_intermediate_bits, mul_sat, validate_spec, validate_weights, validate_weights_signed,
 )
 from wafl_sui.protocol.step import (
-    check_batch, forward, hard_sigmoid_fixed, layer_matrices, local_training, relu_fixed, train_step,
+    carry_weights, check_batch, exact_step, forward, hard_sigmoid_fixed, layer_matrices, local_training, relu_fixed,
+    round_carried, train_step,
 )
 from wafl_sui.protocol import (  # noqa: E402  (the submodules: protocol.task.create_task, ...)
     budget, codec, commitment, errors, events, manifest, poseidon, round, rules, spec, step, task,
@@ -69,5 +70,6 @@ __all__ = [
     "check_batch", "hard_sigmoid_fixed", "local_training", "train_step", "TaskState",
     "BOUND_SATURATION", "DEFAULT_ACT_BITS", "DEFAULT_ACT_FRAC_BITS", "MAX_HIDDEN_LAYERS", "LayerBounds",
     "layer_bounds", "mul_sat", "forward", "layer_matrices", "relu_fixed",
+    "CarriedBounds", "carried_bounds", "carried_max_bits", "carry_weights", "exact_step", "round_carried",
     "PROTOCOL_VERSION",
 ]

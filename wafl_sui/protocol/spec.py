@@ -383,3 +383,61 @@ def _weights_formula(spec: StepSpec) -> str:
     if spec.is_linear:
         return "C*(D+1)"
     return "layers " + "-".join(map(str, spec.layer_dims)) + ": sum of n_out*(n_in+1)"
+
+
+@dataclass(frozen=True)
+class CarriedBounds:
+    """Magnitude bounds of one layer in one local step of `step.local_training`, where the
+    weights are carried exactly between steps as V = W*2^m_l - (the lr-scaled gradients so far),
+    at scale 2^(K + m_l) (docs/CIRCUIT.md, "Exact local steps"). All inclusive, all at the
+    carried scale: v_max bounds V entering the step, z_max the sums V.a (scale 2^(K+m_l+k_l)),
+    d_max the layer's error (scale 2^K), s_max the back-propagated sums V^T.delta (scale
+    2^(2K+m_l); 0 for layer 0), glr_max the gradient times lr_q (scale 2^(K+m_l))."""
+
+    v_max: int
+    z_max: int
+    d_max: int
+    s_max: int
+    glr_max: int
+
+
+def carried_bounds(s: StepSpec) -> tuple[list[list[CarriedBounds]], list[int]]:
+    """Per local step t = 0..L-1 and layer l, the bounds of the exact carried step, and the
+    bound of each layer's final numerator V_L (rounded once: W' = clamp(floor(V_L / 2^m_l))):
+    v_max(0) = 2^(BW-1+m_l);  v_max(t+1) = v_max(t) + glr_max(t);
+    z_max = (n_l + 1) v_max a_max;  d_max(L-1) = 2^K;  s_max(l) = n_{l+1} v_max(l) d_max(l);
+    d_max(l-1) = ceil(s_max(l) / 2^(K+m_l));  glr_max = B d_max a_max (2^BLR - 1).
+    Step 0 is `layer_bounds` at the carried scale (z_max and s_max times 2^m_l, the same d_max
+    and glr_max), and V_1's bound is layer_bounds' upd_max: one local step is the old step.
+    Products saturate at BOUND_SATURATION (`mul_sat`)."""
+    dims, n = s.layer_dims, s.num_layers
+    wmax = 1 << (s.weight_bits - 1)
+    lr_max = (1 << s.lr_bits) - 1
+    ms = [s.layer_update_shift(l) for l in range(n)]
+    a_max = [max(1 << (s.feature_bits - 1), 1 << s.feature_frac_bits) if l == 0
+             else max((1 << s.act_bits) - 1, 1 << s.act_frac_bits) for l in range(n)]
+    v = [min(wmax << m, BOUND_SATURATION) for m in ms]
+    steps = []
+    for _ in range(s.local_steps):
+        d_max, s_max = [0] * n, [0] * n
+        d_max[n - 1] = 1 << s.frac_bits
+        for l in range(n - 1, 0, -1):
+            s_max[l] = mul_sat(mul_sat(dims[l + 1], v[l]), d_max[l])
+            d_max[l - 1] = -(-s_max[l] >> (s.frac_bits + ms[l]))
+        row = []
+        for l in range(n):
+            glr = mul_sat(mul_sat(mul_sat(s.batch_size, d_max[l]), a_max[l]), lr_max)
+            row.append(CarriedBounds(v[l], mul_sat(mul_sat(dims[l] + 1, v[l]), a_max[l]), d_max[l], s_max[l], glr))
+        steps.append(row)
+        v = [min(v[l] + row[l].glr_max, BOUND_SATURATION) for l in range(n)]
+    return steps, v
+
+
+def carried_max_bits(s: StepSpec) -> int:
+    """Bits (magnitude) of the largest intermediate of `step.local_training` with its exact
+    carried weights, computed as the circuit and the JAX step do: the first step on W itself
+    (`layer_bounds`), the later ones on the carried V (`carried_bounds`), then the final
+    numerators. With one local step it is `max_intermediate_bits`."""
+    steps, final = carried_bounds(s)
+    later = [max(bit_length(b.z_max), bit_length(b.s_max)) for row in steps[1:] for b in row]
+    return max([max_intermediate_bits(s)] + [bit_length(v) for v in final] + later)

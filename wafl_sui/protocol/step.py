@@ -56,14 +56,18 @@ def layer_matrices(weights: Sequence[int], spec: StepSpec) -> list[list[list[int
 
 def forward(
     mats: Sequence[Sequence[Sequence[int]]], features: Sequence[Sequence[int]], spec: StepSpec,
+    extra: Sequence[int] | None = None,
 ) -> tuple[list[list[list[int]]], list[list[list[int]]], list[list[int]]]:
     """The integer forward pass of one batch: (inputs of each layer with the bias input
-    appended, ReLU masks of each hidden layer, output probabilities p at scale 2^K)."""
+    appended, ReLU masks of each hidden layer, output probabilities p at scale 2^K).
+    `extra[l]`: layer l's matrix is at scale 2^(K + extra[l]) (the carried weights of
+    `exact_step`: extra = m_l); every division by a power of two then divides by 2^extra[l] more."""
     k, n = spec.frac_bits, spec.num_layers
+    e = list(extra) if extra is not None else [0] * n
     a = [list(row) + [1 << spec.feature_frac_bits] for row in features]
     inputs, masks = [a], []
     for l in range(n - 1):
-        sh, hi = spec.activation_shift(l), spec.act_max
+        sh, hi = spec.activation_shift(l) + e[l], spec.act_max
         nxt, msk = [], []
         for row in a:
             pairs = [relu_fixed(sum(wv * av for wv, av in zip(w_o, row)), sh, hi) for w_o in mats[l]]
@@ -72,67 +76,95 @@ def forward(
         a = nxt
         inputs.append(a)
         masks.append(msk)
-    p = [[hard_sigmoid_fixed(sum(wv * av for wv, av in zip(w_o, row)) >> spec.forward_shift, k)
+    fwd = spec.forward_shift + e[n - 1]
+    p = [[hard_sigmoid_fixed(sum(wv * av for wv, av in zip(w_o, row)) >> fwd, k)
           for w_o in mats[n - 1]] for row in a]
     return inputs, masks, p
+
+
+def carry_weights(weights: Sequence[int], spec: StepSpec) -> list[list[list[int]]]:
+    """The weights as the exact carried matrices of `exact_step`: V_l = W_l * 2^m_l."""
+    return [[[w << spec.layer_update_shift(l) for w in row] for row in mat]
+            for l, mat in enumerate(layer_matrices(weights, spec))]
+
+
+def round_carried(carried: Sequence[Sequence[Sequence[int]]], spec: StepSpec) -> list[int]:
+    """The one rounding of a proof: W' = clamp(floor(V_l / 2^m_l), -2^(BW-1), 2^(BW-1)-1), flat."""
+    out: list[int] = []
+    for l, mat in enumerate(carried):
+        m = spec.layer_update_shift(l)
+        out.extend(min(max(v >> m, spec.weight_min), spec.weight_max) for row in mat for v in row)
+    return out
+
+
+def exact_step(
+    carried: Sequence[Sequence[Sequence[int]]], features: Sequence[Sequence[int]],
+    labels: Sequence[Sequence[int]], lr_q: int, spec: StepSpec,
+) -> list[list[list[int]]]:
+    """One exact integer SGD step on the carried weights V_l (scale 2^(K + m_l), m_l = k_l + S):
+    nothing is rounded but the activations, the hard sigmoid and the back-propagated errors,
+    all floor divisions.
+
+    Forward, layer l = 0..L-1 with inputs a_l (a_0 = features at scale 2^KX; hidden activations
+    at scale 2^KH), each row extended by the bias input 1.0 (2^KX, resp. 2^KH):
+    z_l[i][o]  = sum_j V_l[o][j] * a_l[i][j]                    (scale 2^(K + m_l + k_l))
+    hidden:  q = floor(z / 2^(K + k_l - KH + m_l)); a_{l+1} = clamp(q, 0, 2^BH - 1),
+             mask_{l+1} = [0 <= q <= 2^BH - 1]
+    output:  p[i][c] = clamp(floor(z / 2^(k_l + 2 + m_l)) + 2^(K-1), 0, 2^K - 1)   (hard sigmoid)
+    Backward, from the output error delta_{L-1} = p - y*2^K (scale 2^K), with the step's V:
+    s[i][j]           = sum_o V_l[o][j] * delta_l[i][o]          (j < n_l; scale 2^(2K + m_l))
+    delta_{l-1}[i][j] = floor(s / 2^(K + m_l)) * mask_l[i][j]     (scale 2^K)
+    Gradient and update, every layer:
+    G_l[o][j]  = sum_i delta_l[i][o] * a_l[i][j]                  (scale 2^(K + k_l))
+    V_l'[o][j] = V_l[o][j] - G_l[o][j] * lr_q                     (scale 2^(K + m_l), exact)
+    With V = W * 2^m every division equals the old step's (floor(x*2^m / 2^(s+m)) = floor(x/2^s)).
+    """
+    n, k = spec.num_layers, spec.frac_bits
+    ms = [spec.layer_update_shift(l) for l in range(n)]
+    inputs, masks, p = forward(carried, features, spec, ms)
+    delta = [[p[i][c] - (int(labels[i][c]) << k) for c in range(spec.classes)] for i in range(len(p))]
+    deltas = [None] * n
+    deltas[n - 1] = delta
+    for l in range(n - 1, 0, -1):
+        n_in, sh = spec.layer_dims[l], k + ms[l]
+        deltas[l - 1] = [
+            [(sum(carried[l][o][j] * di[o] for o in range(len(di))) >> sh) * masks[l - 1][i][j]
+             for j in range(n_in)]
+            for i, di in enumerate(deltas[l])]
+    out = []
+    for l in range(n):
+        a, dl = inputs[l], deltas[l]
+        out.append([[v - sum(dl[i][o] * a[i][j] for i in range(len(a))) * lr_q for j, v in enumerate(v_o)]
+                    for o, v_o in enumerate(carried[l])])
+    return out
 
 
 def train_step(
     weights: Sequence[int], features: Sequence[Sequence[int]], labels: Sequence[Sequence[int]],
     lr_q: int, spec: StepSpec,
 ) -> list[int]:
-    """One exact integer SGD step of the model (one batch of B), all divisions floor divisions.
-
-    Forward, layer l = 0..L-1 with inputs a_l (a_0 = features at scale 2^KX; hidden activations
-    at scale 2^KH), each row extended by the bias input 1.0 (2^KX, resp. 2^KH):
-    z_l[i][o]  = sum_j W_l[o][j] * a_l[i][j]                    (scale 2^(K + k_l))
-    hidden:  q = floor(z / 2^(K + k_l - KH)); a_{l+1} = clamp(q, 0, 2^BH - 1),
-             mask_{l+1} = [0 <= q <= 2^BH - 1]
-    output:  p[i][c] = clamp(floor(z / 2^(k_l + 2)) + 2^(K-1), 0, 2^K - 1)   (hard sigmoid)
-    Backward, from the output error delta_{L-1} = p - y*2^K (scale 2^K), with the OLD weights:
-    s[i][j]          = sum_o W_l[o][j] * delta_l[i][o]           (j < n_l; scale 2^(2K))
-    delta_{l-1}[i][j] = floor(s / 2^K) * mask_l[i][j]             (scale 2^K)
-    Gradient and update, every layer (m_l = k_l + S):
-    G_l[o][j]  = sum_i delta_l[i][o] * a_l[i][j]                  (scale 2^(K + k_l))
-    W_l'[o][j] = clamp(floor((W*2^m_l - G*lr_q) / 2^m_l), -2^(BW-1), 2^(BW-1)-1)
-    With no hidden layer this is the linear step (the same integers as before MLPs).
-    """
-    n, k = spec.num_layers, spec.frac_bits
-    mats = layer_matrices(weights, spec)
-    inputs, masks, p = forward(mats, features, spec)
-    delta = [[p[i][c] - (int(labels[i][c]) << k) for c in range(spec.classes)] for i in range(len(p))]
-    deltas = [None] * n
-    deltas[n - 1] = delta
-    for l in range(n - 1, 0, -1):
-        n_in = spec.layer_dims[l]
-        deltas[l - 1] = [
-            [(sum(mats[l][o][j] * di[o] for o in range(len(di))) >> k) * masks[l - 1][i][j]
-             for j in range(n_in)]
-            for i, di in enumerate(deltas[l])]
-    out: list[int] = []
-    for l in range(n):
-        m = spec.layer_update_shift(l)
-        a, dl = inputs[l], deltas[l]
-        for o, w_o in enumerate(mats[l]):
-            for j, w in enumerate(w_o):
-                g = sum(dl[i][o] * a[i][j] for i in range(len(a)))
-                t = ((w << m) - g * lr_q) >> m
-                out.append(min(max(t, spec.weight_min), spec.weight_max))
-    return out
+    """One integer SGD step of the model (one batch of B), rounded: `exact_step` from
+    V = W * 2^m, then `round_carried`. Written out (m_l = k_l + S):
+    z = W.a; hidden a' = clamp(floor(z / 2^(K+k_l-KH)), 0, 2^BH-1); p = clamp(floor(z /
+    2^(k_l+2)) + 2^(K-1), 0, 2^K-1); delta_{l-1} = floor(W^T.delta / 2^K) * mask;
+    W' = clamp(floor((W*2^m_l - G*lr_q) / 2^m_l), -2^(BW-1), 2^(BW-1)-1).
+    With no hidden layer this is the linear step (the same integers as before MLPs)."""
+    return round_carried(exact_step(carry_weights(weights, spec), features, labels, lr_q, spec), spec)
 
 
 def local_training(
     weights: Sequence[int], features: Sequence[Sequence[int]], labels: Sequence[Sequence[int]],
     lr_q: int, spec: StepSpec,
 ) -> list[int]:
-    """local_steps exact steps, step s on rows [s*B, (s+1)*B): what one proof attests."""
+    """What one proof attests: local_steps exact steps (`exact_step`, step s on rows
+    [s*B, (s+1)*B)) on the weights carried exactly from V = W * 2^m, rounded and clipped ONCE at
+    the end (`round_carried`). local_steps = 1 is `train_step`; for more steps the weights are
+    not rounded between steps (bounds: `protocol.carried_bounds`)."""
     validate_weights_signed(weights, spec)
     check_batch(features, labels, spec)
     check_lr_q(spec, lr_q)
-    w = list(weights)
+    v = carry_weights(weights, spec)
     b = spec.batch_size
     for s in range(spec.local_steps):
-        w = train_step(w, features[s * b : (s + 1) * b], labels[s * b : (s + 1) * b], lr_q, spec)
-    return w
-
-
+        v = exact_step(v, features[s * b : (s + 1) * b], labels[s * b : (s + 1) * b], lr_q, spec)
+    return round_carried(v, spec)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wafl_sui import protocol
-from wafl_sui.protocol import BOUND_SATURATION, StepSpec, layer_bounds
+from wafl_sui.protocol import BOUND_SATURATION, StepSpec, carried_bounds, layer_bounds
 
 MAX_FIELD_BITS = 253
 
@@ -23,21 +23,33 @@ def _bitlen(x: int) -> int:
 
 @dataclass(frozen=True)
 class LayerParams:
-    """Template parameters of one layer (docs/CIRCUIT.md, "MLP")."""
+    """Template parameters of one layer in one local step (docs/CIRCUIT.md, "MLP" and "Exact
+    local steps"). Step 0 computes on the old weights W (offset OFFW); a later step t on the
+    carried V = W*2^m - (glr of steps < t), every division then by 2^m more."""
 
     nin: int
     nout: int
     one: int       # the bias input 1.0 at the inputs' scale: 2^KX, then 2^KH
     hidden: bool   # a clamped-ReLU layer (else the hard-sigmoid output)
     NZ: int        # bits of the activation's decomposition (hidden: z - 2^(BH-1+SH); output: z)
-    shift: int     # SH (hidden) or the forward shift k_in + 2 (output)
+    shift: int     # SH (hidden) or the forward shift k_in + 2 (output), + m at a carried step
     clamps: bool   # NZ - shift > BH (hidden) / > K (output): the activation can clamp
     NS: int        # bits of the back-propagated sums' decomposition (0 for layer 0)
+    bp_shift: int  # the back-propagated division: K (step 0), K + m (carried)
     masked: bool   # the activation feeding this layer can clamp: its mask is a signal
-    NA: int        # bits of the update decomposition
-    M: int         # update shift k_in + S
+    M: int         # update shift k_in + S (the carried scale's extra bits)
     FOLD: int      # 1: lr multiplies delta (B*nout products), 0: the sums (nout*(nin+1))
     offset: int    # where the layer's weights start in the flat vector
+    carried: bool  # the step computes on the carried V (t >= 1), not on W
+
+
+@dataclass(frozen=True)
+class RoundParams:
+    """The one rounding of a layer per proof: DivClamp(NA, M, BW) of V_L."""
+
+    NA: int
+    M: int
+    clamps: bool   # NA - M > BW
 
 
 @dataclass(frozen=True)
@@ -55,70 +67,96 @@ class MlpParams:
     BH: int
     NW: int
     DOMAIN: int
-    layers: tuple[LayerParams, ...]
+    steps: tuple[tuple[LayerParams, ...], ...]
+    rounding: tuple[RoundParams, ...]
+
+    @property
+    def layers(self) -> tuple[LayerParams, ...]:
+        """The first local step's layers."""
+        return self.steps[0]
+
+
+def _check_bits(layer: int, name: str, bits: int, bound: int, error: type[Exception]) -> None:
+    # a saturated bound (protocol.mul_sat) is no bound: refuse it too
+    if bits >= MAX_FIELD_BITS or bound >= BOUND_SATURATION:
+        raise error(f"layer {layer}'s {name} needs {bits} bits, the circuit allows < {MAX_FIELD_BITS} "
+                    "(BN254 field): use fewer weight/feature/lr bits, fewer local steps or a smaller model")
 
 
 def derive_mlp_params(spec: StepSpec, error: type[Exception] = ValueError) -> MlpParams:
-    """Every decomposition width of the MLP circuit, each checked below 253 bits (`error`)."""
-    bounds = layer_bounds(spec)
+    """Every decomposition width of the generated circuit, per local step and layer, each checked
+    below 253 bits (`error`): step 0 from `protocol.layer_bounds`, later steps and the final
+    rounding from `protocol.carried_bounds`."""
+    first = layer_bounds(spec)
+    carried, final = carried_bounds(spec)
     dims, n = spec.layer_dims, spec.num_layers
     K, BW, BH, B = spec.frac_bits, spec.weight_bits, spec.act_bits, spec.batch_size
-    layers = []
+    steps = []
+    for t in range(spec.local_steps):
+        layers = []
+        for l in range(n):
+            m = spec.layer_update_shift(l)
+            extra = m if t else 0
+            z_max, s_max = (carried[t][l].z_max, carried[t][l].s_max) if t else (first[l].z_max, first[l].s_max)
+            hidden = l < n - 1
+            if hidden:
+                sh = spec.activation_shift(l) + extra
+                nz = _bitlen(z_max + (1 << (BH - 1 + sh))) + 1
+                clamps = nz - sh > BH
+            else:
+                sh = spec.forward_shift + extra
+                nz = _bitlen(z_max) + 1
+                clamps = nz - sh > K
+            ns = _bitlen(s_max) + 1 if l else 0
+            _check_bits(l, "activation", nz, z_max, error)
+            _check_bits(l, "back-propagated sum", ns, s_max, error)
+            if ns and ns <= K + extra:
+                raise error(f"layer {l}'s back-propagated sum has {ns} bits, not more than its shift {K + extra}")
+            # layer l >= 1 back-propagates through the activation of layer l-1: masked iff it can clamp
+            masked = l > 0 and layers[l - 1].clamps
+            layers.append(LayerParams(dims[l], dims[l + 1], 1 << spec.input_frac_bits(l), hidden, nz, sh, clamps,
+                                      ns, K + extra, masked, m, 1 if B < dims[l] + 1 else 0,
+                                      spec.layer_offsets[l], bool(t)))
+        steps.append(tuple(layers))
+    rounding = []
     for l in range(n):
-        b = bounds[l]
-        hidden = l < n - 1
-        if hidden:
-            sh = spec.activation_shift(l)
-            nz = _bitlen(b.z_max + (1 << (BH - 1 + sh))) + 1
-            clamps = nz - sh > BH
-        else:
-            sh = spec.forward_shift
-            nz = _bitlen(b.z_max) + 1
-            clamps = nz - sh > K
-        ns = _bitlen(b.s_max) + 1 if l else 0
-        na = _bitlen(b.upd_max) + 1
-        m = spec.layer_update_shift(l)
-        layers.append(LayerParams(dims[l], dims[l + 1], 1 << spec.input_frac_bits(l), hidden, nz, sh, clamps,
-                                  ns, False, na, m, 1 if B < dims[l] + 1 else 0, spec.layer_offsets[l]))
-        for name, bits, bound in (("activation", nz, b.z_max), ("back-propagated sum", ns, b.s_max),
-                                  ("update numerator", na, b.upd_max)):
-            # a saturated bound (protocol.mul_sat) is no bound: refuse it too
-            if bits >= MAX_FIELD_BITS or bound >= BOUND_SATURATION:
-                raise error(f"layer {l}'s {name} needs {bits} bits, the circuit allows < {MAX_FIELD_BITS} "
-                            "(BN254 field): use fewer weight/feature/lr bits or a smaller model")
-        if ns and ns <= K:
-            raise error(f"layer {l}'s back-propagated sum has {ns} bits, not more than frac_bits {K}")
-    # layer l >= 1 back-propagates through the activation of layer l-1: masked iff it can clamp
-    layers = [lp if l == 0 else LayerParams(**{**lp.__dict__, "masked": layers[l - 1].clamps})
-              for l, lp in enumerate(layers)]
+        na, m = _bitlen(final[l]) + 1, spec.layer_update_shift(l)
+        _check_bits(l, "update numerator", na, final[l], error)
+        rounding.append(RoundParams(na, m, na - m > BW))
     return MlpParams(spec.features, spec.classes, B, spec.local_steps, K, BW, spec.feature_frac_bits,
                      spec.feature_bits, spec.lr_frac_bits, spec.lr_bits, BH, spec.num_weights,
-                     protocol.CONTEXT_DOMAIN, tuple(layers))
+                     protocol.CONTEXT_DOMAIN, tuple(steps), tuple(rounding))
 
 
-def layer_constraints(p: MlpParams) -> list[dict[str, int]]:
-    """Constraints of one local step, layer by layer (circom --O2), term by term."""
+def step_constraints(p: MlpParams, t: int) -> list[dict[str, int]]:
+    """Constraints of local step t, layer by layer (circom --O2), term by term."""
     out = []
     B = p.B
-    for l, lp in enumerate(p.layers):
+    for l, lp in enumerate(p.steps[t]):
         nin, nout = lp.nin, lp.nout
-        t = {
+        tm = {
             "forward_products": B * nout * nin,
             "activation": B * nout * (lp.NZ + (3 if lp.clamps else 0)),
             "backprop_products": B * nin * nout if l else 0,
             "backprop_division": B * nin * (lp.NS + (1 if lp.masked else 0)) if l else 0,
             "lr_products": B * nout if lp.FOLD else nout * (nin + 1),
             "gradient_products": B * nout * nin,
-            "weight_update": nout * (nin + 1) * (lp.NA + (3 if lp.NA - lp.M > p.BW else 0)),
         }
-        t["total"] = sum(t.values())
-        out.append(t)
+        tm["total"] = sum(tm.values())
+        out.append(tm)
     return out
 
 
+def layer_constraints(p: MlpParams) -> list[dict[str, int]]:
+    """Constraints of all local steps, layer by layer, term by term (the per-proof rounding apart)."""
+    per = [step_constraints(p, t) for t in range(p.L)]
+    return [{k: sum(per[t][l][k] for t in range(p.L)) for k in per[0][l]} for l in range(len(p.layers))]
+
+
 def constraint_formula(spec: StepSpec, params: MlpParams, tree16, packed, context: int) -> dict:
-    """Predicted constraint count of the MLP circuit: per layer (one step) and the fixed terms;
-    `tree16`, `packed` and `context` (the context hash's count) are zk.circuit's, which calls this."""
+    """Predicted constraint count of the generated circuit: per layer (all local steps), the
+    per-proof rounding and the fixed terms; `tree16`, `packed` and `context` (the context hash's
+    count) are zk.circuit's, which calls this."""
     p = params
     L, B, D, C = p.L, p.B, p.D, p.C
     per_layer = layer_constraints(p)
@@ -127,13 +165,16 @@ def constraint_formula(spec: StepSpec, params: MlpParams, tree16, packed, contex
         "feature_range": L * B * D * p.BX,
         "label_bits": L * B * C,
         "lr_range": p.BLR,
-        "steps": L * sum(t["total"] for t in per_layer),
+        "steps": sum(t["total"] for t in per_layer),
+        "weight_update": sum(lp.nout * (lp.nin + 1) * (r.NA + (3 if r.clamps else 0))
+                             for lp, r in zip(p.layers, p.rounding)),
         "hash_models": 2 * tree16(packed(p.NW, p.BW)),
         "hash_data": tree16(1 + packed(L * B * D, p.BX) + packed(L * B * C, 1)),
     }
     terms["hash_context"] = context
     terms["total"] = sum(terms.values())
     terms["per_layer"] = per_layer
+    terms["per_step"] = [step_constraints(p, t) for t in range(L)]
     return terms
 
 
@@ -143,7 +184,8 @@ def floor_per_sample_step(spec: StepSpec) -> int:
 
 
 def main_source(spec: StepSpec, params: MlpParams) -> str:
-    """The main component: ranges, L local steps of every layer, the four commitments."""
+    """The main component: ranges, L local steps of every layer (step 0 on W, later steps on the
+    carried V), the one rounding of the new weights, the four commitments."""
     p = params
     D, C, B, L, NW = p.D, p.C, p.B, p.L, p.NW
     OFFW = 1 << (p.BW - 1)
@@ -161,9 +203,9 @@ def main_source(spec: StepSpec, params: MlpParams) -> str:
     a("    signal input salt;\n    signal input task_hi;\n    signal input task_lo;")
     a("    signal input sender_hi;\n    signal input sender_lo;\n    signal input round;\n    signal input lr_q;")
     a(f"    component lrRange = Num2Bits({p.BLR});\n    lrRange.in <== lr_q;")
-    a(f"    signal Wenc[{L + 1}][{NW}];")
+    a(f"    signal Wenc[{NW}];\n    signal Wnew[{NW}];")
     a(f"    component wr[{NW}];")
-    a(f"    for (var k = 0; k < {NW}; k++) {{ wr[k] = SignedRange({p.BW}); wr[k].in <== W[k]; Wenc[0][k] <== wr[k].enc; }}")
+    a(f"    for (var k = 0; k < {NW}; k++) {{ wr[k] = SignedRange({p.BW}); wr[k].in <== W[k]; Wenc[k] <== wr[k].enc; }}")
     a(f"    component xr[{L * B}][{D}];")
     a(f"    for (var i = 0; i < {L * B}; i++) {{ for (var d = 0; d < {D}; d++) {{ xr[i][d] = SignedRange({p.BX}); xr[i][d].in <== X[i][d]; }} }}")
     a(f"    for (var i = 0; i < {L * B}; i++) {{")
@@ -171,15 +213,21 @@ def main_source(spec: StepSpec, params: MlpParams) -> str:
     a(f"        for (var c = 0; c < {C}; c++) {{ Y[i][c] * (Y[i][c] - 1) === 0; rowSum += Y[i][c]; }}")
     a("        rowSum === 1;")
     a("    }")
+
+    def weights_of(s: int, l: int, comp: str) -> None:
+        lp = p.steps[s][l]
+        nin, nout = lp.nin, lp.nout
+        src = f"Wenc[{lp.offset} + o * {nin + 1} + j]" if s == 0 else f"V_{s}_{l}[o][j]"
+        a(f"    for (var o = 0; o < {nout}; o++) {{ for (var j = 0; j <= {nin}; j++) {{ {comp}.Wenc[o][j] <== {src}; }} }}")
+
     for s in range(L):
         r0 = s * B
-        a(f"    // ---- local step {s}: rows [{r0}, {r0 + B})")
-        # forward
-        for l, lp in enumerate(p.layers):
+        off = OFFW if s == 0 else 0
+        a(f"    // ---- local step {s}: rows [{r0}, {r0 + B}), on {'W' if s == 0 else f'the carried V_{s}'}")
+        for l, lp in enumerate(p.steps[s]):
             nin, nout = lp.nin, lp.nout
-            a(f"    component fw_{s}_{l} = Dense({nin}, {nout}, {B}, {lp.one}, {OFFW});")
-            a(f"    for (var o = 0; o < {nout}; o++) {{ for (var j = 0; j <= {nin}; j++) {{ "
-              f"fw_{s}_{l}.Wenc[o][j] <== Wenc[{s}][{lp.offset} + o * {nin + 1} + j]; }} }}")
+            a(f"    component fw_{s}_{l} = Dense({nin}, {nout}, {B}, {lp.one}, {off});")
+            weights_of(s, l, f"fw_{s}_{l}")
             if l == 0:
                 a(f"    for (var i = 0; i < {B}; i++) {{ for (var j = 0; j < {nin}; j++) {{ fw_{s}_0.A[i][j] <== X[{r0} + i][j]; }} }}")
             else:
@@ -191,32 +239,39 @@ def main_source(spec: StepSpec, params: MlpParams) -> str:
                 a(f"    component err_{s} = SigmoidError({C}, {B}, {lp.NZ}, {lp.shift}, {p.K});")
                 a(f"    err_{s}.z <== fw_{s}_{l}.z;")
                 a(f"    for (var i = 0; i < {B}; i++) {{ for (var c = 0; c < {C}; c++) {{ err_{s}.Y[i][c] <== Y[{r0} + i][c]; }} }}")
-        # backward: deltas from the output layer down, with the step's old weights
+        # backward: deltas from the output layer down, with the step's weights
         a(f"    signal dl_{s}_{n - 1}[{B}][{C}];\n    dl_{s}_{n - 1} <== err_{s}.delta;")
         for l in range(n - 1, 0, -1):
-            lp = p.layers[l]
+            lp = p.steps[s][l]
             nin, nout = lp.nin, lp.nout
-            a(f"    component bp_{s}_{l} = Backprop({nin}, {nout}, {B}, {p.K}, {lp.NS}, {OFFW}, {1 if lp.masked else 0});")
-            a(f"    for (var o = 0; o < {nout}; o++) {{ for (var j = 0; j <= {nin}; j++) {{ "
-              f"bp_{s}_{l}.Wenc[o][j] <== Wenc[{s}][{lp.offset} + o * {nin + 1} + j]; }} }}")
+            a(f"    component bp_{s}_{l} = Backprop({nin}, {nout}, {B}, {lp.bp_shift}, {lp.NS}, {off}, {1 if lp.masked else 0});")
+            weights_of(s, l, f"bp_{s}_{l}")
             a(f"    bp_{s}_{l}.delta <== dl_{s}_{l};")
             a(f"    bp_{s}_{l}.mask <== act_{s}_{l - 1}.mask;")
             a(f"    signal dl_{s}_{l - 1}[{B}][{nin}];\n    dl_{s}_{l - 1} <== bp_{s}_{l}.dprev;")
-        # gradients and updates
-        for l, lp in enumerate(p.layers):
+        # gradients times lr; the carried weights of the next step (linear: no constraint)
+        for l, lp in enumerate(p.steps[s]):
             nin, nout = lp.nin, lp.nout
-            a(f"    component up_{s}_{l} = Update({nin}, {nout}, {B}, {lp.one}, {OFFW}, {lp.NA}, {lp.M}, {p.BW}, {lp.FOLD});")
-            a(f"    up_{s}_{l}.lr <== lr_q;")
-            a(f"    up_{s}_{l}.delta <== dl_{s}_{l};")
+            a(f"    component gr_{s}_{l} = Gradient({nin}, {nout}, {B}, {lp.one}, {lp.FOLD});")
+            a(f"    gr_{s}_{l}.lr <== lr_q;")
+            a(f"    gr_{s}_{l}.delta <== dl_{s}_{l};")
             src = f"X[{r0} + i][j]" if l == 0 else f"act_{s}_{l - 1}.a[i][j]"
-            a(f"    for (var i = 0; i < {B}; i++) {{ for (var j = 0; j < {nin}; j++) {{ up_{s}_{l}.A[i][j] <== {src}; }} }}")
+            a(f"    for (var i = 0; i < {B}; i++) {{ for (var j = 0; j < {nin}; j++) {{ gr_{s}_{l}.A[i][j] <== {src}; }} }}")
+            prev = (f"(Wenc[{lp.offset} + o * {nin + 1} + j] - {OFFW}) * {1 << lp.M}" if s == 0
+                    else f"V_{s}_{l}[o][j]")
+            a(f"    signal V_{s + 1}_{l}[{nout}][{nin + 1}];")
             a(f"    for (var o = 0; o < {nout}; o++) {{ for (var j = 0; j <= {nin}; j++) {{ "
-              f"up_{s}_{l}.Wenc[o][j] <== Wenc[{s}][{lp.offset} + o * {nin + 1} + j]; }} }}")
-            a(f"    for (var o = 0; o < {nout}; o++) {{ for (var j = 0; j <= {nin}; j++) {{ "
-              f"Wenc[{s + 1}][{lp.offset} + o * {nin + 1} + j] <== up_{s}_{l}.WencNew[o][j]; }} }}")
+              f"V_{s + 1}_{l}[o][j] <== {prev} - gr_{s}_{l}.glr[o][j]; }} }}")
+    # the one rounding per proof: W' = clamp(floor(V_L / 2^m), -2^(BW-1), 2^(BW-1)-1), offset encoded
+    for l, (lp, r) in enumerate(zip(p.layers, p.rounding)):
+        nin, nout = lp.nin, lp.nout
+        a(f"    component rd_{l}[{nout}][{nin + 1}];")
+        a(f"    for (var o = 0; o < {nout}; o++) {{ for (var j = 0; j <= {nin}; j++) {{ "
+          f"rd_{l}[o][j] = DivClamp({r.NA}, {r.M}, {p.BW}); rd_{l}[o][j].in <== V_{L}_{l}[o][j]; "
+          f"Wnew[{lp.offset} + o * {nin + 1} + j] <== rd_{l}[o][j].out; }} }}")
     # commitments, as WaflStep
     a(f"    component packOld = Pack({NW}, {p.BW});\n    component packNew = Pack({NW}, {p.BW});")
-    a(f"    for (var k = 0; k < {NW}; k++) {{ packOld.in[k] <== Wenc[0][k]; packNew.in[k] <== Wenc[{L}][k]; }}")
+    a(f"    for (var k = 0; k < {NW}; k++) {{ packOld.in[k] <== Wenc[k]; packNew.in[k] <== Wnew[k]; }}")
     a(f"    var MW = packedLength({NW}, {p.BW});")
     a("    component hOld = PoseidonTree16(MW);\n    component hNew = PoseidonTree16(MW);")
     a("    for (var j = 0; j < MW; j++) { hOld.in[j] <== packOld.out[j]; hNew.in[j] <== packNew.out[j]; }")
@@ -244,10 +299,8 @@ def main_source(spec: StepSpec, params: MlpParams) -> str:
 def new_weight_signals(spec: StepSpec, params: MlpParams, k: int) -> list[str]:
     """Names under which the witness may hold the k-th new (offset-encoded) weight, in order of
     preference (circom --O2 may drop the intermediate copies)."""
-    s = params.L - 1
     for l, lp in enumerate(params.layers):
         if lp.offset <= k < lp.offset + lp.nout * (lp.nin + 1):
             o, j = divmod(k - lp.offset, lp.nin + 1)
-            return [f"main.Wenc[{params.L}][{k}]", f"main.up_{s}_{l}.WencNew[{o}][{j}]",
-                    f"main.up_{s}_{l}.upd[{o}][{j}].out"]
+            return [f"main.Wnew[{k}]", f"main.rd_{l}[{o}][{j}].out"]
     raise IndexError(k)

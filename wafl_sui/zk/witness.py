@@ -27,6 +27,7 @@ from typing import Any, Sequence
 from wafl_sui.errors import WaflError
 from wafl_sui import protocol
 from wafl_sui.zk.iden3_binary import read_sections
+from wafl_sui.zk.circuit import generated
 from wafl_sui.protocol import FIELD_MODULUS, ProtocolError, StepSpec
 
 P = FIELD_MODULUS
@@ -124,9 +125,9 @@ class StepInputs:
             "new_model": str(self.public_signals[1]),
             "data": str(self.public_signals[2]),
             "context": str(self.public_signals[3]),
-            # the linear circuit takes W as C x (D+1); the MLP circuit as the flat vector
-            "W": ([[enc(w) for w in self.weights[c * d1:(c + 1) * d1]] for c in range(s.classes)]
-                  if s.is_linear else [enc(w) for w in self.weights]),
+            # the fixed linear circuit takes W as C x (D+1); a generated one as the flat vector
+            "W": ([enc(w) for w in self.weights] if generated(s) else
+                  [[enc(w) for w in self.weights[c * d1:(c + 1) * d1]] for c in range(s.classes)]),
             "X": [[enc(x) for x in row] for row in self.features],
             "Y": [[str(int(y)) for y in row] for row in self.labels],
             "salt": str(self.salt),
@@ -376,7 +377,7 @@ def witness_new_weights(artifacts, witness: Sequence[int], sym: dict[str, int] |
     s = artifacts.spec
     last = s.local_steps
     out = []
-    if not s.is_linear:
+    if generated(s):
         from wafl_sui.zk.mlp_circuit import new_weight_signals
 
         for k in range(s.num_weights):
