@@ -61,6 +61,9 @@ def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, ne
     ident = _Sender(unsigned.sender) if unsigned is not None else load_identity(key)
     from wafl_sui.client import manifest as task_manifest
 
+    given_scaling = None
+    if scaling:  # a file of the user's: checked (against the data's width) before the ledger is read
+        given_scaling = _scaling(scaling, datasets.load_raw(data, label_column).x.shape[1])
     store = MetricsStore(metrics_file)
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = sync_task(store, ledger, task)
@@ -73,7 +76,7 @@ def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, ne
             raw = task_manifest.conform(raw, contract, data)
             sc = contract.scaling
         else:
-            sc = _scaling(scaling, raw.x.shape[1]) if scaling else datasets.scaling_for(raw)
+            sc = given_scaling if given_scaling is not None else datasets.scaling_for(raw)
         check_fits(raw, view.spec, data)
         if view.finished:
             click.echo(f"task {view.task_id} is finished; nothing to do")

@@ -134,16 +134,16 @@ def create_cmd(dataset, label_column, model, hidden, overrides, lr, quorum, roun
     raw = datasets.load_raw(dataset, label_column)
     flax_model = models.resolve(model, tuple(hidden) or None, datasets.spec_for(raw, **_overrides(overrides)))
     spec = flax_model.spec
+    rid = protocol.AGGREGATION_RULES[RULE_ALIASES[rule]]
+    agg = AggregationRule(rid, int(round(trim * protocol.BPS)) if rule == "trimmed-mean" else 0)
+    # every size limit before any work: the circuit's bounds and size, the gas budget
+    check_size(spec)
+    protocol.budget.check_task_budget(spec.num_weights, agg, quorum)
     # the task's data contract, fitted on the creator's data; its size checked before any work
     contract = task_manifest.fit(raw, spec, label_column)
     contract_bytes = contract.to_bytes()
     lr_q = protocol.lr_to_fixed(lr, spec.batch_size, spec.lr_frac_bits, spec.lr_bits)
-    rid = protocol.AGGREGATION_RULES[RULE_ALIASES[rule]]
-    agg = AggregationRule(rid, int(round(trim * protocol.BPS)) if rule == "trimmed-mean" else 0)
     rules = RoundRules(quorum, round_duration_s * 1000, rounds, grace_s * 1000)
-    # every size limit before any work: the circuit's bounds and size, the gas budget
-    check_size(spec)
-    protocol.budget.check_task_budget(spec.num_weights, agg, quorum)
     # checks first: the transaction options and the signer's key, before the circuit compile
     unsigned = unsigned_builder(network, key, tx_opts(**kw))
     if created_id is not None and unsigned is None:
