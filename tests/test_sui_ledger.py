@@ -1081,8 +1081,9 @@ def test_gas_and_object_refs_from_the_command_line():
 
 def test_offline_unsigned_transactions(tmp_path, txs, build):
     path = tmp_path / "deployments.json"
-    with pytest.raises(LedgerError, match="not deployed on localnet"):
-        L.SuiLedger.offline(ME.address, f"0xc0:12:{DIG}", 750, 10_000, deployments_path=path)
+    fresh = L.SuiLedger.offline(ME.address, f"0xc0:12:{DIG}", 750, 10_000, deployments_path=path)  # a fresh home
+    with pytest.raises(LedgerError, match="not deployed on localnet.*--package-id"):  # a call needs the package
+        fresh.create_task(SPEC, RoundRules(3, DUR, 5, 777), AggregationRule(2, 1500), LR_Q, True, MODEL, VK)
     deployments.record_deployment(deployments.Deployment("localnet", PKG, CAP, ME.address, DIG, CHAIN), path)
     deployments.record_task("localnet", deployments.TaskDeployment("mnist", TASK, 7, CAP, DIG), path)
     u = L.SuiLedger.offline(ME.address, [GAS.payment[0].object_id + f":12:{DIG}", f"0xc1:3:{GAS.payment[1].digest}"], 750, 12_345_678,
