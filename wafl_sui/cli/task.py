@@ -93,6 +93,8 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
 @click.option("--model", default="linear", show_default=True,
               help="linear, mlp (--hidden) or FILE.py:FUNCTION (a Flax nnx module, see wafl_sui.models).")
 @click.option("--hidden", type=click.IntRange(1), multiple=True, help="--model mlp: a hidden layer's width (repeat).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="--model mlp: the seed of its initial weights (Flax's initializers), committed with the task.")
 @with_spec_overrides
 @click.option("--lr", type=FiniteFloat(0, low_open=True), default=1.0, show_default=True,
               help="Learning rate (per mean gradient); lr * 2^lr_frac_bits / batch must fit lr_bits.")
@@ -115,9 +117,10 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--quiet", is_flag=True)
 @friendly_errors
-def create_cmd(dataset, label_column, model, hidden, overrides, lr, quorum, rounds, round_duration_s, grace_s, rule, trim,
+def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum, rounds, round_duration_s, grace_s, rule, trim,
                allowlist, name, network, ledger_file, key, created_id, as_json, quiet, **kw) -> None:
-    """Create a task: the dataset's spec, the zero model, the circuit's verifying key, the rules."""
+    """Create a task: the dataset's spec and model (--model; the linear model starts from zeros, an
+    MLP from its seeded initial weights), the circuit's verifying key, the rules."""
     from wafl_sui import protocol
     from wafl_sui.client import datasets
     from wafl_sui.federation.config import RULE_ALIASES
@@ -132,7 +135,8 @@ def create_cmd(dataset, label_column, model, hidden, overrides, lr, quorum, roun
     from wafl_sui import models
 
     raw = datasets.load_raw(dataset, label_column)
-    flax_model = models.resolve(model, tuple(hidden) or None, datasets.spec_for(raw, **_overrides(overrides)))
+    flax_model = models.resolve(model, tuple(hidden) or None, datasets.spec_for(raw, **_overrides(overrides)),
+                                 seed=seed)
     spec = flax_model.spec
     rid = protocol.AGGREGATION_RULES[RULE_ALIASES[rule]]
     agg = AggregationRule(rid, int(round(trim * protocol.BPS)) if rule == "trimmed-mean" else 0)
@@ -167,8 +171,8 @@ def create_cmd(dataset, label_column, model, hidden, overrides, lr, quorum, roun
         ref = ledger.create_task(signer, spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)
         ledger.set_manifest(signer, ref.task_id, contract_bytes)
     emit({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id, "name": ref.name, "spec": spec.to_dict(),
-          "setup": keys.setup.kind, "manifest_hash": str(contract.hash), "classes": list(contract.class_names),
-          "features": list(contract.feature_names)}, as_json,
+          "architecture": spec.architecture(), "setup": keys.setup.kind, "manifest_hash": str(contract.hash),
+          "classes": list(contract.class_names), "features": list(contract.feature_names)}, as_json,
          lambda o: click.echo(f"created task {o['task_id']} (admin cap {o['admin_cap_id']})"
                               + (f", name {o['name']}" if o["name"] else "")
                               + f"; its data contract: {len(o['features'])} features, classes {o['classes']}"))
@@ -185,6 +189,9 @@ def _overrides(items: tuple[str, ...]) -> dict[str, int]:
         k, sep, v = item.partition("=")
         if not sep:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        if k.strip() == "hidden":
+            raise click.BadParameter(f"the architecture comes from --model (e.g. --model mlp --hidden 16), not --set "
+                                     f"{k.strip()}", param_hint="--set")
         if k.strip() not in known:
             raise click.BadParameter(f"unknown spec field {k.strip()!r}; known: {', '.join(known)}", param_hint="--set")
         try:

@@ -39,8 +39,17 @@ class SimulationConfig:
     round_duration_ms: int = 3_600_000
     grace_ms: int = 3_600_000
     name: Optional[str] = None
+    model: str = "linear"  # what `wafl_sui.models.resolve` takes: linear, mlp or FILE.py:FUNCTION
+    hidden: tuple[int, ...] = ()  # --model mlp: the hidden widths (empty: models.DEFAULT_HIDDEN)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))  # a list from JSON too
+        if not self.model:
+            raise ConfigError("--model must be linear, mlp or FILE.py:FUNCTION")
+        if any(h < 1 for h in self.hidden):
+            raise ConfigError(f"hidden widths must be >= 1, got {list(self.hidden)}")
+        if self.hidden and self.model != "mlp":
+            raise ConfigError("--hidden needs --model mlp (the linear model has none; a model file defines its own)")
         if self.rule not in RULE_ALIASES:
             raise ConfigError(f"unknown rule {self.rule!r}; choose fedavg, median or trimmed-mean")
         if not 1 <= self.clients <= 256:
@@ -87,6 +96,10 @@ class SimulationConfig:
     def run_key(self) -> str:
         """Stable id of the run: everything that changes the federation (not its name)."""
         d = {k: v for k, v in self.to_dict().items() if k != "name"}
+        if self.model == "linear":  # the linear model's run ids are those of runs made before --model
+            del d["model"], d["hidden"]
+        else:
+            d["hidden"] = list(self.hidden)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -116,10 +116,16 @@ class Simulation:
         self.scaling = datasets.scaling_for(self.train_raw)
         self.train = datasets.to_dataset(self.train_raw, self.scaling)
         self.test = datasets.to_dataset(self.test_raw, self.scaling)
-        self.spec = datasets.spec_for(self.train_raw, batch_size=cfg.batch_size, local_steps=cfg.local_steps)
+        base = datasets.spec_for(self.train_raw, batch_size=cfg.batch_size, local_steps=cfg.local_steps)
+        from wafl_sui import models
         from wafl_sui.zk.circuit import check_size
 
-        check_size(self.spec)  # size limits before any compiling (the gas budget: at create_task)
+        # the model (--model linear|mlp|FILE.py:FN): its spec and its initial weights (seeded)
+        self.model = models.resolve(cfg.model, cfg.hidden, base, seed=cfg.seed)
+        self.spec = self.model.spec
+        # every size limit before any compiling: the circuit's bounds and size, the gas budget
+        check_size(self.spec)
+        protocol.budget.check_task_budget(self.spec.num_weights, AggregationRule(cfg.rule_id, cfg.trim_bps), cfg.quorum)
         self.lr_q = protocol.lr_to_fixed(cfg.lr, self.spec.batch_size, self.spec.lr_frac_bits, self.spec.lr_bits)
 
     def _existing(self, ledger: Ledger) -> Any:
@@ -135,6 +141,10 @@ class Simulation:
         except TaskNotFound:
             self.say(f"task {task_id} of an earlier run is not on this ledger; creating a new one")
             return None
+        if view.spec != self.spec:  # e.g. the model file changed since: a new task, the old one stays
+            self.say(f"task {task_id} of an earlier run has another spec ({'-'.join(map(str, view.spec.layer_dims))}"
+                     f" vs {'-'.join(map(str, self.spec.layer_dims))}); creating a new one")
+            return None
         self.say(f"resuming task {task_id} at round {view.round} of {self.cfg.rounds}")
         return view
 
@@ -143,8 +153,9 @@ class Simulation:
         rules = RoundRules(quorum=cfg.quorum, round_duration_ms=cfg.round_duration_ms,
                            max_rounds=cfg.rounds, grace_ms=cfg.grace_ms)
         agg = AggregationRule(cfg.rule_id, cfg.trim_bps)
-        zero = [protocol.encode_signed(0, self.spec.weight_bits)] * self.spec.num_weights
-        ref = ledger.create_task(admin, self.spec, rules, agg, self.lr_q, True, zero, vk,
+        # the initial model: zeros for the linear model, the seeded initializers of an MLP
+        initial = [protocol.encode_signed(w, self.spec.weight_bits) for w in self.model.weights]
+        ref = ledger.create_task(admin, self.spec, rules, agg, self.lr_q, True, initial, vk,
                                  name=cfg.name or f"sim-{cfg.run_key()}")
         # the task's data contract, as `wafl task create` writes it: clients and evaluators that
         # join a simulated task read its columns, class order and scaling
@@ -152,7 +163,8 @@ class Simulation:
         ledger.set_manifest(admin, ref.task_id, contract.to_bytes())
         (self.dir / "run.json").write_text(json.dumps({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id,
                                                        "ledger": self.ledger_spec, "config": cfg.to_dict()}, indent=1))
-        self.say(f"created task {ref.task_id} ({cfg.rule}, quorum {cfg.quorum}, {cfg.rounds} rounds)")
+        self.say(f"created task {ref.task_id} ({self.architecture_name()}, {cfg.rule}, quorum {cfg.quorum}, "
+                 f"{cfg.rounds} rounds)")
         return ledger.task(ref.task_id)
 
     def _metrics(self, view: Any) -> Any:
@@ -162,7 +174,8 @@ class Simulation:
         cfg = self.cfg
         store.record_task(
             view.task_id, self.network, name=view.name or cfg.name or "", rules={
-                "spec": self.spec.to_dict(), "lr": cfg.lr, "lr_q": self.lr_q, "rule": cfg.rule,
+                "spec": self.spec.to_dict(), "model": cfg.model, "architecture": self.spec.architecture(),
+                "lr": cfg.lr, "lr_q": self.lr_q, "rule": cfg.rule,
                 "trim_bps": cfg.trim_bps, "quorum": cfg.quorum, "max_rounds": cfg.rounds,
                 "round_duration_ms": cfg.round_duration_ms, "clients": cfg.clients,
                 "attackers": cfg.attackers, "attack": cfg.attack, "dataset": cfg.dataset,
@@ -192,12 +205,18 @@ class Simulation:
                               self.cfg.attack_of(i), str(wafl_home())) for i, kf in enumerate(key_files)]
         return LocalEngine(workers, say=self.say)
 
+    def architecture_name(self) -> str:
+        """E.g. "linear 64-10" or "mlp 64-16-10" (the layer widths)."""
+        return f"{'linear' if self.spec.is_linear else 'mlp'} {'-'.join(map(str, self.spec.layer_dims))}"
+
     # ------------------------------------------------------------------ the run
     def evaluate(self, view: Any) -> Any:
+        return self._evaluate_weights([protocol.decode_signed(u, self.spec.weight_bits) for u in view.model])
+
+    def _evaluate_weights(self, signed: list[int]) -> Any:
         from wafl_sui.client import model
 
-        w = [protocol.decode_signed(u, self.spec.weight_bits) for u in view.model]
-        return model.evaluate(model.to_flax(w, self.spec), self.test.x, self.test.y)
+        return model.evaluate(model.to_flax(signed, self.spec), self.test.x, self.test.y)
 
     def run(self, *, report_dir: Optional[Path] = None, model_file: Optional[Path] = None) -> dict:
         from wafl_sui.federation.baseline import float_baseline
@@ -214,7 +233,9 @@ class Simulation:
             try:
                 self.baseline = float_baseline(self.train, self.test, rounds=cfg.rounds, clients=cfg.clients,
                                                batch_size=self.spec.batch_size, local_steps=self.spec.local_steps,
-                                               lr=cfg.lr, seed=cfg.seed)
+                                               lr=cfg.lr, seed=cfg.seed, spec=self.spec,
+                                               initial=self.model.weights)
+                self.initial = self._evaluate_weights(self.model.weights)
                 if view is None:
                     view = self._create(ledger, admin, sui_bytes.vk_bytes_from_snarkjs(self._host(host.verifying_key)))
                 store = self._metrics(view)
@@ -260,6 +281,8 @@ class Simulation:
         def emit(line: str) -> None:
             bar.write(line, file=self.table_file)
 
+        emit(f"model {self.architecture_name()} ({self.spec.num_weights:,} weights), batch {self.spec.batch_size} x "
+             f"{self.spec.local_steps} local step(s) per proof; initial accuracy {self.initial.accuracy:.3f}")
         emit(f"{'round':>5} {'accepted':>8} {'rejected':>8} {'accuracy':>8} {'loss':>7} {'prove s':>7} {'verify s':>8}")
         try:
             while not view.finished:
@@ -363,8 +386,12 @@ class Simulation:
         return {
             "task_id": view.task_id, "ledger": self.ledger_spec, "network": self.network,
             "dataset": self.cfg.dataset, "clients": self.cfg.clients, "rounds": view.round,
+            "model": self.cfg.model, "architecture": self.spec.architecture(),
+            "layer_dims": list(self.spec.layer_dims), "num_weights": self.spec.num_weights,
+            "local_steps": self.spec.local_steps, "batch_size": self.spec.batch_size,
             "rule": self.cfg.rule, "attackers": self.cfg.attackers, "attack": self.cfg.attack,
             "final_accuracy": round(final.accuracy, 4), "final_loss": round(final.loss, 4),
+            "initial_accuracy": round(self.initial.accuracy, 4), "initial_loss": round(self.initial.loss, 4),
             "float_baseline_accuracy": round(self.baseline.accuracy, 4),
             "float_baseline_loss": round(self.baseline.loss, 4),
             "updates_accepted": accepted, "updates_rejected": rejected,

@@ -187,7 +187,17 @@ def load_weights(module: Any, weights: Any, spec: StepSpec) -> Any:
     linears, dims, _ = read_architecture(module)
     if tuple(dims) != spec.layer_dims:
         raise ModelError(f"the module's layers {dims} do not match the model's {list(spec.layer_dims)}")
-    for lin, m in zip(linears, dequantize(weights, spec)):
+    return set_float_layers(module, dequantize(weights, spec))
+
+
+def set_float_layers(module: Any, mats: list[np.ndarray]) -> Any:
+    """Set a module's Linear kernels (in, out) and biases from float (out, in + 1) matrices
+    (protocol layout, bias last; what `float_layers` reads and `float_step` trains); returns it."""
+    linears, dims, _ = read_architecture(module)
+    shapes = [(dims[l + 1], dims[l] + 1) for l in range(len(linears))]
+    if [tuple(np.shape(m)) for m in mats] != shapes:
+        raise ModelError(f"the module's layers {dims} do not match matrices of shapes {[np.shape(m) for m in mats]}")
+    for lin, m in zip(linears, mats):
         lin.kernel.set_value(jnp.asarray(m[:, :-1].T, dtype=jnp.float32))
         lin.bias.set_value(jnp.asarray(m[:, -1], dtype=jnp.float32))
     return module

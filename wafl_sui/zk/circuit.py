@@ -232,8 +232,9 @@ def check_size(spec: StepSpec) -> int:
     if n > MAX_CONSTRAINTS:
         raise CircuitError(
             f"the step circuit of this spec would have about {n:,} constraints, over the {MAX_CONSTRAINTS:,} WaFL "
-            f"compiles (features {spec.features}, classes {spec.classes}, batch size {spec.batch_size}, local steps "
-            f"{spec.local_steps}); use a smaller batch size, fewer local steps or fewer features"
+            f"compiles (layers {'-'.join(map(str, spec.layer_dims))}, batch size {spec.batch_size}, local steps "
+            f"{spec.local_steps}); use a smaller batch size, fewer local steps, fewer features"
+            + (" or fewer / narrower hidden layers" if spec.hidden else "")
         )
     return n
 
