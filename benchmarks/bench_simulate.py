@@ -3,10 +3,15 @@
 1. The default run (digits, 4 clients, fedavg, 25 rounds, every update proven and verified) from
    an EMPTY artifact cache (circuit compile and set-up included): wall time, accuracy vs the
    float baseline. Targets: accuracy >= 0.92, within 2 points of the baseline, <= 240 s.
-2. Label-flip attackers (1 of 4, 3 of 10) under fedavg, median and trimmed mean, side by side;
+2. The MLP federation (`--part mlp`): `wafl simulate --model mlp --hidden H` (digits, 4
+   clients, every update proven and verified, empty cache): wall time, accuracy against the
+   float MLP of the same budget (same data, scaling, batch, rounds, local steps, initial model),
+   the initial model's accuracy, constraints per proof and per sample-step.
+3. Label-flip attackers (1 of 4, 3 of 10) under fedavg, median and trimmed mean, side by side;
    forged updates (1 of 4): how many were accepted (must be 0).
 
-    .venv/bin/python benchmarks/bench_simulate.py [--part default|attacks|forged|all] [--rounds N]
+    .venv/bin/python benchmarks/bench_simulate.py [--part default|mlp|attacks|forged|all] [--rounds N]
+        [--mlp-hidden 16 --mlp-rounds 20 --mlp-local-steps 1 --mlp-lr 3]
     .venv/bin/python benchmarks/bench_simulate.py --part default --write --machine idle  # its section of RESULTS.md
     .venv/bin/python benchmarks/bench_simulate.py --smoke      # every part once on iris, 1 round (does it run?)
 """
@@ -64,6 +69,29 @@ def default_run(rounds: int) -> None:
           f"median prove {s['prove_seconds_median']} s, median verify {s['verify_seconds_median']} s")
 
 
+def mlp_run(hidden: list[int], rounds: int, local_steps: int, lr: float) -> None:
+    from wafl_sui.protocol import StepSpec
+    from wafl_sui.zk.circuit import constraint_formula
+
+    args = ["--model", "mlp", *[a for h in hidden for a in ("--hidden", str(h))], "--rounds", str(rounds),
+            "--local-steps", str(local_steps), "--lr", str(lr)]
+    with tempfile.TemporaryDirectory(prefix="wafl-bench-") as d:
+        s = simulate(Path(d), *args)
+    dims, b = s["layer_dims"], s["batch_size"]
+    spec = StepSpec(features=dims[0], classes=dims[-1], hidden=tuple(dims[1:-1]), batch_size=b, local_steps=local_steps)
+    constraints = constraint_formula(spec)["total"]
+    gap = s["final_accuracy"] - s["float_baseline_accuracy"]
+    say(f"MLP simulate ({s['dataset']}, {'-'.join(map(str, dims))}, {s['clients']} clients, {s['rule']}, {rounds} rounds, "
+        f"B={b} x {local_steps} local step(s), lr {lr}, empty cache):")
+    say(f"  wall {s['process_wall_seconds']} s (target <= 360 s: {'ok' if s['process_wall_seconds'] <= 360 else 'MISSED'})")
+    say(f"  test accuracy {s['final_accuracy']:.4f} (initial model {s['initial_accuracy']:.4f}), float MLP baseline "
+        f"{s['float_baseline_accuracy']:.4f}, gap {gap:+.4f} (targets >= 0.96 and within 0.015)")
+    say(f"  {s['num_weights']:,} weights; {constraints:,} constraints per proof, "
+        f"{constraints / (b * local_steps):,.0f} per sample-step; updates accepted {s['updates_accepted']}, "
+        f"proofs verified {s['proofs_verified']}, median prove {s['prove_seconds_median']} s, "
+        f"median verify {s['verify_seconds_median']} s")
+
+
 def attacks(rounds: int, settings: tuple = ((4, 0), (4, 1), (10, 3))) -> None:
     if EXTRA:  # --smoke: one small setting
         settings = ((3, 1),)
@@ -93,17 +121,24 @@ def forged(rounds: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=["default", "attacks", "forged", "all"], default="all")
+    ap.add_argument("--part", choices=["default", "mlp", "attacks", "forged", "all"], default="all")
     ap.add_argument("--rounds", type=int, default=SimulationConfig.rounds)
     ap.add_argument("--attack-rounds", type=int, default=10)
+    ap.add_argument("--mlp-hidden", type=int, action="append", help="hidden width (repeat for more layers) [16]")
+    ap.add_argument("--mlp-rounds", type=int, default=20)
+    ap.add_argument("--mlp-local-steps", type=int, default=1)
+    ap.add_argument("--mlp-lr", type=float, default=SimulationConfig.lr)
     _results.add_arguments(ap)
     a = ap.parse_args()
     if a.smoke:
-        a.rounds = a.attack_rounds = 1
+        a.rounds = a.attack_rounds = a.mlp_rounds = 1
+        a.mlp_hidden = a.mlp_hidden or [4]
         EXTRA.extend(["--dataset", "iris", "--batch-size", "4", "--clients", "2"])
         SHARED_HOME.append(Path(tempfile.mkdtemp(prefix="wafl-bench-smoke-")))
     if a.part in ("default", "all"):
         default_run(a.rounds)
+    if a.part in ("mlp", "all"):
+        mlp_run(a.mlp_hidden or [16], a.mlp_rounds, a.mlp_local_steps, a.mlp_lr)
     if a.part in ("attacks", "all"):
         attacks(a.attack_rounds)
     if a.part in ("forged", "all"):
@@ -111,6 +146,8 @@ def main() -> None:
     from wafl_sui.protocol import StepSpec
 
     dataset = "iris (D=4, C=3, B=4)" if a.smoke else "digits"
+    if a.part == "mlp" and not a.smoke:
+        dataset += f", MLP 64-{'-'.join(map(str, a.mlp_hidden or [16]))}-10"
     _results.record(a, f"bench_simulate_{a.part}", f"wafl simulate: {a.part} ({dataset})", "```\n" + "\n".join(OUT) + "\n```",
                     "" if a.smoke else _results.spec_note({"digits": StepSpec()}))
 

@@ -29,16 +29,18 @@ CELL_TIMEOUT_S = 600
 # Small sizes for the test (iris: D=4, C=3, batch 4: proofs take ~0.1-0.5 s).
 SMALL: dict[str, dict] = {
     "federation_walkthrough.ipynb": dict(DATASET="iris", CLIENTS=2, ROUNDS=3, BATCH_SIZE=4),
+    "mlp_federation.ipynb": dict(DATASET="iris", CLIENTS=2, ROUNDS=3, BATCH_SIZE=8, HIDDEN=4, LR=2.0),
     "robustness.ipynb": dict(DATASET="iris", CLIENTS=3, ATTACKERS=1, ROUNDS=2, TRIM=0.34, FORGERS=1,
                              FORGED_ROUNDS=2, BATCH_SIZE=4),
 }
 # What a notebook leaves in its WORKDIR.
 EXPECTED_FILES: dict[str, set[str]] = {
     "federation_walkthrough.ipynb": {"ledger.sqlite", "model.npz", "curves.png"},
+    "mlp_federation.ipynb": {"ledger.sqlite", "model.npz", "curves.png"},
     "robustness.ipynb": {"ledger.sqlite", "label_flip.png", "forged_updates.png"},
 }
 # Notebooks that compile a circuit and prove (the `slow` marker: see pyproject.toml).
-SLOW = {"federation_walkthrough.ipynb", "robustness.ipynb"}
+SLOW = {"federation_walkthrough.ipynb", "mlp_federation.ipynb", "robustness.ipynb"}
 
 
 @pytest.fixture(scope="module")
