@@ -60,6 +60,9 @@ def kernel_name(tmp_path_factory):
         mp.setenv("JUPYTER_PLATFORM_DIRS", "1")
         mp.setenv("IPYTHONDIR", str(d / "ipython"))
         mp.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        # the kernel imports the checkout under test (not whichever copy the venv has installed)
+        root = str(NOTEBOOK_DIR.parent)
+        mp.setenv("PYTHONPATH", os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
         yield "wafl-test-python"
 
 
