@@ -73,9 +73,9 @@ def test_config_errors_are_clear_and_come_first(home, tmp_path):
     assert r.exit_code == 1 and "not a readable TOML file" in r.output
     r = run("simulate", "--config", str(tmp_path / "none.toml"))
     assert r.exit_code == 1 and "no such file" in r.output
-    bad.write_text('[model]\nmodel = "mlp"\nhidden = [4]\n')
+    bad.write_text('[model]\nmodel = "mlp"\nhidden = [4096]\n')  # the config's MLP reaches simulate: too big
     r = run("simulate", "--config", str(bad))
-    assert r.exit_code == 1 and "runs the linear model" in r.output
+    assert r.exit_code == 1 and "(layers 64-4096-10" in r.output and "constraints" in r.output
     bad.write_text('[spec]\nbatch_size = "two"\n')
     r = run("task", "create", "--config", str(bad))
     assert r.exit_code == 1 and "batch_size must be an integer" in r.output
@@ -84,7 +84,8 @@ def test_config_errors_are_clear_and_come_first(home, tmp_path):
 def test_simulate_takes_the_configs_batch_and_rules():
     s = for_simulate({"name": "t", "overrides": ["batch_size=2", "local_steps=1"], "quorum": 2, "rounds": 3,
                       "round_duration_s": 60, "model": "linear", "clients": 2})
-    assert s == {"name": "t", "batch_size": 2, "local_steps": 1, "rounds": 3, "clients": 2}
+    assert s == {"name": "t", "batch_size": 2, "local_steps": 1, "rounds": 3, "clients": 2, "model": "linear"}
+    assert for_simulate({"model": "mlp", "hidden": [16, 8]}) == {"model": "mlp", "hidden": (16, 8)}
     with pytest.raises(Exception, match="batch_size and local_steps"):
         for_simulate({"overrides": ["frac_bits=8"]})
 

@@ -97,14 +97,12 @@ def for_task_create(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def for_simulate(settings: dict[str, Any]) -> dict[str, Any]:
-    """`wafl simulate` runs the linear model with its own clients as the quorum: the [spec]
-    batch_size and local_steps become its options; an MLP, a model file or another spec field is
-    refused (the simulation cannot honour it)."""
-    out = {k: v for k, v in settings.items() if k not in ("quorum", "allowlist", "overrides", "model", "hidden")}
-    model = settings.get("model", "linear")
-    if model != "linear" or settings.get("hidden"):
-        raise click.ClickException(f"--config: wafl simulate runs the linear model, not {model!r}; use `wafl task "
-                                   "create --config` for it, or set model = \"linear\" in [model]")
+    """`wafl simulate` runs the [model] (linear, mlp with its hidden widths, or a model file) with
+    its own clients as the quorum: the [spec] batch_size and local_steps become its options; another
+    spec field is refused (the simulation cannot honour it)."""
+    out = {k: v for k, v in settings.items() if k not in ("quorum", "allowlist", "overrides")}
+    if "hidden" in out:
+        out["hidden"] = tuple(out["hidden"])
     for item in settings.get("overrides", []):
         key, _, value = item.partition("=")
         if key not in ("batch_size", "local_steps"):

@@ -19,7 +19,7 @@ from wafl_sui.federation.config import ENGINES, EngineOptions, SimulationConfig
 @click.option("--dataset", default="digits", show_default=True,
               help="digits, iris, wine, breast_cancer, or a .csv (header row, label column) / .npz (x, y) file.")
 @click.option("--label-column", help="CSV: the label column [default: 'label', else the last column].")
-@click.option("--model", "model_ref", default=SimulationConfig.model, show_default=True,
+@click.option("--model", default=SimulationConfig.model, show_default=True,
               help="linear, mlp (clamped-ReLU MLP, seeded initial weights), or FILE.py:FUNCTION returning an nnx module.")
 @click.option("--hidden", type=click.IntRange(1), multiple=True,
               help="Hidden layer width of --model mlp (repeat for more layers) [default: 32].")
@@ -50,7 +50,7 @@ from wafl_sui.federation.config import ENGINES, EngineOptions, SimulationConfig
 @click.option("--json", "as_json", is_flag=True, help="One JSON summary on stdout at the end (progress on stderr).")
 @click.option("--quiet", is_flag=True, help="No progress messages or progress bar.")
 @friendly_errors
-def simulate_cmd(dataset, label_column, model_ref, hidden, clients, rounds, rule, trim, alpha, lr, batch_size, local_steps,
+def simulate_cmd(dataset, label_column, model, hidden, clients, rounds, rule, trim, alpha, lr, batch_size, local_steps,
                  attackers, attack, seed, test_fraction, name, network, ledger_file, metrics_file, report_dir,
                  model_out, engine, ray_address, ray_workers, ray_num_cpus, ray_object_store_mb, as_json, quiet) -> None:
     """Run a federation: N clients, R rounds, a real proof for every update, verified by the ledger.
@@ -62,7 +62,7 @@ def simulate_cmd(dataset, label_column, model_ref, hidden, clients, rounds, rule
     cfg = SimulationConfig(dataset=dataset, clients=clients, rounds=rounds, rule=rule, trim=trim, alpha=alpha,
                            lr=lr, batch_size=batch_size, local_steps=local_steps, attackers=attackers,
                            attack=attack, seed=seed, test_fraction=test_fraction, label_column=label_column,
-                           name=name, model=model_ref, hidden=tuple(hidden))
+                           name=name, model=model, hidden=tuple(hidden))
     engine_opts = EngineOptions(engine, ray_address, ray_workers, ray_num_cpus, ray_object_store_mb)
     if engine == "ray":
         from wafl_sui.federation.ray_engine import require_ray
