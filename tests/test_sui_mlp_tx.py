@@ -138,7 +138,7 @@ def test_task_create_model_mlp_serializes_an_unsigned_new_mlp_transaction(tmp_pa
             "batch_size=8", "--quorum", "2", "--network", "localnet", "--serialize-unsigned-transaction",
             "--gas-object", gas, "--gas-price", "1000", "--gas-budget", "50000000", "--quiet")
     assert r.exit_code == 0, r.output
-    (out,) = check_requests([{"tx": r.output.strip(), "pure": [
+    (out,) = check_requests([{"tx": r.stdout.strip(), "pure": [
         {"type": "vector<u64>", "value": ["4"]},
         {"type": "vector<u32>", "value": [protocol.encode_signed(w, 14) for w in models.resolve(
             "mlp", (4,), StepSpec(features=4, classes=3, batch_size=8), seed=2).weights]}]}])
