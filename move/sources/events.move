@@ -18,6 +18,7 @@ public struct TaskCreated has copy, drop {
     aggregation: AggregationRule,
     lr_q: u64,
     open: bool,
+    deposit_mist: u64,
     num_weights: u64,
     model_commitment: u256,
     round: u64,
@@ -31,6 +32,35 @@ public struct ManifestSet has copy, drop {
     task_id: ID,
     manifest_hash: u256,
     size: u64,
+}
+
+/// A participant registered for the task, locking `deposit` MIST; `num_registered` counts the
+/// registered participants now.
+public struct ParticipantRegistered has copy, drop {
+    task_id: ID,
+    participant: address,
+    deposit: u64,
+    num_registered: u64,
+}
+
+/// A participant left the task and took its `deposit` back.
+public struct ParticipantLeft has copy, drop {
+    task_id: ID,
+    participant: address,
+    deposit: u64,
+    num_registered: u64,
+}
+
+/// `round` opened: `sampled` (drawn from `pool_size` registered participants with
+/// `randomness`, 32 bytes from `sui::random`) may submit until `deadline_ms`.
+public struct RoundOpened has copy, drop {
+    task_id: ID,
+    round: u64,
+    randomness: vector<u8>,
+    sampled: vector<address>,
+    pool_size: u64,
+    deadline_ms: u64,
+    timestamp_ms: u64,
 }
 
 /// A proven update was accepted for `round`; `num_updates` counts the round's updates now.
@@ -89,8 +119,8 @@ public struct RoundRestarted has copy, drop {
     timestamp_ms: u64,
 }
 
-/// The round's updates (of `submitters`) and its partial aggregation were dropped after the
-/// grace period; the same round number restarted with a new deadline.
+/// The round's updates (of `submitters`, below its quorum) were dropped after the grace period;
+/// the same round number waits for `open_round` (a new sample; `deadline_ms` is 0).
 public struct RoundDiscarded has copy, drop {
     task_id: ID,
     round: u64,
@@ -136,6 +166,7 @@ public(package) fun emit_task_created(
     aggregation: AggregationRule,
     lr_q: u64,
     open: bool,
+    deposit_mist: u64,
     model_commitment: u256,
     deadline_ms: u64,
     timestamp_ms: u64,
@@ -150,12 +181,38 @@ public(package) fun emit_task_created(
         aggregation,
         lr_q,
         open,
+        deposit_mist,
         num_weights: spec.num_weights(),
         model_commitment,
         round: 0,
         deadline_ms,
         timestamp_ms,
     });
+}
+
+public(package) fun emit_participant_registered(
+    task_id: ID,
+    participant: address,
+    deposit: u64,
+    num_registered: u64,
+) {
+    event::emit(ParticipantRegistered { task_id, participant, deposit, num_registered });
+}
+
+public(package) fun emit_participant_left(task_id: ID, participant: address, deposit: u64, num_registered: u64) {
+    event::emit(ParticipantLeft { task_id, participant, deposit, num_registered });
+}
+
+public(package) fun emit_round_opened(
+    task_id: ID,
+    round: u64,
+    randomness: vector<u8>,
+    sampled: vector<address>,
+    pool_size: u64,
+    deadline_ms: u64,
+    timestamp_ms: u64,
+) {
+    event::emit(RoundOpened { task_id, round, randomness, sampled, pool_size, deadline_ms, timestamp_ms });
 }
 
 public(package) fun emit_update_accepted(

@@ -2,25 +2,32 @@
 /// honest fixed-point training steps and aggregates the accepted updates round by round
 /// (mirrored by `wafl_sui/protocol/task.py`).
 ///
-/// This module is the object shell and the package's public API: `create_task`,
-/// `submit_update`, `aggregate`, `discard_round`, the admin calls (with the `TaskAdminCap`),
-/// `migrate` and the getters. The rules live in package-internal modules: `wafl::spec`
-/// (spec, weight validation), `wafl::codec` (packing, public inputs), `wafl::rules`
-/// (aggregation), `wafl::round` (round preconditions), `wafl::budget` (gas budget, chunking),
-/// `wafl::commitment` (Poseidon) and `wafl::events`.
+/// This module is the object shell and the package's public API: `create_task`, `register`,
+/// `leave`, `open_round` (an `entry`: it takes `sui::random::Random`), `submit_update`,
+/// `aggregate`, `discard_round`, the admin calls (with the `TaskAdminCap`), `migrate` and the
+/// getters. The rules live in package-internal modules: `wafl::spec` (spec, weight
+/// validation), `wafl::codec` (packing, public inputs), `wafl::rules` (aggregation),
+/// `wafl::round` (round preconditions), `wafl::participants` (registration, the round's
+/// sample), `wafl::budget` (gas budget, chunking), `wafl::commitment` (Poseidon) and
+/// `wafl::events`.
 ///
 /// The `Task` is versioned like Walrus' and DeepBook's shared objects: every mutating call
 /// checks `task.version == VERSION`; after a package upgrade bumps VERSION, the admin calls
 /// `migrate` and the old package's functions stop working on the object.
 module wafl::task;
 
+use sui::balance::Balance;
 use sui::clock::Clock;
+use sui::coin::{Self, Coin};
 use sui::groth16::{Self, PreparedVerifyingKey};
+use sui::random::{Self, Random};
+use sui::sui::SUI;
 use sui::table::{Self, Table};
 use wafl::budget;
 use wafl::codec;
 use wafl::commitment;
 use wafl::events;
+use wafl::participants;
 use wafl::round::{Self, RoundRules};
 use wafl::rules::{Self, AggregationRule};
 use wafl::spec::StepSpec;
@@ -50,9 +57,21 @@ public struct Task has key {
     lr_q: u64,
     round_rules: RoundRules,
     aggregation: AggregationRule,
-    /// Anyone may submit when true; otherwise only addresses on the allowlist.
+    /// Anyone may register when true; otherwise only addresses on the allowlist.
     open: bool,
     allowlist: Table<address, bool>,
+    /// The deposit (MIST) a participant locks to register; returned by `leave`.
+    deposit_mist: u64,
+    /// Registered participants, in registration order: the pool rounds are sampled from.
+    registered: vector<address>,
+    /// The deposit of each participant that registered and has not left yet.
+    deposits: Table<address, Balance<SUI>>,
+    /// The current round is open: its participants are sampled, its deadline runs.
+    round_open: bool,
+    /// The current round's sampled participants (empty until `open_round`).
+    sampled: vector<address>,
+    /// The 32 bytes from `sui::random` the current round's sample was drawn with.
+    randomness: vector<u8>,
     /// Prepared once at creation.
     prepared_vk: PreparedVerifyingKey,
     round: u64,
@@ -82,6 +101,8 @@ public struct TaskAdminCap has key, store {
 
 /// Create and share a task; returns its admin capability (the PTB transfers it). A PTB builds
 /// the arguments first with `spec::new`, `round::new_rules` and `rules::new_aggregation`.
+/// Round 0 waits for `open_round` (participants register first); `deposit_mist` is what each
+/// participant locks to register (0: none).
 /// Aborts: EInvalidSpec (lr_q), EOverGasBudget, EWrongLength / EValueOutOfBounds (initial
 /// model), EInvalidVerifyingKey (malformed or degenerate: `codec::check_verifying_key`; not for
 /// 4 public inputs; `prepare_verifying_key` rejects points off the curve or the subgroup).
@@ -91,19 +112,20 @@ public fun create_task(
     aggregation: AggregationRule,
     lr_q: u64,
     open: bool,
+    deposit_mist: u64,
     initial_model: vector<u32>,
     vk_bytes: vector<u8>,
     clock: &Clock,
     ctx: &mut TxContext,
 ): TaskAdminCap {
     spec.check_lr_q(lr_q);
-    budget::check_task_budget(spec.num_weights_u256(), &aggregation, round_rules.quorum());
+    budget::check_task_budget(spec.num_weights_u256(), &aggregation, round_rules.participants_per_round());
     let packed = spec.pack_weights(&initial_model);
     assert!(codec::check_verifying_key(&vk_bytes) == NUM_PUBLIC_INPUTS, EInvalidVerifyingKey);
     let prepared_vk = groth16::prepare_verifying_key(&groth16::bn254(), &vk_bytes);
     let model_commitment = commitment::tree16(packed);
     let now = clock.timestamp_ms();
-    let deadline_ms = round::deadline(now, round_rules.round_duration_ms());
+    let deadline_ms = 0;
     let sums = if (aggregation.is_fedavg()) rules::zero_sums(initial_model.length()) else vector[];
     let task = Task {
         id: object::new(ctx),
@@ -114,6 +136,12 @@ public fun create_task(
         aggregation,
         open,
         allowlist: table::new(ctx),
+        deposit_mist,
+        registered: vector[],
+        deposits: table::new(ctx),
+        round_open: false,
+        sampled: vector[],
+        randomness: vector[],
         prepared_vk,
         round: 0,
         round_start_ms: now,
@@ -130,17 +158,61 @@ public fun create_task(
     let cap = TaskAdminCap { id: object::new(ctx), task_id: object::id(&task) };
     events::emit_task_created(
         object::id(&task), object::id(&cap), ctx.sender(), VERSION, spec, round_rules, aggregation,
-        lr_q, open, model_commitment, deadline_ms, now,
+        lr_q, open, deposit_mist, model_commitment, deadline_ms, now,
     );
     transfer::share_object(task);
     cap
 }
 
+/// Register the sender for the task's rounds with the task's deposit (exactly `deposit_mist`;
+/// a zero coin when it is 0). Open tasks: anyone; closed tasks: addresses on the allowlist.
+/// Aborts: EWrongVersion, ETaskFinished, ESenderNotAllowed, EAlreadyRegistered,
+/// ETooManyParticipants, EWrongDeposit.
+public fun register(task: &mut Task, deposit: Coin<SUI>, ctx: &TxContext) {
+    task.assert_version();
+    let sender = ctx.sender();
+    round::check_registration(task.finished, task.is_allowed(sender));
+    participants::check_register(
+        task.deposits.contains(sender), task.registered.length(), deposit.value(), task.deposit_mist,
+    );
+    let amount = deposit.value();
+    task.deposits.add(sender, deposit.into_balance());
+    task.registered.push_back(sender);
+    events::emit_participant_registered(object::id(task), sender, amount, task.registered.length());
+}
+
+/// Leave the task and take the deposit back: any time except while sampled in the open round
+/// of an unfinished task (then once that round ends). Also returns the deposit of a participant
+/// the admin removed. Aborts: EWrongVersion, ENotRegistered, EParticipantSampled.
+public fun leave(task: &mut Task, ctx: &mut TxContext): Coin<SUI> {
+    task.assert_version();
+    let sender = ctx.sender();
+    let sampled_now = !task.finished && task.round_open && task.sampled.contains(&sender);
+    participants::check_leave(task.deposits.contains(sender), sampled_now);
+    task.unregister(sender);
+    let refund = task.deposits.remove(sender);
+    let amount = refund.value();
+    events::emit_participant_left(object::id(task), sender, amount, task.registered.length());
+    coin::from_balance(refund, ctx)
+}
+
+/// Open the current round (anyone may call): draw 32 bytes from `sui::random` (the round's
+/// randomness) and sample `participants_per_round` of the registered participants (all of them
+/// when there are no more; on a closed task, those still on the allowlist) uniformly without
+/// replacement (`participants::sample`); the round's deadline starts now. An `entry` (not
+/// `public`) function, as Sui requires of callers of `Random`. Aborts: EWrongVersion,
+/// ETaskFinished, ERoundAlreadyOpen, ENotEnoughParticipants.
+entry fun open_round(task: &mut Task, r: &Random, clock: &Clock, ctx: &mut TxContext) {
+    let mut generator = random::new_generator(r, ctx);
+    let randomness = generator.generate_bytes((participants::randomness_bytes() as u16));
+    task.open_round_with(randomness, clock.timestamp_ms());
+}
+
 /// Submit a proven update for the current round. The contract builds the public inputs
 /// itself: [stored model commitment, Poseidon commitment of `new_weights`, `data_commitment`,
 /// context hash of (task, sender, round, lr_q)].
-/// Aborts, in this order: EWrongVersion, ETaskFinished, ERoundClosed, ERoundFull,
-/// ESenderNotAllowed, EAlreadySubmitted, EWrongLength, EValueOutOfBounds (weights, then data
+/// Aborts, in this order: EWrongVersion, ETaskFinished, ERoundNotOpen, ERoundClosed,
+/// ENotSampled, ESenderNotAllowed, EAlreadySubmitted, EWrongLength, EValueOutOfBounds (weights, then data
 /// commitment), EInvalidProof.
 public fun submit_update(
     task: &mut Task,
@@ -165,19 +237,21 @@ public fun submit_update(
     task.accept_update(sender, new_weights, new_commitment, data_commitment, context, now);
 }
 
-/// One aggregation step (anyone may call): allowed once the quorum is reached, after the
-/// deadline with at least one update, or when the round's aggregation has started. FedAvg
+/// One aggregation step (anyone may call): allowed once every sampled participant has
+/// submitted, after the deadline with at least the quorum, or when the round's aggregation has
+/// started. FedAvg
 /// computes the new model from its running sums in one step; median and trimmed mean compute
 /// the next `budget::coords_per_step` coordinates (AggregationProgressed) until the last step,
-/// which stores the model, removes the updates and starts the next round (RoundAggregated,
-/// and TaskFinished after the last round).
-/// Aborts: EWrongVersion, ETaskFinished, EQuorumNotReached, ENoUpdates.
+/// which stores the model, removes the updates and moves to the next round, which waits for
+/// `open_round` (RoundAggregated, and TaskFinished after the last round).
+/// Aborts: EWrongVersion, ETaskFinished, ERoundNotOpen, EQuorumNotReached, ENoUpdates.
 public fun aggregate(task: &mut Task, clock: &Clock, ctx: &TxContext) {
     task.assert_version();
     let now = clock.timestamp_ms();
     let n = task.submitters.length();
     round::check_aggregate(
-        task.finished, now, task.deadline_ms, task.aggregating(), n, task.round_rules.quorum(),
+        task.finished, task.round_open, now, task.deadline_ms, task.aggregating(), n,
+        task.sampled.length(), task.round_rules.quorum(),
     );
     if (task.aggregation.is_fedavg()) {
         let model = rules::fedavg_from_sums(&task.sums, n);
@@ -198,28 +272,30 @@ public fun aggregate(task: &mut Task, clock: &Clock, ctx: &TxContext) {
     task.advance(model, now, ctx.sender());
 }
 
-/// Discard a stuck round (anyone may call): a round that cannot be aggregated (no update and no
-/// aggregation started), once now > deadline + max(grace period, 1 minute). It restarts the
-/// round's timer; the round number stays. A round that holds an update is aggregated, never
-/// discarded, so a discard never races a legal `aggregate`, wipes no honest work and frees no
-/// storage (its caller collects no rebate). Aborts: EWrongVersion, ETaskFinished,
-/// ERoundHasUpdates, EGracePeriodNotOver.
+/// Discard a failed round (anyone may call): an open round that cannot be aggregated (below
+/// its quorum, no aggregation started), once now > deadline + max(grace period, 1 minute). The
+/// round number stays; the round waits for `open_round` (a new sample). A round at its quorum
+/// is aggregated, never discarded, so a discard never races a legal `aggregate`; the updates
+/// of a round below its quorum are dropped (the storage rebate of their fields goes to the
+/// caller: at most what an aggregation of as many updates would have earned). Aborts:
+/// EWrongVersion, ETaskFinished, ERoundNotOpen, ERoundHasUpdates, EGracePeriodNotOver.
 public fun discard_round(task: &mut Task, clock: &Clock, ctx: &TxContext) {
     task.assert_version();
     let now = clock.timestamp_ms();
     round::check_discard(
-        task.finished, now, task.deadline_ms, task.round_rules.grace_ms(), task.aggregating(),
-        task.submitters.length(), task.round_rules.quorum(),
+        task.finished, task.round_open, now, task.deadline_ms, task.round_rules.grace_ms(),
+        task.aggregating(), task.submitters.length(), task.round_rules.quorum(),
     );
     let dropped = task.clear_round();
+    task.close_sample();
     task.round_start_ms = now;
-    task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());
+    task.deadline_ms = 0;
     events::emit_round_discarded(object::id(task), task.round, dropped, task.deadline_ms, ctx.sender(), now);
 }
 
 // === Admin ===
 
-/// Allow `participant` to submit (allowlist tasks; idempotent).
+/// Allow `participant` to register (allowlist tasks; idempotent).
 /// Aborts: EWrongVersion, ENotAdmin.
 public fun add_participant(cap: &TaskAdminCap, task: &mut Task, participant: address) {
     task.assert_version();
@@ -228,7 +304,8 @@ public fun add_participant(cap: &TaskAdminCap, task: &mut Task, participant: add
     events::emit_participant_added(object::id(task), participant);
 }
 
-/// Remove `participant` from the allowlist (its accepted updates of this round stay).
+/// Remove `participant` from the allowlist and from the registered participants (its accepted
+/// updates of this round stay; its deposit waits for its `leave`).
 /// Aborts: EWrongVersion, ENotAdmin.
 public fun remove_participant(cap: &TaskAdminCap, task: &mut Task, participant: address) {
     task.assert_version();
@@ -236,6 +313,7 @@ public fun remove_participant(cap: &TaskAdminCap, task: &mut Task, participant: 
     if (task.allowlist.contains(participant)) {
         task.allowlist.remove(participant);
     };
+    task.unregister(participant);
     events::emit_participant_removed(object::id(task), participant);
 }
 
@@ -248,13 +326,14 @@ public fun set_open(cap: &TaskAdminCap, task: &mut Task, open: bool) {
     events::emit_open_changed(object::id(task), open);
 }
 
-/// Restart the timer of the current round (round start = now), e.g. after a round closed
-/// with no update; only before the round's first update, so the admin cannot hold a round with
-/// honest work open. Aborts: EWrongVersion, ENotAdmin, ETaskFinished, ERoundHasUpdates.
+/// Restart the timer of the current open round (round start = now; same sample), e.g. after a
+/// round closed with no update; only before the round's first update, so the admin cannot hold
+/// a round with honest work open. Aborts: EWrongVersion, ENotAdmin, ETaskFinished,
+/// ERoundNotOpen, ERoundHasUpdates.
 public fun restart_round(cap: &TaskAdminCap, task: &mut Task, clock: &Clock) {
     task.assert_version();
     task.assert_admin(cap);
-    round::check_restart(task.finished, task.aggregating(), task.submitters.length());
+    round::check_restart(task.finished, task.round_open, task.aggregating(), task.submitters.length());
     let now = clock.timestamp_ms();
     task.round_start_ms = now;
     task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());
@@ -292,6 +371,27 @@ public fun open(task: &Task): bool { task.open }
 public fun is_allowed(task: &Task, participant: address): bool {
     task.open || task.allowlist.contains(participant)
 }
+
+public fun deposit_mist(task: &Task): u64 { task.deposit_mist }
+
+public fun registered(task: &Task): &vector<address> { &task.registered }
+
+public fun is_registered(task: &Task, participant: address): bool {
+    task.registered.contains(&participant)
+}
+
+/// The deposit `participant` holds in the task (0 if none).
+public fun deposit_of(task: &Task, participant: address): u64 {
+    if (task.deposits.contains(participant)) task.deposits[participant].value() else 0
+}
+
+public fun round_open(task: &Task): bool { task.round_open }
+
+public fun sampled(task: &Task): &vector<address> { &task.sampled }
+
+public fun is_sampled(task: &Task, participant: address): bool { task.sampled.contains(&participant) }
+
+public fun randomness(task: &Task): &vector<u8> { &task.randomness }
 
 public fun prepared_vk(task: &Task): &PreparedVerifyingKey { &task.prepared_vk }
 
@@ -366,11 +466,11 @@ fun check_update(
     task.assert_version();
     round::check_submit(
         task.finished,
+        task.round_open,
         now,
         task.deadline_ms,
         task.aggregating(),
-        task.submitters.length(),
-        task.round_rules.quorum(),
+        task.sampled.contains(&sender),
         task.is_allowed(sender),
         task.submitters.contains(&sender),
     );
@@ -443,8 +543,54 @@ fun clear_round(task: &mut Task): vector<address> {
     submitters
 }
 
-/// Store the aggregated model and its commitment, empty the round and start the next one (or
-/// finish the task).
+/// Open the current round with `randomness`: sample its participants and start its deadline.
+fun open_round_with(task: &mut Task, randomness: vector<u8>, now: u64) {
+    task.assert_version();
+    round::check_open(task.finished, task.round_open);
+    let pool = task.pool();
+    participants::check_pool(pool.length(), task.round_rules.quorum());
+    let sampled = participants::sample(&pool, task.round_rules.participants_per_round(), &randomness);
+    task.round_open = true;
+    task.sampled = sampled;
+    task.randomness = randomness;
+    task.round_start_ms = now;
+    task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());
+    events::emit_round_opened(
+        object::id(task), task.round, task.randomness, task.sampled, pool.length(), task.deadline_ms, now,
+    );
+}
+
+/// The participants a round is sampled from: the registered ones (on a closed task, those
+/// still on the allowlist), in registration order.
+fun pool(task: &Task): vector<address> {
+    if (task.open) return task.registered;
+    let mut pool = vector[];
+    let mut i = 0;
+    while (i < task.registered.length()) {
+        let p = task.registered[i];
+        if (task.allowlist.contains(p)) pool.push_back(p);
+        i = i + 1;
+    };
+    pool
+}
+
+/// Take `participant` off the registered participants (order of the others kept).
+fun unregister(task: &mut Task, participant: address) {
+    let (found, i) = task.registered.index_of(&participant);
+    if (found) {
+        task.registered.remove(i);
+    };
+}
+
+/// The round is no longer open: no sample, no randomness (the next one waits for `open_round`).
+fun close_sample(task: &mut Task) {
+    task.round_open = false;
+    task.sampled = vector[];
+    task.randomness = vector[];
+}
+
+/// Store the aggregated model and its commitment, empty the round and move to the next one,
+/// which waits for `open_round` (or finish the task).
 fun advance(task: &mut Task, model: vector<u32>, now: u64, sender: address) {
     let submitters = task.clear_round();
     let previous = task.model_commitment;
@@ -454,8 +600,9 @@ fun advance(task: &mut Task, model: vector<u32>, now: u64, sender: address) {
     task.model = model;
     task.model_commitment = new_commitment;
     task.round = next_round;
+    task.close_sample();
     task.round_start_ms = now;
-    task.deadline_ms = round::deadline(now, task.round_rules.round_duration_ms());
+    task.deadline_ms = 0;
     task.finished = finished;
     let task_id = object::id(task);
     events::emit_round_aggregated(
@@ -488,6 +635,13 @@ public fun submit_update_for_testing(
     let now = clock.timestamp_ms();
     let (new_commitment, context) = task.check_update(sender, &new_weights, data_commitment, now);
     task.accept_update(sender, new_weights, new_commitment, data_commitment, context, now);
+}
+
+/// Open the current round with the given randomness (unit tests: `Random` cannot be created
+/// outside the system's own genesis transaction there).
+#[test_only]
+public fun open_round_for_testing(task: &mut Task, randomness: vector<u8>, clock: &Clock) {
+    task.open_round_with(randomness, clock.timestamp_ms());
 }
 
 /// Set the object's version (unit tests of `migrate` and of EWrongVersion).

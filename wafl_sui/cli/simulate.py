@@ -36,6 +36,8 @@ from wafl_sui.federation.config import ENGINES, EngineOptions, SimulationConfig
 @click.option("--attack", type=click.Choice(["label-flip", "forged-update"]), default=None)
 @click.option("--seed", type=int, default=SimulationConfig.seed, show_default=True, help="Data split, partition and batches.")
 @click.option("--test-fraction", type=FiniteFloat(0, 1, low_open=True), default=SimulationConfig.test_fraction, show_default=True, help="Held out for evaluation.")
+@click.option("--participants-per-round", type=click.IntRange(1, 256), default=None,
+              help="Clients sampled each round from the registered ones [default: every client].")
 @click.option("--name", help="Task name [default: sim-<run id>].")
 @with_ledger_options
 @metrics_option
@@ -51,8 +53,9 @@ from wafl_sui.federation.config import ENGINES, EngineOptions, SimulationConfig
 @click.option("--quiet", is_flag=True, help="No progress messages or progress bar.")
 @friendly_errors
 def simulate_cmd(dataset, label_column, model, hidden, clients, rounds, rule, trim, alpha, lr, batch_size, local_steps,
-                 attackers, attack, seed, test_fraction, name, network, ledger_file, metrics_file, report_dir,
-                 model_out, engine, ray_address, ray_workers, ray_num_cpus, ray_object_store_mb, as_json, quiet) -> None:
+                 attackers, attack, seed, test_fraction, participants_per_round, name, network, ledger_file,
+                 metrics_file, report_dir, model_out, engine, ray_address, ray_workers, ray_num_cpus,
+                 ray_object_store_mb, as_json, quiet) -> None:
     """Run a federation: N clients, R rounds, a real proof for every update, verified by the ledger.
 
     Running the same command again resumes the run from the ledger's state.
@@ -62,7 +65,7 @@ def simulate_cmd(dataset, label_column, model, hidden, clients, rounds, rule, tr
     cfg = SimulationConfig(dataset=dataset, clients=clients, rounds=rounds, rule=rule, trim=trim, alpha=alpha,
                            lr=lr, batch_size=batch_size, local_steps=local_steps, attackers=attackers,
                            attack=attack, seed=seed, test_fraction=test_fraction, label_column=label_column,
-                           name=name, model=model, hidden=tuple(hidden))
+                           name=name, model=model, hidden=tuple(hidden), participants_per_round=participants_per_round)
     engine_opts = EngineOptions(engine, ray_address, ray_workers, ray_num_cpus, ray_object_store_mb)
     if engine == "ray":
         from wafl_sui.federation.ray_engine import require_ray

@@ -41,6 +41,7 @@ class SimulationConfig:
     name: Optional[str] = None
     model: str = "linear"  # what `wafl_sui.models.resolve` takes: linear, mlp or FILE.py:FUNCTION
     hidden: tuple[int, ...] = ()  # --model mlp: the hidden widths (empty: models.DEFAULT_HIDDEN)
+    participants_per_round: Optional[int] = None  # None: every client (all sampled each round)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))  # a list from JSON too
@@ -68,6 +69,10 @@ class SimulationConfig:
             raise ConfigError(f"trim must be in [0, 0.5), got {self.trim}")
         if self.alpha is not None and not self.alpha > 0:
             raise ConfigError(f"alpha (Dirichlet concentration) must be > 0, got {self.alpha}")
+        if self.participants_per_round is not None and not self.quorum <= self.participants_per_round <= self.clients:
+            raise ConfigError(
+                f"participants per round must be in {self.quorum}..{self.clients} (the quorum .. the clients), "
+                f"got {self.participants_per_round}")
         if not 0 < self.test_fraction < 1:
             raise ConfigError(f"test fraction must be in (0, 1), got {self.test_fraction}")
 
@@ -86,6 +91,11 @@ class SimulationConfig:
         forged = self.attackers if self.attack == "forged-update" else 0
         return self.clients - forged
 
+    @property
+    def sample_size(self) -> int:
+        """Clients sampled each round (all of them unless participants_per_round says fewer)."""
+        return self.clients if self.participants_per_round is None else self.participants_per_round
+
     def attack_of(self, client_index: int) -> Optional[str]:
         """Attackers are the last `attackers` clients."""
         return self.attack if client_index >= self.clients - self.attackers else None
@@ -100,6 +110,8 @@ class SimulationConfig:
             del d["model"], d["hidden"]
         else:
             d["hidden"] = list(self.hidden)
+        if d["participants_per_round"] is None:  # the default: runs of earlier versions keep their key
+            del d["participants_per_round"]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

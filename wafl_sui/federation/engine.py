@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Protocol, Sequence
 from wafl_sui.errors import WaflError
 from wafl_sui.federation.config import SimulationConfig
 from wafl_sui.federation.worker import ClientHost, HostError, WorkerSpec
+from wafl_sui.protocol.codec import normalize_address
 
 
 
@@ -45,10 +46,14 @@ class ClientEngine(Protocol):
         """Stop every client (idempotent)."""
 
 
-def round_clients(cfg: SimulationConfig, view: Any) -> list[int]:
-    """The clients asked to train in the round of `view`: today every client. A per-round sample
-    (the task's on-chain sampling) replaces this one function; the engines run whatever it says."""
-    return list(range(cfg.clients))
+def round_clients(cfg: SimulationConfig, view: Any, addresses: Optional[Sequence[str]] = None) -> list[int]:
+    """The clients asked to train in the round of `view`: those its on-chain sample holds (client i
+    has `addresses[i]`); every client when the addresses are not given or the round is not open.
+    The engines run whatever it says."""
+    if addresses is None or not getattr(view, "round_open", False):
+        return list(range(cfg.clients))
+    sampled = {normalize_address(a) for a in view.sampled}
+    return [i for i, a in enumerate(addresses) if normalize_address(a) in sampled]
 
 
 def lost_report(address: str, reason: str) -> dict:

@@ -32,7 +32,7 @@ from wafl_sui.federation.config import EngineOptions, SimulationConfig
 from wafl_sui.federation.engine import ClientEngine, EngineError, LocalEngine, round_clients
 from wafl_sui.federation.worker import WorkerSpec
 from wafl_sui.ledger.sui.network import is_sui_network
-from wafl_sui.protocol import AggregationRule, RoundRules
+from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules
 from wafl_sui.toolchain import wafl_home
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ class RoundRow:
     prove_seconds: float
     verify_seconds: Optional[float]
     errors: dict[str, int] = field(default_factory=dict)
+
+
+FORGED_ROUND_MS = 5_000  # the round duration of a run whose sampled forgers never get an update in
 
 
 def network_of(ledger_spec: str) -> str:
@@ -150,8 +153,13 @@ class Simulation:
 
     def _create(self, ledger: Ledger, admin: Any, vk: bytes) -> Any:
         cfg = self.cfg
-        rules = RoundRules(quorum=cfg.quorum, round_duration_ms=cfg.round_duration_ms,
-                           max_rounds=cfg.rounds, grace_ms=cfg.grace_ms)
+        duration = cfg.round_duration_ms
+        if cfg.attack == "forged-update" and cfg.quorum < cfg.sample_size:
+            # forged proofs are rejected, so a round with a sampled forger closes at its deadline
+            duration = min(duration, FORGED_ROUND_MS)
+            self.say(f"forging clients are sampled too: their rounds close at the deadline ({duration} ms)")
+        rules = RoundRules(quorum=min(cfg.quorum, cfg.sample_size), round_duration_ms=duration,
+                           max_rounds=cfg.rounds, grace_ms=cfg.grace_ms, participants_per_round=cfg.sample_size)
         agg = AggregationRule(cfg.rule_id, cfg.trim_bps)
         # the initial model: zeros for the linear model, the seeded initializers of an MLP
         initial = [protocol.encode_signed(w, self.spec.weight_bits) for w in self.model.weights]
@@ -227,6 +235,7 @@ class Simulation:
         cfg = self.cfg
         self._data()
         admin, key_files = _identities(self.dir / "keys", cfg.clients)
+        self._admin, self.key_files = admin, key_files
         with open_ledger(self.ledger_spec) as ledger:
             view = self._existing(ledger)
             host = self._start_engine(key_files, ledger) if view is None or not view.finished else None
@@ -272,6 +281,7 @@ class Simulation:
         self.say("the simulated clients accept the task's key as `--allow-dev-key` would: the simulator made or "
                  "loaded it here (a development key is single-party: for tests and demos only)")
         self._host(host.start)
+        self._register(ledger, view)
         history = ledger.events(view.task_id)
         seq = max((e.seq for e in history), default=-1)
         store.record_events(view.task_id, self.network, [self._event(e) for e in history])
@@ -287,20 +297,26 @@ class Simulation:
         try:
             while not view.finished:
                 rnd = view.round
-                if view.num_updates < view.round_rules.quorum:
+                if not view.round_open:
+                    ledger.open_round(admin, view.task_id)
+                    view = ledger.task(view.task_id)
+                if view.num_updates < len(view.sampled):
                     reports = self._collect(host, view, store, rnd)
                 else:
                     reports = []
                 view = ledger.task(view.task_id)
-                if view.num_updates == 0:
+                if view.round_rules.quorum <= view.num_updates < len(view.sampled):
+                    self._wait_for_deadline(ledger, view)
+                elif view.num_updates == 0:
                     raise SimulationError(f"round {rnd}: no update was accepted ({self._errors(reports)}); "
                                           "nothing to aggregate")
-                if view.num_updates < view.round_rules.quorum:
+                elif view.num_updates < view.round_rules.quorum:
                     raise SimulationError(
                         f"round {rnd}: {view.num_updates} of {view.round_rules.quorum} updates accepted "
                         f"({self._errors(reports)}); the round closes at its deadline; then `wafl task aggregate` "
                         "or this command again continues")
-                ledger.aggregate_round(admin, view.task_id)
+                else:
+                    ledger.aggregate_round(admin, view.task_id)
                 view = ledger.task(view.task_id)
                 m = self.evaluate(view)
                 store.record_evaluation(view.task_id, self.network, rnd, m.accuracy, m.loss)
@@ -319,11 +335,37 @@ class Simulation:
         finally:
             bar.close()
 
+    def _register(self, ledger: Ledger, view: Any) -> None:
+        """Register every simulated client for the task (the simulator holds their key files)."""
+        from wafl_sui.ledger.identity import Identity
+
+        for path in self.key_files:
+            ident = Identity.from_file(path)
+            if ident.address not in view.registered:
+                ledger.register(ident, view.task_id)
+
+    def _wait_for_deadline(self, ledger: Ledger, view: Any) -> None:
+        """A round with a sampled participant that did not get an update in (a forger) closes at its
+        deadline: wait for it (the ledger's clock)."""
+        self.say(f"round {view.round}: {view.num_updates} of {len(view.sampled)} sampled clients got an update "
+                 "in; the round closes at its deadline")
+        limit = time.monotonic() + view.round_rules.round_duration_ms / 1000 + 30
+        while time.monotonic() < limit:
+            try:
+                ledger.aggregate_round(self._admin, view.task_id)
+                return
+            except ProtocolError as e:
+                if e.name != "EQuorumNotReached":
+                    raise
+            time.sleep(0.25)
+        raise SimulationError(f"round {view.round} did not close at its deadline")
+
     def _collect(self, engine: ClientEngine, view: Any, store: Any, rnd: int) -> list[dict]:
-        """One round of the round's clients (`round_clients`). Forging clients go first, while the
-        round still has room: a round closes at its quorum (ERoundFull), and the point is to show
-        their proofs rejected."""
-        chosen = round_clients(self.cfg, view)
+        """One round of the round's sampled clients (`round_clients`). Forging clients go first, so
+        that their rejected proofs show in the round's table."""
+        from wafl_sui.ledger.identity import Identity
+
+        chosen = round_clients(self.cfg, view, [Identity.from_file(p).address for p in self.key_files])
         forging = [i for i in chosen if self.cfg.attack_of(i) == "forged-update"]
         others = [i for i in chosen if i not in forging]
         reports = []

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from wafl_sui.errors import WaflError
-from wafl_sui.protocol import AggregationRule, RoundRules, StepSpec
+from wafl_sui import protocol
+from wafl_sui.protocol import AggregationRule, RoundRules, StepSpec, normalize_address
 
 
 class LedgerError(WaflError):
@@ -58,10 +59,21 @@ class TaskView:
     aggregation_done: int = 0
     aggregation_total: int = 0
     name: str | None = None
+    deposit_mist: int = 0  # what a participant locks to register (MIST on Sui)
+    registered: tuple[str, ...] = ()  # the pool rounds are sampled from, in registration order
+    round_open: bool = False  # the current round is open: its participants are sampled
+    sampled: tuple[str, ...] = ()  # the open round's sampled participants
+    randomness: bytes = b""  # the 32 bytes the open round's sample was drawn with
 
     @property
     def num_updates(self) -> int:
         return len(self.submitters)
+
+    def is_registered(self, participant: str) -> bool:
+        return normalize_address(participant) in self.registered
+
+    def is_sampled(self, participant: str) -> bool:
+        return self.round_open and normalize_address(participant) in self.sampled
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,18 @@ class Event:
     fields: dict[str, Any]
     timestamp_ms: int
     tx: str | None = None  # transaction digest (Sui) or operation id (local)
+
+
+@dataclass(frozen=True)
+class RoundSample:
+    """Who a round sampled and with which randomness (anyone can recompute `sampled` from the
+    pool and `randomness` with `protocol.participants.sample`)."""
+
+    round: int
+    randomness: bytes
+    sampled: tuple[str, ...]
+    pool_size: int
+    deadline_ms: int
 
 
 @dataclass(frozen=True)
@@ -98,8 +122,10 @@ class Ledger(abc.ABC):
     def create_task(
         self, signer: Any, spec: StepSpec, round_rules: RoundRules, aggregation: AggregationRule,
         lr_q: int, open_: bool, initial_model: Sequence[int], vk: bytes, *, name: str | None = None,
+        deposit_mist: int = 0,
     ) -> TaskRef:
-        """`task::create_task`; the signer receives the admin capability."""
+        """`task::create_task`; the signer receives the admin capability. Round 0 waits for
+        `open_round`; `deposit_mist` is what each participant locks to register."""
 
     @abc.abstractmethod
     def task(self, task: str) -> TaskView:
@@ -114,6 +140,38 @@ class Ledger(abc.ABC):
 
     @abc.abstractmethod
     def is_allowed(self, task: str, participant: str) -> bool: ...
+
+    # --- participants
+    @abc.abstractmethod
+    def register(self, signer: Any, task: str) -> Receipt:
+        """`task::register` with the task's deposit (Sui: a coin split from the gas coin)."""
+
+    @abc.abstractmethod
+    def leave(self, signer: Any, task: str) -> Receipt:
+        """`task::leave`: the deposit goes back to the signer."""
+
+    @abc.abstractmethod
+    def open_round(self, signer: Any, task: str) -> Receipt:
+        """`task::open_round` (anyone): the round's randomness (Sui: `sui::random`; local: the
+        OS) samples its participants; a `RoundOpened` event in the receipt."""
+
+    def round_sample(self, task: str, round_: int | None = None) -> RoundSample | None:
+        """The sample and randomness of `round_` (default: the current round), from its last
+        `RoundOpened` event; None while that round was never opened."""
+        if round_ is None:
+            round_ = self.task(task).round
+        found = None
+        for e in self.events(task):
+            if e.type == "RoundOpened" and int(e.fields["round"]) == int(round_):
+                found = e
+        if found is None:
+            return None
+        f = found.fields
+        return RoundSample(
+            round=int(f["round"]), randomness=bytes.fromhex(protocol.events.randomness_hex(f["randomness"])),
+            sampled=tuple(normalize_address(a) for a in f["sampled"]), pool_size=int(f["pool_size"]),
+            deadline_ms=int(f["deadline_ms"]),
+        )
 
     # --- clients and aggregators
     @abc.abstractmethod

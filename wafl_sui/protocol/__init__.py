@@ -1,7 +1,7 @@
 """The WaFL protocol: the one definition the circuit, the client and the Move package agree on.
 
 One module per Move module of `move/sources`, with the same name and the same functions:
-`spec`, `codec`, `commitment`, `rules`, `round`, `budget`, `events`, `task`; plus `step` (the proven training step,
+`spec`, `codec`, `commitment`, `rules`, `round`, `participants`, `budget`, `events`, `task`; plus `step` (the proven training step,
 twin of the circuit), `poseidon` (Sui's `poseidon_bn254`) and `errors` (the shared error
 names). Everything is pure integer arithmetic on Python ints; docs/PROTOCOL.md writes each
 rule down and the tests check the circuit, the JAX path and the Move package against it.
@@ -23,6 +23,7 @@ from wafl_sui.protocol.codec import (
 from wafl_sui.protocol.commitment import context_hash, data_commitment, model_commitment, model_commitment_encoded, tree16
 from wafl_sui.protocol.errors import ERRORS, ProtocolError
 from wafl_sui.protocol.poseidon import FIELD_MODULUS, PoseidonInputError, poseidon_calls, poseidon_tree16, tree16_shape
+from wafl_sui.protocol.participants import MAX_PARTICIPANTS, RANDOMNESS_BYTES
 from wafl_sui.protocol.round import MAX_UPDATES_PER_ROUND, MIN_GRACE_MS, RoundRules, new_rules, validate_round_rules
 from wafl_sui.protocol.rules import (
     AGG_FEDAVG, AGG_MEDIAN, AGG_TRIMMED_MEAN, AGGREGATION_RULES, BPS, RULE_NAMES, AggregationRule, add_to_sums,
@@ -39,7 +40,7 @@ from wafl_sui.protocol.step import (
     round_carried, train_step,
 )
 from wafl_sui.protocol import (  # noqa: E402  (the submodules: protocol.task.create_task, ...)
-    budget, codec, commitment, errors, events, manifest, poseidon, round, rules, spec, step, task,
+    budget, codec, commitment, errors, events, manifest, participants, poseidon, round, rules, spec, step, task,
 )
 from wafl_sui.protocol.task import TaskState
 
@@ -47,7 +48,7 @@ PROTOCOL_VERSION = 1
 
 __all__ = [
     # submodules (one per Move module, plus step, poseidon, errors)
-    "budget", "codec", "commitment", "errors", "events", "manifest", "poseidon", "round", "rules", "spec", "step", "task",
+    "budget", "codec", "commitment", "errors", "events", "manifest", "participants", "poseidon", "round", "rules", "spec", "step", "task",
     # codec
     "CONTEXT_DOMAIN", "G1_BYTES", "G2_BYTES", "GT_BYTES", "MAX_PUBLIC_INPUTS", "PACK_BITS", "PROOF_BYTES",
     "PUBLIC_INPUT_BYTES", "PUBLIC_INPUTS", "VK_HEADER_BYTES", "address_bytes", "address_limbs",
@@ -60,7 +61,7 @@ __all__ = [
     "ERRORS", "ProtocolError", "FIELD_MODULUS", "PoseidonInputError", "poseidon_calls", "poseidon_tree16",
     "tree16_shape",
     # round, rules
-    "MAX_UPDATES_PER_ROUND", "MIN_GRACE_MS", "RoundRules", "new_rules", "validate_round_rules",
+    "MAX_PARTICIPANTS", "RANDOMNESS_BYTES", "MAX_UPDATES_PER_ROUND", "MIN_GRACE_MS", "RoundRules", "new_rules", "validate_round_rules",
     "AGG_FEDAVG", "AGG_MEDIAN", "AGG_TRIMMED_MEAN", "AGGREGATION_RULES", "BPS", "RULE_NAMES", "AggregationRule",
     "add_to_sums", "aggregate", "check_updates", "fedavg", "fedavg_from_sums", "median", "new_aggregation",
     "trim_count", "trimmed_mean", "validate_rule",

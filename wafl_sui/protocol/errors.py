@@ -13,7 +13,15 @@ ERRORS = (
     "EInvalidAggregationRule",  # unknown aggregation rule or trim_bps out of range
     "EInvalidProof",  # proof not 128 bytes, or it does not verify for the contract's public inputs
     "ERoundClosed",  # the round's deadline passed, or its aggregation has started
-    "ERoundFull",  # the round already holds `quorum` updates
+    "ERoundNotOpen",  # the round waits for open_round (its participants are not sampled yet)
+    "ERoundAlreadyOpen",  # open_round of a round that is open
+    "ENotSampled",  # submit_update by a sender not in the round's sample
+    "EAlreadyRegistered",  # register twice (or while holding a deposit)
+    "ETooManyParticipants",  # register beyond participants::MAX_PARTICIPANTS
+    "EWrongDeposit",  # register with another deposit than the task's deposit_mist
+    "ENotRegistered",  # leave without a deposit held
+    "EParticipantSampled",  # leave while sampled in the open round
+    "ENotEnoughParticipants",  # open_round with fewer registered participants than the quorum
     "EAlreadySubmitted",
     "ESenderNotAllowed",
     "EValueOutOfBounds",

@@ -61,9 +61,46 @@ class TaskCreated(Event):
     aggregation: AggregationRule
     lr_q: int
     open: bool
+    deposit_mist: int
     num_weights: int
     model_commitment: int
     round: int
+    deadline_ms: int
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class ParticipantRegistered(Event):
+    """`participant` registered for the task, locking `deposit` MIST."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "participant")
+    task_id: str
+    participant: str
+    deposit: int
+    num_registered: int
+
+
+@dataclass(frozen=True)
+class ParticipantLeft(Event):
+    """`participant` left the task and took its `deposit` back."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "participant")
+    task_id: str
+    participant: str
+    deposit: int
+    num_registered: int
+
+
+@dataclass(frozen=True)
+class RoundOpened(Event):
+    """`round` opened: `sampled` (drawn from `pool_size` registered participants with
+    `randomness`, lower-case hex of the 32 bytes) may submit until `deadline_ms`."""
+
+    task_id: str
+    round: int
+    randomness: str
+    sampled: tuple[str, ...]
+    pool_size: int
     deadline_ms: int
     timestamp_ms: int
 
@@ -200,8 +237,20 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (TaskCreated, UpdateAccepted, AggregationProgressed, RoundAggregated, TaskFinished,
                 RoundRestarted, RoundDiscarded, ParticipantAdded, ParticipantRemoved, OpenChanged,
-                TaskMigrated, ManifestSet)
+                TaskMigrated, ManifestSet, ParticipantRegistered, ParticipantLeft, RoundOpened)
 }
+
+
+def randomness_hex(v: Any) -> str:
+    """A round's randomness as lower-case hex, from bytes, a list of byte values (a node's JSON of
+    a `vector<u8>`), base64 is not accepted, or hex (with or without 0x)."""
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).hex()
+    if isinstance(v, (list, tuple)):
+        return bytes(int(b) for b in v).hex()
+    s = str(v).lower()
+    s = s[2:] if s.startswith("0x") else s
+    return bytes.fromhex(s).hex()
 
 
 def from_dict(type_: str, fields: dict[str, Any]) -> Event:
@@ -216,8 +265,10 @@ def from_dict(type_: str, fields: dict[str, Any]) -> Event:
             v = v if isinstance(v, RoundRules) else RoundRules.from_dict(v)
         elif f.name == "aggregation":
             v = v if isinstance(v, AggregationRule) else AggregationRule.from_dict(v)
-        elif f.name == "submitters":
+        elif f.name in ("submitters", "sampled"):
             v = tuple(normalize_address(a) for a in v)
+        elif f.name == "randomness":
+            v = randomness_hex(v)
         elif f.name in cls.ADDRESS_FIELDS:
             v = normalize_address(v)
         elif f.name == "open":

@@ -7,19 +7,24 @@ create_task      EInvalidSpec (spec, then lr_q), EInvalidRoundRules, EInvalidAgg
                  EOverGasBudget, EWrongLength / EValueOutOfBounds (initial model),
                  EInvalidVerifyingKey (malformed or degenerate: codec.check_verifying_key; not
                  for 4 public inputs; `prepare` rejects points off the curve or the subgroup)
-submit_update    EWrongVersion, ETaskFinished, ERoundClosed (deadline passed, or aggregation
-                 started), ERoundFull (quorum updates in), ESenderNotAllowed, EAlreadySubmitted,
+register         EWrongVersion, ETaskFinished, ESenderNotAllowed (closed task), EAlreadyRegistered,
+                 ETooManyParticipants, EWrongDeposit
+leave            EWrongVersion, ENotRegistered, EParticipantSampled (sampled in the open round)
+open_round       EWrongVersion, ETaskFinished, ERoundAlreadyOpen, ENotEnoughParticipants (fewer
+                 registered than the quorum); the caller supplies the round's randomness
+submit_update    EWrongVersion, ETaskFinished, ERoundNotOpen, ERoundClosed (deadline passed, or
+                 aggregation started), ENotSampled, ESenderNotAllowed, EAlreadySubmitted,
                  EWrongLength, EValueOutOfBounds (weights, then the data commitment),
                  EInvalidProof (not 128 bytes, or not valid)
-aggregate        EWrongVersion, ETaskFinished, EQuorumNotReached (quorum not met, round open),
-                 ENoUpdates (round closed, no update). One step: FedAvg does the whole round;
+aggregate        EWrongVersion, ETaskFinished, ERoundNotOpen, EQuorumNotReached (round open and
+                 not every sampled participant in, or closed below the quorum), ENoUpdates. One step: FedAvg does the whole round;
                  median / trimmed mean do `budget.coords_per_step` coordinates per call
-discard_round    EWrongVersion, ETaskFinished, ERoundHasUpdates (the round can be aggregated),
+discard_round    EWrongVersion, ETaskFinished, ERoundNotOpen, ERoundHasUpdates (at its quorum),
                  EGracePeriodNotOver (now <= deadline + max(grace, MIN_GRACE_MS))
 set_manifest     EWrongVersion, ENotAdmin, EManifestAlreadySet (set, or round > 0 / an update in),
                  EManifestSize
 admin            EWrongVersion, ENotAdmin (capability of another task), ETaskFinished and
-                 ERoundHasUpdates (restart_round); migrate: ENotAdmin, EWrongVersion
+                 ERoundNotOpen and ERoundHasUpdates (restart_round); migrate: ENotAdmin, EWrongVersion
 
 A ledger keeps a `TaskState` and replaces it with the state a transition returns.
 """
@@ -30,7 +35,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from wafl_sui.protocol import budget, codec, commitment, events as ev, manifest as manifests, round as rounds, rules
+from wafl_sui.protocol import budget, codec, commitment, events as ev, manifest as manifests, participants, round as rounds, rules
 from wafl_sui.protocol.codec import PROOF_BYTES, PUBLIC_INPUTS, normalize_address
 from wafl_sui.protocol.errors import ProtocolError
 from wafl_sui.protocol.round import RoundRules
@@ -75,6 +80,12 @@ class TaskState:
     finished: bool = False
     created_ms: int = 0
     manifest: bytes = b""  # the dynamic field `ManifestKey` (empty: none set)
+    deposit_mist: int = 0
+    registered: tuple[str, ...] = ()  # registration order: the pool rounds are sampled from
+    depositors: frozenset[str] = frozenset()  # who holds a deposit (of deposit_mist) in the task
+    round_open: bool = False
+    sampled: tuple[str, ...] = ()  # the open round's sampled participants
+    randomness: bytes = b""  # the 32 bytes the open round's sample was drawn with
 
     @property
     def num_updates(self) -> int:
@@ -101,6 +112,17 @@ class TaskState:
 
     def is_allowed(self, sender: str) -> bool:
         return self.open or normalize_address(sender) in self.allowlist
+
+    def is_registered(self, participant: str) -> bool:
+        return normalize_address(participant) in self.registered
+
+    def is_sampled(self, participant: str) -> bool:
+        return normalize_address(participant) in self.sampled
+
+    @property
+    def pool(self) -> tuple[str, ...]:
+        """The participants the next round is sampled from (`task::pool`)."""
+        return participants.pool(self.registered, self.open, self.allowlist)
 
     def has_submitted(self, sender: str) -> bool:
         return normalize_address(sender) in self.submitters
@@ -135,16 +157,20 @@ def create_task(
     vk: bytes,
     now_ms: int,
     prepare: Callable[[bytes], Any] = lambda vk: vk,
+    deposit_mist: int = 0,
 ) -> tuple[TaskState, Events]:
-    """`task::create_task`. `prepare(vk)` turns the raw key into the stored prepared key
-    (the ledger passes `zk.sui_bytes.prepare_verifying_key`, as `groth16::prepare_verifying_key`)."""
+    """`task::create_task` (its `deposit_mist` follows `open` there). `prepare(vk)` turns the raw
+    key into the stored prepared key (the ledger passes `zk.sui_bytes.prepare_verifying_key`, as
+    `groth16::prepare_verifying_key`). Round 0 waits for `open_round`."""
     if isinstance(spec, dict):
         spec = StepSpec.from_dict(spec)
     validate_spec(spec)
     check_lr_q(spec, lr_q)
     rounds.validate_round_rules(round_rules)
     rules.validate_rule(aggregation.rule, aggregation.trim_bps)
-    budget.check_task_budget(spec.num_weights, aggregation, round_rules.quorum)
+    budget.check_task_budget(spec.num_weights, aggregation, round_rules.participants_per_round)
+    if isinstance(deposit_mist, bool) or not isinstance(deposit_mist, int) or not 0 <= deposit_mist <= rounds.U64_MAX:
+        raise ProtocolError("EWrongDeposit", f"the deposit is a u64 amount of MIST, got {deposit_mist!r}")
     validate_weights(initial_model, spec)
     n = codec.check_verifying_key(vk)
     if n != NUM_PUBLIC_INPUTS:
@@ -166,19 +192,76 @@ def create_task(
         prepared_vk=prepared,
         round=0,
         round_start_ms=now_ms,
-        deadline_ms=rounds.deadline(now_ms, round_rules.round_duration_ms),
+        deadline_ms=0,
         model=model,
         model_commitment=commitment.model_commitment_encoded(list(model), spec),
         created_ms=now_ms,
+        deposit_mist=deposit_mist,
     )
     state = dataclasses.replace(state, **_empty_round(state))
     event = ev.TaskCreated(
         task_id=state.task_id, admin_cap_id=state.admin_cap_id, creator=normalize_address(creator),
         version=VERSION, spec=spec, round_rules=round_rules, aggregation=aggregation, lr_q=lr_q,
-        open=state.open, num_weights=spec.num_weights, model_commitment=state.model_commitment, round=0,
+        open=state.open, deposit_mist=deposit_mist, num_weights=spec.num_weights, model_commitment=state.model_commitment, round=0,
         deadline_ms=state.deadline_ms, timestamp_ms=now_ms,
     )
     return state, [event]
+
+
+# --------------------------------------------------------------------------- participants
+def register(state: TaskState, sender: str, deposit: int) -> tuple[TaskState, Events]:
+    """`task::register`: `sender` joins the pool rounds are sampled from, locking `deposit` (the
+    value of the coin it passes: exactly the task's deposit_mist)."""
+    check_version(state)
+    sender = normalize_address(sender)
+    rounds.check_registration(state.finished, state.is_allowed(sender))
+    participants.check_register(sender in state.depositors, len(state.registered), int(deposit), state.deposit_mist)
+    new = dataclasses.replace(
+        state, registered=state.registered + (sender,), depositors=state.depositors | {sender},
+    )
+    return new, [ev.ParticipantRegistered(
+        task_id=state.task_id, participant=sender, deposit=int(deposit), num_registered=len(new.registered),
+    )]
+
+
+def leave(state: TaskState, sender: str) -> tuple[TaskState, Events]:
+    """`task::leave`: `sender` leaves the pool and takes its deposit back (the event's `deposit`),
+    except while sampled in the open round of an unfinished task."""
+    check_version(state)
+    sender = normalize_address(sender)
+    sampled_now = not state.finished and state.round_open and sender in state.sampled
+    participants.check_leave(sender in state.depositors, sampled_now)
+    new = dataclasses.replace(
+        state, registered=tuple(p for p in state.registered if p != sender), depositors=state.depositors - {sender},
+    )
+    return new, [ev.ParticipantLeft(
+        task_id=state.task_id, participant=sender, deposit=state.deposit_mist, num_registered=len(new.registered),
+    )]
+
+
+def open_round(state: TaskState, randomness: bytes, now_ms: int) -> tuple[TaskState, Events]:
+    """`task::open_round` with the round's `randomness` (Sui: 32 bytes from `sui::random`; the
+    local ledger: from the OS): sample `participants_per_round` of the pool (`participants.sample`)
+    and start the round's deadline."""
+    check_version(state)
+    rounds.check_open(state.finished, state.round_open)
+    pool = state.pool
+    participants.check_pool(len(pool), state.round_rules.quorum)
+    randomness = bytes(randomness)
+    sampled = participants.sample(pool, state.round_rules.participants_per_round, randomness)
+    deadline = rounds.deadline(now_ms, state.round_rules.round_duration_ms)
+    new = dataclasses.replace(
+        state, round_open=True, sampled=sampled, randomness=randomness, round_start_ms=now_ms, deadline_ms=deadline,
+    )
+    return new, [ev.RoundOpened(
+        task_id=state.task_id, round=state.round, randomness=randomness.hex(), sampled=sampled,
+        pool_size=len(pool), deadline_ms=deadline, timestamp_ms=now_ms,
+    )]
+
+
+def _closed_sample() -> dict[str, Any]:
+    """The fields of a round that waits for `open_round`."""
+    return dict(round_open=False, sampled=(), randomness=b"", deadline_ms=0)
 
 
 # --------------------------------------------------------------------------- submit
@@ -219,8 +302,8 @@ def submit_update(
     check_version(state)
     sender = normalize_address(sender)
     rounds.check_submit(
-        state.finished, now_ms, state.deadline_ms, state.aggregating, state.num_updates,
-        state.round_rules.quorum, state.is_allowed(sender), state.has_submitted(sender),
+        state.finished, state.round_open, now_ms, state.deadline_ms, state.aggregating, state.is_sampled(sender),
+        state.is_allowed(sender), state.has_submitted(sender),
     )
     check_update_contents(state.spec, new_weights, data_commitment, proof)
     inputs = public_inputs_for(state, sender, new_weights, data_commitment)
@@ -249,7 +332,8 @@ def aggregate(state: TaskState, sender: str, now_ms: int) -> tuple[TaskState, Ev
     check_version(state)
     sender = normalize_address(sender)
     rounds.check_aggregate(
-        state.finished, now_ms, state.deadline_ms, state.aggregating, state.num_updates, state.round_rules.quorum,
+        state.finished, state.round_open, now_ms, state.deadline_ms, state.aggregating, state.num_updates,
+        len(state.sampled), state.round_rules.quorum,
     )
     n, m = state.num_updates, state.num_weights
     if not _stores_updates(state.aggregation):
@@ -268,13 +352,14 @@ def aggregate(state: TaskState, sender: str, now_ms: int) -> tuple[TaskState, Ev
 
 
 def _advance(state: TaskState, model: list[int], sender: str, now_ms: int) -> tuple[TaskState, Events]:
-    """Store the aggregated model and start the next round (or finish the task)."""
+    """Store the aggregated model and move to the next round, which waits for `open_round` (or
+    finish the task)."""
     nxt, finished = rounds.next_round(state.round, state.round_rules.max_rounds)
     new_commitment = commitment.model_commitment_encoded(model, state.spec)
-    deadline = rounds.deadline(now_ms, state.round_rules.round_duration_ms)
+    deadline = 0
     new = dataclasses.replace(
         state, model=tuple(model), model_commitment=new_commitment, round=nxt, round_start_ms=now_ms,
-        deadline_ms=deadline, finished=finished, **_empty_round(state),
+        finished=finished, **_empty_round(state), **_closed_sample(),
     )
     out: Events = [ev.RoundAggregated(
         task_id=state.task_id, round=state.round, rule=state.aggregation.rule, num_updates=state.num_updates,
@@ -289,14 +374,15 @@ def _advance(state: TaskState, model: list[int], sender: str, now_ms: int) -> tu
 
 # --------------------------------------------------------------------------- discard
 def discard_round(state: TaskState, sender: str, now_ms: int) -> tuple[TaskState, Events]:
-    """`task::discard_round`: anyone, for a round that cannot be aggregated (no update), once now >
-    deadline + max(grace_ms, MIN_GRACE_MS), restarts the round's timer (same round number)."""
+    """`task::discard_round`: anyone, for an open round that cannot be aggregated (below its
+    quorum), once now > deadline + max(grace_ms, MIN_GRACE_MS), drops its updates; the same round
+    number waits for `open_round` (a new sample)."""
     check_version(state)
     sender = normalize_address(sender)
-    rounds.check_discard(state.finished, now_ms, state.deadline_ms, state.round_rules.grace_ms, state.aggregating,
-                         state.num_updates, state.round_rules.quorum)
-    deadline = rounds.deadline(now_ms, state.round_rules.round_duration_ms)
-    new = dataclasses.replace(state, round_start_ms=now_ms, deadline_ms=deadline, **_empty_round(state))
+    rounds.check_discard(state.finished, state.round_open, now_ms, state.deadline_ms, state.round_rules.grace_ms,
+                         state.aggregating, state.num_updates, state.round_rules.quorum)
+    deadline = 0
+    new = dataclasses.replace(state, round_start_ms=now_ms, **_empty_round(state), **_closed_sample())
     event = ev.RoundDiscarded(
         task_id=state.task_id, round=state.round, num_updates=state.num_updates, submitters=state.submitters,
         deadline_ms=deadline, triggered_by=sender, timestamp_ms=now_ms,
@@ -321,11 +407,14 @@ def add_participant(state: TaskState, cap_task_id: str, participant: str) -> tup
 
 
 def remove_participant(state: TaskState, cap_task_id: str, participant: str) -> tuple[TaskState, Events]:
-    """`task::remove_participant`: take `participant` off the allowlist (its updates stay)."""
+    """`task::remove_participant`: take `participant` off the allowlist and the registered
+    participants (its updates stay; its deposit waits for its `leave`)."""
     check_version(state)
     check_admin(state, cap_task_id)
     p = normalize_address(participant)
-    new = dataclasses.replace(state, allowlist=state.allowlist - {p})
+    new = dataclasses.replace(
+        state, allowlist=state.allowlist - {p}, registered=tuple(r for r in state.registered if r != p),
+    )
     return new, [ev.ParticipantRemoved(task_id=state.task_id, participant=p)]
 
 
@@ -342,7 +431,7 @@ def restart_round(state: TaskState, cap_task_id: str, now_ms: int) -> tuple[Task
     the round's first update."""
     check_version(state)
     check_admin(state, cap_task_id)
-    rounds.check_restart(state.finished, state.aggregating, state.num_updates)
+    rounds.check_restart(state.finished, state.round_open, state.aggregating, state.num_updates)
     deadline = rounds.deadline(now_ms, state.round_rules.round_duration_ms)
     new = dataclasses.replace(state, round_start_ms=now_ms, deadline_ms=deadline)
     return new, [ev.RoundRestarted(

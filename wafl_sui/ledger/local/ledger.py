@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -39,6 +40,7 @@ from wafl_sui.ledger.local.ops import SignedOp
 from wafl_sui.ledger.local.store import LedgerFileError, Store, row_digest
 from wafl_sui.ledger.local.verify import BACKENDS, DEFAULT_BACKEND, pvk_digest, verify_bytes
 from wafl_sui.ledger.local.verify import warm as warm_verifier
+from wafl_sui import protocol
 from wafl_sui.protocol import codec
 from wafl_sui.protocol import round as round_mod
 from wafl_sui.protocol import rules as rules_mod
@@ -302,11 +304,11 @@ class LocalLedger(Ledger):
 
     def create_task(
         self, signer: Any, spec: StepSpec, round_rules: Any, aggregation: Any, lr_q: int, open_: bool,
-        initial_model: Sequence[int], vk: bytes, *, name: str | None = None,
+        initial_model: Sequence[int], vk: bytes, *, name: str | None = None, deposit_mist: int = 0,
     ) -> TaskRef:
         signed = self.build_operation(
             signer, "create_task", spec=spec, round_rules=round_rules, aggregation=aggregation, lr_q=lr_q,
-            open=open_, initial_model=initial_model, vk=vk, name=name,
+            open=open_, deposit_mist=deposit_mist, initial_model=initial_model, vk=vk, name=name,
         )
         return self.task_ref(self.apply(signed))
 
@@ -319,6 +321,19 @@ class LocalLedger(Ledger):
         if row is None:
             raise LedgerError(f"operation {receipt.tx} did not create a task")
         return TaskRef(*row)
+
+    def register(self, signer: Any, task: str) -> Receipt:
+        """`task::register` with the task's deposit. The local ledger has no currency: the
+        deposit is recorded (the amount in ParticipantRegistered), not transferred."""
+        return self.apply(self.build_operation(signer, "register", task, deposit=self.state(task).deposit_mist))
+
+    def leave(self, signer: Any, task: str) -> Receipt:
+        return self.apply(self.build_operation(signer, "leave", task))
+
+    def open_round(self, signer: Any, task: str) -> Receipt:
+        """`task::open_round`: the ledger draws the round's randomness from the OS
+        (`secrets.token_bytes(32)`) inside the transaction and records it (state and event)."""
+        return self.apply(self.build_operation(signer, "open_round", task))
 
     def submit_update(self, signer: Any, task: str, new_weights: Sequence[int], data_commitment: int, proof: bytes) -> Receipt:
         return self.apply(self.build_operation(
@@ -501,6 +516,9 @@ class LocalLedger(Ledger):
         """The handler of operation `name` (one per entry of task.move, as `ops.OPS`)."""
         return {
             "create_task": self._do_create_task,
+            "register": self._do_register,
+            "leave": self._do_leave,
+            "open_round": self._do_open_round,
             "submit_update": self._do_submit_update,
             "aggregate": self._do_aggregate,
             "discard_round": self._do_discard_round,
@@ -529,12 +547,25 @@ class LocalLedger(Ledger):
             raise ops_mod.MalformedOperation(f"malformed operation: {e}") from None
         state, events = ptask.create_task(
             task_id, cap_id, op.sender, spec, rr, agg, a["lr_q"], a["open"], a["initial_model"], a["vk"], now,
-            prepare=self._prepare,
+            prepare=self._prepare, deposit_mist=a["deposit_mist"],
         )
         return task_id, state, events, {"name": a["name"], "cap": cap_id, "counter": counter + 2}
 
     def _task_state(self, con: sqlite3.Connection, op: ops_mod.Operation) -> Any:
         return self._load(con, op.task)[0]
+
+    def _do_register(self, con, op, now):
+        state, events = ptask.register(self._task_state(con, op), op.sender, op.args["deposit"])
+        return op.task, state, events, None
+
+    def _do_leave(self, con, op, now):
+        state, events = ptask.leave(self._task_state(con, op), op.sender)
+        return op.task, state, events, None
+
+    def _do_open_round(self, con, op, now):
+        randomness = secrets.token_bytes(protocol.RANDOMNESS_BYTES)
+        state, events = ptask.open_round(self._task_state(con, op), randomness, now)
+        return op.task, state, events, None
 
     def _do_submit_update(self, con, op, now):
         a = op.args
@@ -613,6 +644,11 @@ def task_view(state: Any, name: str | None = None) -> TaskView:
         aggregation_done=state.aggregation_done,
         aggregation_total=state.aggregation_total,
         name=name,
+        deposit_mist=state.deposit_mist,
+        registered=tuple(state.registered),
+        round_open=bool(state.round_open),
+        sampled=tuple(state.sampled),
+        randomness=bytes(state.randomness),
     )
 
 

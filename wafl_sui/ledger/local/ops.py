@@ -42,8 +42,11 @@ OPS_FORMAT = "wafl-local-signed-op/1"
 OPS: dict[str, dict[str, str]] = {
     "create_task": {
         "spec": "spec", "round_rules": "round_rules", "aggregation": "aggregation", "lr_q": "int",
-        "open": "bool", "initial_model": "ints", "vk": "bytes", "name": "name",
+        "open": "bool", "deposit_mist": "int", "initial_model": "ints", "vk": "bytes", "name": "name",
     },
+    "register": {"deposit": "int"},
+    "leave": {},
+    "open_round": {},
     "submit_update": {"new_weights": "ints", "data_commitment": "u256", "proof": "bytes"},
     "aggregate": {},
     "discard_round": {},

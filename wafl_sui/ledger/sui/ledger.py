@@ -45,15 +45,20 @@ from wafl_sui.ledger.sui.history import HistoryEntry, TaskHistory, history_path,
 from wafl_sui.ledger.sui.network import SuiNetworkError, SuiNotFound, rpc_url
 from wafl_sui.ledger.sui.task_calls import (
     CAP_STRUCT,
+    RANDOM_ID,
     TASK_MODULE,
     TASK_STRUCT,
     add_participant_kind,
     aggregate_kind,
     create_task_kind,
     discard_round_kind,
+    leave_kind,
     migrate_kind,
     object_types,
+    open_round_kind,
     publish_kind,
+    random_input,
+    register_kind,
     remove_participant_kind,
     restart_round_kind,
     set_manifest_kind,
@@ -140,6 +145,7 @@ class SuiLedger(Sending, Ledger):
         self._chain_checked = False
         self._pkg: _Package | None = None
         self._tasks: dict[str, _TaskInfo] = {}
+        self._random_input: SharedObject | None = None
         self._histories: dict[str, TaskHistory] = {}
 
     # --- set-up ---------------------------------------------------------------------------------
@@ -462,13 +468,15 @@ class SuiLedger(Sending, Ledger):
     @translated
     def create_task(
         self, signer: Any, spec: Any, round_rules: Any, aggregation: Any, lr_q: int, open_: bool,
-        initial_model: Sequence[int], vk: bytes, *, name: str | None = None,
+        initial_model: Sequence[int], vk: bytes, *, name: str | None = None, deposit_mist: int = 0,
     ) -> TaskRef:  # fmt: skip
         ident = self._signer(signer)
         self._ensure_chain()
         self._check_name(name)
         pkg_id = self.package_id
-        kind = create_task_kind(pkg_id, ident.address, spec, round_rules, aggregation, lr_q, open_, initial_model, vk)
+        kind = create_task_kind(
+            pkg_id, ident.address, spec, round_rules, aggregation, lr_q, open_, initial_model, vk, deposit_mist,
+        )
         eff = self._transact(ident, kind, "create_task", {})
         assert eff is not None
         tasks = eff.created_of_type(f"::{TASK_MODULE}::{TASK_STRUCT}")
@@ -537,6 +545,28 @@ class SuiLedger(Sending, Ledger):
         if eff is None:  # pragma: no cover - no `done` check given
             raise OutcomeUnknown(f"{fn} on {info.task_id}: no effects", "")
         return self._receipt(eff, info.task_id)
+
+    @translated
+    def register(self, signer: Any, task: str) -> Receipt:
+        deposit = self.task(task).deposit_mist
+        return self._simple(signer, task, "register", lambda pkg, shared: register_kind(pkg, shared, deposit))
+
+    @translated
+    def leave(self, signer: Any, task: str) -> Receipt:
+        sender = self._signer(signer).address
+        return self._simple(signer, task, "leave", lambda pkg, shared: leave_kind(pkg, sender, shared))
+
+    def _random(self) -> SharedObject:
+        """The Random object 0x8 at its initial shared version on this network (read once)."""
+        if self._random_input is None:
+            obj = self._read(lambda: self.client.get_object(RANDOM_ID))
+            self._random_input = random_input(obj.initial_shared_version)
+        return self._random_input
+
+    @translated
+    def open_round(self, signer: Any, task: str) -> Receipt:
+        random = self._random()
+        return self._simple(signer, task, "open_round", lambda pkg, shared: open_round_kind(pkg, shared, random))
 
     @translated
     def aggregate(self, signer: Any, task: str) -> Receipt:

@@ -4,17 +4,23 @@ same wrapped into TransactionData built offline (`build_<entry>_tx`, gas given).
 reads the network.
 
   create_task     spec::new(10 x u64) (an MLP: spec::new_mlp(10 x u64, vector<u64>, 2 x u64)),
-                  round::new_rules(4 x u64), rules::new_aggregation(u8, u64),
-                  task::create_task(spec, rules, aggregation, lr_q, open, model, vk, &Clock): the
-                  returned TaskAdminCap is transferred to the sender in the same transaction
+                  round::new_rules(5 x u64), rules::new_aggregation(u8, u64),
+                  task::create_task(spec, rules, aggregation, lr_q, open, deposit_mist, model, vk,
+                  &Clock): the returned TaskAdminCap is transferred to the sender in the same
+                  transaction
+  register        SplitCoins(GasCoin, [deposit]), task::register(&mut Task, Coin<SUI>)
+  leave           task::leave(&mut Task) -> Coin<SUI>, transferred to the sender
+  open_round      task::open_round(&mut Task, &Random, &Clock) (an entry function: Random 0x8 is
+                  a shared, immutable input at its initial shared version, which differs per
+                  network: the ledger reads it from the node)
   submit_update   task::submit_update(&mut Task, vector<u32>, u256, vector<u8>, &Clock)
   aggregate / discard_round   task::<fn>(&mut Task, &Clock)
   admin           task::<fn>(&TaskAdminCap, &mut Task, ...) with the cap as an owned object
   publish         Publish(modules, dependencies), then TransferObjects([UpgradeCap], publisher)
                   (a publish whose UpgradeCap is left unused fails)
 
-The Task is a shared input at its initial shared version (mutable), the Clock (0x6) shared and
-immutable.
+The Task is a shared input at its initial shared version (mutable), the Clock (0x6) and the
+Random object (0x8) shared and immutable.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from wafl_sui.ledger.sui.bcs import normalize_address
 from wafl_sui.ledger.sui.network import SuiNetworkError
 from wafl_sui.ledger.sui.transactions import (
     CLOCK,
+    GAS_COIN,
     ObjectRef,
     OwnedObject,
     ProgrammableTransaction,
@@ -40,6 +47,7 @@ from wafl_sui.ledger.sui.transactions import (
     parse_object_ref,
 )
 
+RANDOM_ID = normalize_address("0x8")
 TASK_MODULE = "task"
 SPEC_MODULE = "spec"
 ROUND_MODULE = "round"
@@ -90,6 +98,11 @@ def task_input(task_id: str, initial_shared_version: int, mutable: bool = True) 
     return SharedObject(task_id, int(initial_shared_version), mutable)
 
 
+def random_input(initial_shared_version: int) -> SharedObject:
+    """The system's Random object (0x8) as a shared, immutable input."""
+    return SharedObject(RANDOM_ID, int(initial_shared_version), False)
+
+
 def _target(package_id: str, module: str, fn: str) -> str:
     return f"{normalize_address(package_id)}::{module}::{fn}"
 
@@ -108,6 +121,7 @@ def create_task_kind(
     open_: bool,
     initial_model: Sequence[int],
     vk: bytes,
+    deposit_mist: int = 0,
 ) -> ProgrammableTransaction:
     """spec::new (spec::new_mlp for a spec with hidden layers), round::new_rules,
     rules::new_aggregation, task::create_task, then the admin cap to the sender."""
@@ -124,6 +138,7 @@ def create_task_kind(
             _u64(b, round_rules.round_duration_ms),
             _u64(b, round_rules.max_rounds),
             _u64(b, round_rules.grace_ms),
+            _u64(b, round_rules.participants_per_round),
         ],
     )
     a = b.move_call(
@@ -138,12 +153,38 @@ def create_task_kind(
             a,
             _u64(b, lr_q),
             b.pure(bcs.pure_bool(bool(open_))),
+            _u64(b, deposit_mist),
             b.pure(bcs.pure_u32_vector([int(w) for w in initial_model])),
             b.pure(bcs.pure_bytes(bytes(vk))),
             b.object(CLOCK),
         ],
     )
     b.transfer_objects([cap], normalize_address(sender))
+    return b.build()
+
+
+def register_kind(package_id: str, task: SharedObject, deposit_mist: int) -> ProgrammableTransaction:
+    """The deposit split from the gas coin (a zero coin when the task asks for none), then
+    task::register."""
+    b = PtbBuilder()
+    coin = b.split_coins(GAS_COIN, [_u64(b, deposit_mist)])
+    b.move_call(_target(package_id, TASK_MODULE, "register"), [b.object(task), coin])
+    return b.build()
+
+
+def leave_kind(package_id: str, sender: str, task: SharedObject) -> ProgrammableTransaction:
+    """task::leave, then the returned deposit to the sender."""
+    b = PtbBuilder()
+    coin = b.move_call(_target(package_id, TASK_MODULE, "leave"), [b.object(task)])
+    b.transfer_objects([coin], normalize_address(sender))
+    return b.build()
+
+
+def open_round_kind(package_id: str, task: SharedObject, random: SharedObject) -> ProgrammableTransaction:
+    """task::open_round(&mut Task, &Random, &Clock): the only command (Sui allows no command
+    after one that uses Random except transfers and merges)."""
+    b = PtbBuilder()
+    b.move_call(_target(package_id, TASK_MODULE, "open_round"), [b.object(task), b.object(random), b.object(CLOCK)])
     return b.build()
 
 
@@ -261,10 +302,28 @@ def with_gas(kind: ProgrammableTransaction, sender: str, gas: GasParams) -> Tran
 
 def build_create_task_tx(
     package_id: str, sender: str, gas: GasParams, spec: Any, round_rules: Any, aggregation: Any,
-    lr_q: int, open_: bool, initial_model: Sequence[int], vk: bytes,
+    lr_q: int, open_: bool, initial_model: Sequence[int], vk: bytes, deposit_mist: int = 0,
 ) -> TransactionData:  # fmt: skip
-    kind = create_task_kind(package_id, sender, spec, round_rules, aggregation, lr_q, open_, initial_model, vk)
+    kind = create_task_kind(
+        package_id, sender, spec, round_rules, aggregation, lr_q, open_, initial_model, vk, deposit_mist,
+    )
     return with_gas(kind, sender, gas)
+
+
+def build_register_tx(
+    package_id: str, sender: str, gas: GasParams, task: SharedObject, deposit_mist: int
+) -> TransactionData:
+    return with_gas(register_kind(package_id, task, deposit_mist), sender, gas)
+
+
+def build_leave_tx(package_id: str, sender: str, gas: GasParams, task: SharedObject) -> TransactionData:
+    return with_gas(leave_kind(package_id, sender, task), sender, gas)
+
+
+def build_open_round_tx(
+    package_id: str, sender: str, gas: GasParams, task: SharedObject, random: SharedObject
+) -> TransactionData:
+    return with_gas(open_round_kind(package_id, task, random), sender, gas)
 
 
 def build_submit_tx(

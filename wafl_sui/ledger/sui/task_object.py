@@ -304,6 +304,11 @@ def task_view(fields: Mapping[str, Any], task_id: str | None = None, name: str |
         aggregation_done=len(_get(fields, "partial", default=())),
         aggregation_total=len(_get(fields, "model")),
         name=name,
+        deposit_mist=int(_get(fields, "deposit_mist", default=0)),
+        registered=tuple(normalize_address(a) for a in _get(fields, "registered", default=())),
+        round_open=bool(_get(fields, "round_open", default=False)),
+        sampled=tuple(normalize_address(a) for a in _get(fields, "sampled", default=())),
+        randomness=bytes(int(b) for b in _get(fields, "randomness", default=())),
     )
 
 
