@@ -9,8 +9,8 @@
 /// participants from the pool with them: arrival order never decides who gets a seat.
 module wafl::participants;
 
+use std::hash;
 use sui::bcs;
-use sui::hash;
 
 #[error]
 const EAlreadyRegistered: vector<u8> = b"The sender is already registered for this task (or holds a deposit: leave first)";
@@ -79,12 +79,12 @@ public(package) fun sample(pool: &vector<address>, k: u64, seed: &vector<u8>): v
     out
 }
 
-/// A uniform index in [0, m) for step `i`: the first 16 bytes of blake2b256(seed || bcs(i)),
+/// A uniform index in [0, m) for step `i`: the first 16 bytes of sha3_256(seed || bcs(i)),
 /// read little-endian, modulo m (bias below 2^-118 for m <= MAX_PARTICIPANTS).
 public(package) fun draw(seed: &vector<u8>, i: u64, m: u64): u64 {
     let mut data = *seed;
     data.append(bcs::to_bytes(&i));
-    let h = hash::blake2b256(&data);
+    let h = hash::sha3_256(data);
     let mut x: u128 = 0;
     let mut b = 16;
     while (b > 0) {

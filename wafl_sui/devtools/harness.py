@@ -88,32 +88,56 @@ public fun constants(): vector<u256> {
     "round": _parity("round", "use wafl::round;", """\
 public fun deadline(start_ms: u64, duration_ms: u64): u64 { round::deadline(start_ms, duration_ms) }
 public fun grace_deadline(deadline_ms: u64, grace_ms: u64): u64 { round::grace_deadline(deadline_ms, grace_ms) }
+public fun check_registration(finished: bool, allowed: bool): bool {
+    round::check_registration(finished, allowed);
+    true
+}
+public fun check_open(finished: bool, round_open: bool): bool { round::check_open(finished, round_open); true }
 public fun check_submit(
-    finished: bool, now_ms: u64, deadline_ms: u64, aggregating: bool, num_updates: u64, quorum: u64,
+    finished: bool, round_open: bool, now_ms: u64, deadline_ms: u64, aggregating: bool, sampled: bool,
     allowed: bool, already_submitted: bool,
 ): bool {
-    round::check_submit(finished, now_ms, deadline_ms, aggregating, num_updates, quorum, allowed, already_submitted);
+    round::check_submit(finished, round_open, now_ms, deadline_ms, aggregating, sampled, allowed, already_submitted);
     true
 }
 public fun check_aggregate(
-    finished: bool, now_ms: u64, deadline_ms: u64, aggregating: bool, num_updates: u64, quorum: u64,
+    finished: bool, round_open: bool, now_ms: u64, deadline_ms: u64, aggregating: bool, num_updates: u64,
+    sample_size: u64, quorum: u64,
 ): bool {
-    round::check_aggregate(finished, now_ms, deadline_ms, aggregating, num_updates, quorum);
+    round::check_aggregate(finished, round_open, now_ms, deadline_ms, aggregating, num_updates, sample_size, quorum);
     true
 }
 public fun check_discard(
-    finished: bool, now_ms: u64, deadline_ms: u64, grace_ms: u64, aggregating: bool, num_updates: u64, quorum: u64,
+    finished: bool, round_open: bool, now_ms: u64, deadline_ms: u64, grace_ms: u64, aggregating: bool,
+    num_updates: u64, quorum: u64,
 ): bool {
-    round::check_discard(finished, now_ms, deadline_ms, grace_ms, aggregating, num_updates, quorum);
+    round::check_discard(finished, round_open, now_ms, deadline_ms, grace_ms, aggregating, num_updates, quorum);
     true
 }
-public fun check_restart(finished: bool, aggregating: bool, num_updates: u64): bool {
-    round::check_restart(finished, aggregating, num_updates);
+public fun check_restart(finished: bool, round_open: bool, aggregating: bool, num_updates: u64): bool {
+    round::check_restart(finished, round_open, aggregating, num_updates);
     true
 }
 public fun min_grace_ms(): u64 { round::min_grace_ms() }
 public fun next_round(round: u64, max_rounds: u64): (u64, bool) { round::next_round(round, max_rounds) }
 public fun max_updates_per_round(): u64 { round::max_updates_per_round() }
+"""),
+    "participants": _parity("participants", "use wafl::participants;", """\
+public fun sample(pool: vector<address>, k: u64, seed: vector<u8>): vector<address> {
+    participants::sample(&pool, k, &seed)
+}
+public fun draw(seed: vector<u8>, i: u64, m: u64): u64 { participants::draw(&seed, i, m) }
+public fun check_register(already_registered: bool, num_registered: u64, deposit: u64, deposit_mist: u64): bool {
+    participants::check_register(already_registered, num_registered, deposit, deposit_mist);
+    true
+}
+public fun check_leave(holds_deposit: bool, sampled_in_open_round: bool): bool {
+    participants::check_leave(holds_deposit, sampled_in_open_round);
+    true
+}
+public fun check_pool(pool_size: u64, quorum: u64): bool { participants::check_pool(pool_size, quorum); true }
+public fun max_participants(): u64 { participants::max_participants() }
+public fun randomness_bytes(): u64 { participants::randomness_bytes() }
 """),
     "budget": _parity("budget", "use wafl::budget;\nuse wafl::rules::AggregationRule;", """\
 public fun heap_levels(n: u64): u64 { budget::heap_levels(n) }

@@ -58,8 +58,8 @@ def check_pool(pool_size: int, quorum: int) -> None:
 
 def draw(seed: bytes, i: int, m: int) -> int:
     """`participants::draw`: a uniform index in [0, m) for step i: the first 16 bytes of
-    blake2b256(seed || u64 little-endian i), read little-endian, modulo m."""
-    h = hashlib.blake2b(bytes(seed) + int(i).to_bytes(8, "little"), digest_size=32).digest()
+    sha3_256(seed || u64 little-endian i), read little-endian, modulo m."""
+    h = hashlib.sha3_256(bytes(seed) + int(i).to_bytes(8, "little")).digest()
     return int.from_bytes(h[:16], "little") % m
 
 
