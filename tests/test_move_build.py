@@ -21,7 +21,7 @@ from wafl_sui.protocol import events as py_events
 
 pytestmark = pytest.mark.oracle("node", "node_modules")
 
-MODULES = ["budget", "codec", "commitment", "events", "manifest", "round", "rules", "spec", "task"]
+MODULES = ["budget", "codec", "commitment", "events", "manifest", "participants", "round", "rules", "spec", "task"]
 STD, SUI = "0x" + "0" * 63 + "1", "0x" + "0" * 63 + "2"
 # Sui protocol limits (sui-protocol-config): max_pure_argument_size, max_tx_size_bytes,
 # max_move_object_size; groth16 public inputs.

@@ -437,21 +437,22 @@ counts = st.sampled_from([0, 1, 2, 255, 256, 257, U64])
 
 
 @fast
-@given(finished=st.booleans(), now=times, deadline=times, aggregating=st.booleans(), n=counts, quorum=counts,
-       allowed=st.booleans(), already=st.booleans())
-def test_check_submit(vm, finished, now, deadline, aggregating, n, quorum, allowed, already):
-    args = (finished, now, deadline, aggregating, n, quorum, allowed, already)
-    types = ("bool", "u64", "u64", "bool", "u64", "u64", "bool", "bool")
+@given(finished=st.booleans(), round_open=st.booleans(), now=times, deadline=times, aggregating=st.booleans(),
+       sampled=st.booleans(), allowed=st.booleans(), already=st.booleans())
+def test_check_submit(vm, finished, round_open, now, deadline, aggregating, sampled, allowed, already):
+    args = (finished, round_open, now, deadline, aggregating, sampled, allowed, already)
+    types = ("bool", "bool", "u64", "u64", "bool", "bool", "bool", "bool")
     got = move_result(vm, "round", "check_submit", list(zip(types, args)))
     assert got[1] == py_result(round_rules.check_submit, *args)[1]
 
 
 @fast
-@given(finished=st.booleans(), now=times, deadline=times, aggregating=st.booleans(), n=st.integers(0, 5),
-       quorum=st.integers(0, 5))
-def test_check_aggregate(vm, finished, now, deadline, aggregating, n, quorum):
-    args = (finished, now, deadline, aggregating, n, quorum)
-    got = move_result(vm, "round", "check_aggregate", list(zip(("bool", "u64", "u64", "bool", "u64", "u64"), args)))
+@given(finished=st.booleans(), round_open=st.booleans(), now=times, deadline=times, aggregating=st.booleans(),
+       n=st.integers(0, 5), k=st.integers(0, 5), quorum=st.integers(0, 5))
+def test_check_aggregate(vm, finished, round_open, now, deadline, aggregating, n, k, quorum):
+    args = (finished, round_open, now, deadline, aggregating, n, k, quorum)
+    types = ("bool", "bool", "u64", "u64", "bool", "u64", "u64", "u64")
+    got = move_result(vm, "round", "check_aggregate", list(zip(types, args)))
     assert got[1] == py_result(round_rules.check_aggregate, *args)[1]
 
 
@@ -459,36 +460,48 @@ grace_times = st.one_of(times, st.sampled_from([59_999, 60_000, 60_001, 100_000]
 
 
 @fast
-@given(finished=st.booleans(), now=grace_times, deadline=times, grace=grace_times, aggregating=st.booleans(),
-       n=st.integers(0, 3), quorum=st.integers(1, 3))
-def test_check_discard(vm, finished, now, deadline, grace, aggregating, n, quorum):
-    args = (finished, now, deadline, grace, aggregating, n, quorum)
-    got = move_result(vm, "round", "check_discard", list(zip(("bool", "u64", "u64", "u64", "bool", "u64", "u64"), args)))
+@given(finished=st.booleans(), round_open=st.booleans(), now=grace_times, deadline=times, grace=grace_times,
+       aggregating=st.booleans(), n=st.integers(0, 3), k=st.integers(1, 4), quorum=st.integers(1, 3))
+def test_check_discard(vm, finished, round_open, now, deadline, grace, aggregating, n, k, quorum):
+    args = (finished, round_open, now, deadline, grace, aggregating, n, quorum)
+    types = ("bool", "bool", "u64", "u64", "u64", "bool", "u64", "u64")
+    got = move_result(vm, "round", "check_discard", list(zip(types, args)))
     assert got[1] == py_result(round_rules.check_discard, *args)[1]
     assert vm.inner1("round", "grace_deadline", [("u64", deadline), ("u64", grace)]) == round_rules.grace_deadline(deadline, grace)
     # a discard never races a legal aggregate: at any time, at most one of them is allowed
-    agg = py_result(round_rules.check_aggregate, finished, now, deadline, aggregating, n, quorum)[1]
+    agg = py_result(round_rules.check_aggregate, finished, round_open, now, deadline, aggregating, n, max(k, n),
+                    quorum)[1]
     assert agg is not None or got[1] is not None
 
 
 @fast
-@given(finished=st.booleans(), aggregating=st.booleans(), n=st.integers(0, 3))
-def test_check_restart(vm, finished, aggregating, n):
-    got = move_result(vm, "round", "check_restart", [("bool", finished), ("bool", aggregating), ("u64", n)])
-    assert got[1] == py_result(round_rules.check_restart, finished, aggregating, n)[1]
+@given(finished=st.booleans(), round_open=st.booleans(), aggregating=st.booleans(), n=st.integers(0, 3))
+def test_check_restart(vm, finished, round_open, aggregating, n):
+    got = move_result(vm, "round", "check_restart",
+                      [("bool", finished), ("bool", round_open), ("bool", aggregating), ("u64", n)])
+    assert got[1] == py_result(round_rules.check_restart, finished, round_open, aggregating, n)[1]
     assert vm.inner1("round", "min_grace_ms", []) == round_rules.MIN_GRACE_MS
 
 
 @fast
+@given(finished=st.booleans(), other=st.booleans())
+def test_check_registration_and_open(vm, finished, other):
+    for fn in ("check_registration", "check_open"):
+        got = move_result(vm, "round", fn, [("bool", finished), ("bool", other)])
+        assert got[1] == py_result(getattr(round_rules, fn), finished, other)[1]
+
+
+@fast
 @given(start=times, duration=times, round_=st.integers(0, 1000), max_rounds=st.integers(1, 1000),
-       q=st.sampled_from([0, 1, 2, 255, 256, 257, U64]), d=st.integers(0, 3), m=st.integers(0, 3), g=u64s)
-def test_round_arithmetic_and_new_rules(vm, start, duration, round_, max_rounds, q, d, m, g):
+       q=st.sampled_from([0, 1, 2, 255, 256, 257, U64]), d=st.integers(0, 3), m=st.integers(0, 3), g=u64s,
+       k=st.sampled_from([0, 1, 2, 255, 256, 257, U64]))
+def test_round_arithmetic_and_new_rules(vm, start, duration, round_, max_rounds, q, d, m, g, k):
     from wafl_sui.devtools.vm import encode_round_rules
 
     assert vm.inner1("round", "deadline", [("u64", start), ("u64", duration)]) == round_rules.deadline(start, duration)
     assert tuple(vm.inner("round", "next_round", [("u64", round_), ("u64", max_rounds)])) == round_rules.next_round(round_, max_rounds)
-    got = move_result(vm, "round", "new_rules", [("u64", q), ("u64", d), ("u64", m), ("u64", g)], inner=False)
-    want = py_result(round_rules.new_rules, q, d, m, g)
+    got = move_result(vm, "round", "new_rules", [("u64", q), ("u64", d), ("u64", m), ("u64", g), ("u64", k)], inner=False)
+    want = py_result(round_rules.new_rules, q, d, m, g, k)
     assert got[1] == want[1]
     if want[1] is None:
         assert got[0] == encode_round_rules(want[0])

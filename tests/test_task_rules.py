@@ -54,7 +54,8 @@ def unchecked(cls, **fields):
 def make_with_events(quorum=2, max_rounds=2, rule=0, trim_bps=0, open_=True, grace_ms=GRACE, duration=DUR, **kw):
     args = dict(task_id=TASK, admin_cap_id=CAP, creator=ADMIN, spec=SPEC,
                 round_rules=unchecked(RoundRules, quorum=quorum, round_duration_ms=duration, max_rounds=max_rounds,
-                                      grace_ms=grace_ms),
+                                      grace_ms=grace_ms, participants_per_round=kw.pop("ppr", max(quorum, 1)
+                                                                                       if isinstance(quorum, int) else 1)),
                 aggregation=unchecked(AggregationRule, rule=rule, trim_bps=trim_bps),
                 lr_q=16, open_=open_, initial_model=MODEL, vk=VK, now_ms=START)
     args.update(kw)
@@ -71,7 +72,20 @@ def err(fn, *a, **kw):
     return e.value.name
 
 
+def seat(s, who, now=START):
+    """The round open with `who` added to its sample (the round rules' tests take a given sample;
+    test_sampling draws real ones): a round whose every sampled participant submitted closes."""
+    if s.finished:
+        return s
+    if not s.round_open:
+        s = dataclasses.replace(s, round_open=True, sampled=(), randomness=bytes(32), round_start_ms=now,
+                                deadline_ms=round_rules.deadline(now, s.round_rules.round_duration_ms))
+    who = norm(who)
+    return s if who in s.sampled else dataclasses.replace(s, sampled=s.sampled + (who,))
+
+
 def submit(s, who=ALICE, weights=None, data=7, proof=PROOF, now=START, verify=accept):
+    s = seat(s, who, now)
     return task.submit_update(s, who, w(1, 2) if weights is None else weights, data, proof, now, verify)[0]
 
 

@@ -221,7 +221,8 @@ def encode_spec(spec) -> bytes:
 
 def encode_round_rules(rules) -> bytes:
     """BCS of a `wafl::round::RoundRules` (field order of protocol.RoundRules)."""
-    return b"".join(bcs_encode("u64", getattr(rules, n)) for n in ("quorum", "round_duration_ms", "max_rounds", "grace_ms"))
+    return b"".join(bcs_encode("u64", getattr(rules, n)) for n in ("quorum", "round_duration_ms", "max_rounds", "grace_ms",
+                                                                   "participants_per_round"))
 
 
 def encode_aggregation(aggregation) -> bytes:
