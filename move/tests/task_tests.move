@@ -1,4 +1,5 @@
-/// Unit tests of the task shell with test_scenario (run with `sui move test`). Here proof
+/// Unit tests of the task shell with test_scenario (run with `sui move test`). Rounds open with
+/// `open_round_for_testing` (fixed randomness: `Random` exists only after genesis). Here proof
 /// verification is exercised on its rejection path; accepted updates go through
 /// `submit_update_for_testing`, which runs every check of `submit_update` except the proof.
 /// Real proofs, accepted and rejected, are in proof_fixture_tests.move (generated).
@@ -6,6 +7,8 @@
 module wafl::task_tests;
 
 use sui::clock::{Self, Clock};
+use sui::coin;
+use sui::sui::SUI;
 use sui::test_scenario::{Self as ts, Scenario};
 use wafl::round;
 use wafl::rules;
@@ -20,6 +23,11 @@ const START_MS: u64 = 5_000;
 const DURATION_MS: u64 = 1_000;
 const GRACE_MS: u64 = 500;
 const DATA: u256 = 7;
+/// Every round samples this many of the registered participants.
+const PER_ROUND: u64 = 4;
+/// round::MIN_GRACE_MS: no round is discarded sooner after its deadline.
+const MIN_GRACE_MS: u64 = 60_000;
+const SEED: vector<u8> = x"0101010101010101010101010101010101010101010101010101010101010101";
 
 /// Development verifying key for 4 public inputs (tools/move/make_dev_vk.py): valid points,
 /// known trapdoor. Never use it for a real task.
@@ -39,15 +47,20 @@ fun start(): (Scenario, Clock) {
 /// A 2-class, 2-feature spec (6 weights of 8 bits).
 fun small_spec(): StepSpec { spec::new(2, 2, 2, 1, 4, 8, 4, 6, 8, 8) }
 
-/// A task of the small spec, initial model all 128 (= 0.0), created and shared by ADMIN.
-fun create(sc: &mut Scenario, clock: &Clock, quorum: u64, max_rounds: u64, rule: u8, trim_bps: u64, open: bool) {
+/// A task of the small spec, initial model all 128 (= 0.0), created and shared by ADMIN; no
+/// one registered, round 0 waiting for `open_round`.
+fun create_only(
+    sc: &mut Scenario, clock: &Clock, quorum: u64, max_rounds: u64, rule: u8, trim_bps: u64, open: bool,
+    per_round: u64,
+) {
     sc.next_tx(ADMIN);
     let cap = task::create_task(
         small_spec(),
-        round::new_rules(quorum, DURATION_MS, max_rounds, GRACE_MS),
+        round::new_rules(quorum, DURATION_MS, max_rounds, GRACE_MS, per_round),
         rules::new_aggregation(rule, trim_bps),
         16, // lr_q
         open,
+        0, // deposit_mist
         vector[128, 128, 128, 128, 128, 128],
         DEV_VK,
         clock,
@@ -56,10 +69,37 @@ fun create(sc: &mut Scenario, clock: &Clock, quorum: u64, max_rounds: u64, rule:
     transfer::public_transfer(cap, ADMIN);
 }
 
+/// `create_only` with PER_ROUND; on an open task ALICE, BOB, CAROL and ADMIN register and
+/// round 0 opens (all four sampled); a closed task waits for its allowlist.
+fun create(sc: &mut Scenario, clock: &Clock, quorum: u64, max_rounds: u64, rule: u8, trim_bps: u64, open: bool) {
+    create_only(sc, clock, quorum, max_rounds, rule, trim_bps, open, PER_ROUND);
+    if (open) {
+        register(sc, ALICE);
+        register(sc, BOB);
+        register(sc, CAROL);
+        register(sc, ADMIN);
+        open_round(sc, clock);
+    }
+}
+
+fun register(sc: &mut Scenario, who: address) {
+    sc.next_tx(who);
+    let mut t = sc.take_shared<Task>();
+    t.register(coin::zero<SUI>(sc.ctx()), sc.ctx());
+    ts::return_shared(t);
+}
+
+fun open_round(sc: &mut Scenario, clock: &Clock) {
+    sc.next_tx(ADMIN);
+    let mut t = sc.take_shared<Task>();
+    t.open_round_for_testing(SEED, clock);
+    ts::return_shared(t);
+}
+
 /// create_task with the small spec and FedAvg, and these lr_q / model / key.
 fun create_with(sc: &mut Scenario, clock: &Clock, lr_q: u64, model: vector<u32>, vk: vector<u8>) {
     let cap = task::create_task(
-        small_spec(), round::new_rules(1, DURATION_MS, 1, 0), rules::new_aggregation(0, 0), lr_q, true,
+        small_spec(), round::new_rules(1, DURATION_MS, 1, 0, 1), rules::new_aggregation(0, 0), lr_q, true, 0,
         model, vk, clock, sc.ctx(),
     );
     transfer::public_transfer(cap, ADMIN);
@@ -116,7 +156,7 @@ fun w(a: u32, b: u32): vector<u32> { vector[a, b, a, b, a, b] }
 #[test]
 fun create_shares_task_and_gives_cap() {
     let (mut sc, clock) = start();
-    create(&mut sc, &clock, 2, 3, 0, 0, true);
+    create_only(&mut sc, &clock, 2, 3, 0, 0, true, PER_ROUND);
     let effects = sc.next_tx(ADMIN);
     assert!(effects.num_user_events() == 1); // TaskCreated
     let t = sc.take_shared<Task>();
@@ -125,12 +165,14 @@ fun create_shares_task_and_gives_cap() {
     assert!(t.version() == 1);
     assert!(t.round() == 0);
     assert!(t.round_start_ms() == START_MS);
-    assert!(t.deadline_ms() == START_MS + DURATION_MS);
+    assert!(t.deadline_ms() == 0 && !t.round_open() && t.sampled().is_empty()); // waits for open_round
+    assert!(t.registered().is_empty() && t.deposit_mist() == 0);
     assert!(t.spec() == small_spec() && t.spec().num_weights() == 6);
     assert!(t.spec().features() == 2 && t.spec().classes() == 2 && t.spec().weight_bits() == 8);
     assert!(t.lr_q() == 16);
     let rr = t.round_rules();
     assert!(rr.quorum() == 2 && rr.round_duration_ms() == DURATION_MS && rr.max_rounds() == 3 && rr.grace_ms() == GRACE_MS);
+    assert!(rr.participants_per_round() == PER_ROUND);
     assert!(t.aggregation().rule() == 0 && t.aggregation().trim_bps() == 0 && t.open());
     assert!(*t.model() == vector[128, 128, 128, 128, 128, 128]);
     assert!(t.model_commitment() != 0);
@@ -169,12 +211,17 @@ fun create_rejects_lr_q_out_of_range() {
 
 #[test, expected_failure(abort_code = wafl::round::EInvalidRoundRules)]
 fun round_rules_reject_zero_quorum() {
-    round::new_rules(0, DURATION_MS, 1, 0);
+    round::new_rules(0, DURATION_MS, 1, 0, 1);
 }
 
 #[test, expected_failure(abort_code = wafl::round::EInvalidRoundRules)]
 fun round_rules_reject_a_quorum_over_256() {
-    round::new_rules(257, DURATION_MS, 1, 0);
+    round::new_rules(257, DURATION_MS, 1, 0, 257);
+}
+
+#[test, expected_failure(abort_code = wafl::round::EInvalidRoundRules)]
+fun round_rules_reject_a_quorum_over_the_sample() {
+    round::new_rules(3, DURATION_MS, 1, 0, 2);
 }
 
 #[test, expected_failure(abort_code = wafl::rules::EInvalidAggregationRule)]
@@ -193,8 +240,8 @@ fun create_rejects_a_round_over_the_gas_budget() {
     // 50,000 weights, median of 256 updates: one coordinate per step would not fit. The budget
     // is checked before the model, so no model is needed.
     let cap = task::create_task(
-        spec::new(4999, 10, 2, 1, 4, 8, 4, 6, 8, 8), round::new_rules(256, DURATION_MS, 1, 0),
-        rules::new_aggregation(1, 0), 16, true, vector[], DEV_VK, &clock, sc.ctx(),
+        spec::new(4999, 10, 2, 1, 4, 8, 4, 6, 8, 8), round::new_rules(256, DURATION_MS, 1, 0, 256),
+        rules::new_aggregation(1, 0), 16, true, 0, vector[], DEV_VK, &clock, sc.ctx(),
     );
     transfer::public_transfer(cap, ADMIN);
     finish(sc, clock);
@@ -246,7 +293,7 @@ fun fedavg_round_trip_and_finish() {
         assert!(*t.sums() == vector[201, 455, 201, 455, 201, 455]); // updated at each submit
         ts::return_shared(t);
     };
-    clock.increment_for_testing(10);
+    clock.increment_for_testing(DURATION_MS + 10); // 2 of the 4 sampled: the quorum, after the deadline
     aggregate(&mut sc, &clock, CAROL);
     let effects = sc.next_tx(CAROL);
     assert!(effects.num_user_events() == 1); // RoundAggregated
@@ -254,16 +301,24 @@ fun fedavg_round_trip_and_finish() {
         let t = sc.take_shared<Task>();
         assert!(*t.model() == w(100, 227)); // floor((100+101)/2), floor((200+255)/2)
         assert!(t.round() == 1);
-        assert!(t.round_start_ms() == START_MS + 10);
-        assert!(t.deadline_ms() == START_MS + 10 + DURATION_MS);
+        assert!(t.round_start_ms() == START_MS + DURATION_MS + 10);
+        assert!(t.deadline_ms() == 0 && !t.round_open() && t.sampled().is_empty()); // waits for open_round
         assert!(t.num_updates() == 0 && !t.has_submitted(ALICE));
         assert!(*t.sums() == vector[0, 0, 0, 0, 0, 0]);
         assert!(!t.finished());
         ts::return_shared(t);
     };
-    // round 1: the same senders may submit again
+    // round 1: a new sample; the same senders may submit again
+    open_round(&mut sc, &clock);
+    sc.next_tx(ALICE);
+    {
+        let t = sc.take_shared<Task>();
+        assert!(t.deadline_ms() == START_MS + 2 * DURATION_MS + 10 && t.sampled().length() == PER_ROUND);
+        ts::return_shared(t);
+    };
     submit(&mut sc, &clock, ALICE, w(0, 0));
     submit(&mut sc, &clock, BOB, w(1, 1));
+    clock.increment_for_testing(DURATION_MS + 1);
     aggregate(&mut sc, &clock, ALICE);
     let effects = sc.next_tx(ALICE);
     assert!(effects.num_user_events() == 2); // RoundAggregated + TaskFinished
@@ -333,9 +388,9 @@ fun a_started_aggregation_finishes_the_remaining_coordinates() {
 }
 
 #[test]
-fun aggregate_after_deadline_with_one_update() {
+fun aggregate_after_deadline_with_the_quorum() {
     let (mut sc, mut clock) = start();
-    create(&mut sc, &clock, 3, 5, 0, 0, true);
+    create(&mut sc, &clock, 1, 5, 0, 0, true);
     submit(&mut sc, &clock, ALICE, w(7, 9));
     clock.set_for_testing(START_MS + DURATION_MS + 1);
     aggregate(&mut sc, &clock, BOB);
@@ -352,6 +407,86 @@ fun submit_at_deadline_is_accepted() {
     create(&mut sc, &clock, 2, 1, 0, 0, true);
     clock.set_for_testing(START_MS + DURATION_MS);
     submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::EQuorumNotReached)]
+fun aggregate_after_deadline_below_the_quorum() {
+    let (mut sc, mut clock) = start();
+    create(&mut sc, &clock, 3, 5, 0, 0, true);
+    submit(&mut sc, &clock, ALICE, w(7, 9));
+    submit(&mut sc, &clock, BOB, w(7, 9));
+    clock.set_for_testing(START_MS + DURATION_MS + 1);
+    aggregate(&mut sc, &clock, BOB);
+    finish(sc, clock);
+}
+
+#[test]
+fun a_round_closes_when_every_sampled_participant_submitted() {
+    let (mut sc, clock) = start();
+    create_only(&mut sc, &clock, 1, 1, 0, 0, true, 2);
+    register(&mut sc, ALICE);
+    register(&mut sc, BOB);
+    register(&mut sc, CAROL);
+    open_round(&mut sc, &clock);
+    sc.next_tx(ADMIN);
+    let t = sc.take_shared<Task>();
+    let sampled = *t.sampled();
+    assert!(sampled.length() == 2 && t.randomness() == &SEED);
+    ts::return_shared(t);
+    submit(&mut sc, &clock, sampled[0], w(1, 2));
+    submit(&mut sc, &clock, sampled[1], w(3, 4));
+    aggregate(&mut sc, &clock, CAROL); // before the deadline: all of the sample is in
+    sc.next_tx(CAROL);
+    let t = sc.take_shared<Task>();
+    assert!(t.finished() && *t.model() == w(2, 3));
+    ts::return_shared(t);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ERoundNotOpen)]
+fun submit_before_the_round_opens() {
+    let (mut sc, clock) = start();
+    create_only(&mut sc, &clock, 1, 1, 0, 0, true, 2);
+    register(&mut sc, ALICE);
+    submit(&mut sc, &clock, ALICE, w(1, 2));
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::participants::ENotEnoughParticipants)]
+fun open_a_round_below_the_quorum() {
+    let (mut sc, clock) = start();
+    create_only(&mut sc, &clock, 2, 1, 0, 0, true, 2);
+    register(&mut sc, ALICE);
+    open_round(&mut sc, &clock);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::round::ERoundAlreadyOpen)]
+fun open_an_open_round() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    open_round(&mut sc, &clock);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::participants::EAlreadyRegistered)]
+fun register_twice() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    register(&mut sc, ALICE);
+    finish(sc, clock);
+}
+
+#[test, expected_failure(abort_code = wafl::participants::EParticipantSampled)]
+fun leave_while_sampled() {
+    let (mut sc, clock) = start();
+    create(&mut sc, &clock, 2, 1, 0, 0, true);
+    sc.next_tx(ALICE);
+    let mut t = sc.take_shared<Task>();
+    let refund = t.leave(sc.ctx());
+    transfer::public_transfer(refund, ALICE);
+    ts::return_shared(t);
     finish(sc, clock);
 }
 
@@ -400,13 +535,22 @@ fun submit_once_aggregation_started() {
     finish(sc, clock);
 }
 
-#[test, expected_failure(abort_code = wafl::round::ERoundFull)]
-fun submit_to_a_full_round() {
+/// The round's seats go to its sample, never to whoever arrives first (issue #20's Sybil
+/// attack: a third fast sender took the seat of an honest one).
+#[test, expected_failure(abort_code = wafl::round::ENotSampled)]
+fun submit_when_not_sampled() {
     let (mut sc, clock) = start();
-    create(&mut sc, &clock, 2, 1, 0, 0, true);
-    submit(&mut sc, &clock, ALICE, w(1, 2));
-    submit(&mut sc, &clock, BOB, w(1, 2));
-    submit(&mut sc, &clock, CAROL, w(1, 2));
+    create_only(&mut sc, &clock, 2, 1, 0, 0, true, 2);
+    register(&mut sc, ALICE);
+    register(&mut sc, BOB);
+    register(&mut sc, CAROL);
+    open_round(&mut sc, &clock);
+    sc.next_tx(ADMIN);
+    let t = sc.take_shared<Task>();
+    let outsider = if (!t.is_sampled(ALICE)) ALICE else if (!t.is_sampled(BOB)) BOB else CAROL;
+    assert!(!t.is_sampled(outsider));
+    ts::return_shared(t);
+    submit(&mut sc, &clock, outsider, w(1, 2));
     finish(sc, clock);
 }
 
@@ -420,17 +564,17 @@ fun submit_twice_in_a_round() {
 }
 
 #[test, expected_failure(abort_code = wafl::round::ESenderNotAllowed)]
-fun submit_not_on_allowlist() {
+fun register_not_on_allowlist() {
     let (mut sc, clock) = start();
     create(&mut sc, &clock, 2, 1, 0, 0, false);
-    submit(&mut sc, &clock, ALICE, w(1, 2));
+    register(&mut sc, ALICE);
     finish(sc, clock);
 }
 
 #[test]
 fun allowlist_add_then_submit() {
     let (mut sc, clock) = start();
-    create(&mut sc, &clock, 2, 1, 0, 0, false);
+    create(&mut sc, &clock, 1, 1, 0, 0, false);
     let (mut t, cap) = admin_begin(&mut sc);
     task::add_participant(&cap, &mut t, ALICE);
     task::add_participant(&cap, &mut t, ALICE); // idempotent
@@ -438,6 +582,8 @@ fun allowlist_add_then_submit() {
     admin_end(&sc, t, cap);
     let effects = sc.next_tx(ALICE);
     assert!(effects.num_user_events() == 2); // ParticipantAdded twice
+    register(&mut sc, ALICE);
+    open_round(&mut sc, &clock);
     submit(&mut sc, &clock, ALICE, w(1, 2));
     finish(sc, clock);
 }
@@ -445,9 +591,13 @@ fun allowlist_add_then_submit() {
 #[test, expected_failure(abort_code = wafl::round::ESenderNotAllowed)]
 fun allowlist_remove_then_submit() {
     let (mut sc, clock) = start();
-    create(&mut sc, &clock, 2, 1, 0, 0, false);
+    create(&mut sc, &clock, 1, 1, 0, 0, false);
     let (mut t, cap) = admin_begin(&mut sc);
     task::add_participant(&cap, &mut t, ALICE);
+    admin_end(&sc, t, cap);
+    register(&mut sc, ALICE);
+    open_round(&mut sc, &clock); // ALICE sampled, then removed from the allowlist
+    let (mut t, cap) = admin_begin(&mut sc);
     task::remove_participant(&cap, &mut t, ALICE);
     admin_end(&sc, t, cap);
     submit(&mut sc, &clock, ALICE, w(1, 2));
@@ -457,13 +607,15 @@ fun allowlist_remove_then_submit() {
 #[test]
 fun set_open_lets_everyone_submit() {
     let (mut sc, clock) = start();
-    create(&mut sc, &clock, 2, 1, 0, 0, false);
+    create(&mut sc, &clock, 1, 1, 0, 0, false);
     let (mut t, cap) = admin_begin(&mut sc);
     task::set_open(&cap, &mut t, true);
     assert!(t.open() && t.is_allowed(BOB));
     admin_end(&sc, t, cap);
     let effects = sc.next_tx(BOB);
     assert!(effects.num_user_events() == 1); // OpenChanged
+    register(&mut sc, BOB);
+    open_round(&mut sc, &clock);
     submit(&mut sc, &clock, BOB, w(1, 2));
     finish(sc, clock);
 }
@@ -565,19 +717,20 @@ fun discard_a_stuck_round_after_the_grace_period() {
     create(&mut sc, &clock, 3, 1, 1, 0, true); // median: the updates are dynamic fields
     submit(&mut sc, &clock, ALICE, w(1, 2));
     submit(&mut sc, &clock, BOB, w(3, 4));
-    clock.set_for_testing(START_MS + DURATION_MS + GRACE_MS + 1);
+    clock.set_for_testing(START_MS + DURATION_MS + MIN_GRACE_MS + 1); // GRACE_MS is below the minimum
     discard(&mut sc, &clock, CAROL); // anyone may
     let effects = sc.next_tx(CAROL);
     assert!(effects.num_user_events() == 1); // RoundDiscarded
     {
         let t = sc.take_shared<Task>();
         assert!(t.round() == 0 && t.num_updates() == 0 && !t.has_submitted(ALICE));
-        assert!(t.round_start_ms() == START_MS + DURATION_MS + GRACE_MS + 1);
-        assert!(t.deadline_ms() == START_MS + 2 * DURATION_MS + GRACE_MS + 1);
+        assert!(t.round_start_ms() == START_MS + DURATION_MS + MIN_GRACE_MS + 1);
+        assert!(t.deadline_ms() == 0 && !t.round_open()); // a new sample next
         assert!(*t.model() == w(128, 128));
         ts::return_shared(t);
     };
-    submit(&mut sc, &clock, ALICE, w(5, 6)); // the restarted round takes updates again
+    open_round(&mut sc, &clock);
+    submit(&mut sc, &clock, ALICE, w(5, 6)); // the reopened round takes updates again
     finish(sc, clock);
 }
 
@@ -586,7 +739,7 @@ fun discard_zeroes_the_fedavg_sums() {
     let (mut sc, mut clock) = start();
     create(&mut sc, &clock, 3, 1, 0, 0, true);
     submit(&mut sc, &clock, ALICE, w(1, 2));
-    clock.set_for_testing(START_MS + DURATION_MS + GRACE_MS + 1);
+    clock.set_for_testing(START_MS + DURATION_MS + MIN_GRACE_MS + 1);
     discard(&mut sc, &clock, CAROL);
     sc.next_tx(CAROL);
     let t = sc.take_shared<Task>();
@@ -600,7 +753,7 @@ fun discard_within_the_grace_period() {
     let (mut sc, mut clock) = start();
     create(&mut sc, &clock, 3, 1, 0, 0, true);
     submit(&mut sc, &clock, ALICE, w(1, 2));
-    clock.set_for_testing(START_MS + DURATION_MS + GRACE_MS);
+    clock.set_for_testing(START_MS + DURATION_MS + MIN_GRACE_MS);
     discard(&mut sc, &clock, CAROL);
     finish(sc, clock);
 }

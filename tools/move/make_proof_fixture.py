@@ -86,6 +86,8 @@ def move_source(f: dict) -> str:
 module wafl::proof_fixture_tests;
 
 use sui::clock::{{Self, Clock}};
+use sui::coin;
+use sui::sui::SUI;
 use sui::test_scenario::{{Self as ts, Scenario}};
 use wafl::round;
 use wafl::rules;
@@ -113,12 +115,26 @@ fun setup(): (Scenario, Clock) {{
     sc.next_tx(ADMIN);
     let cap = task::create_task(
         spec::new({spec_args}),
-        round::new_rules(1, 1000, 3, 0), // quorum 1, 1 s rounds, 3 rounds, no grace period
+        // quorum 1, 1 s rounds, 3 rounds, no grace period, 2 sampled per round
+        round::new_rules(1, 1000, 3, 0, 2),
         rules::new_aggregation(0, 0), // FedAvg
-        LR_Q, true, INITIAL, VK, &clock, sc.ctx(),
+        LR_Q, true, 0, INITIAL, VK, &clock, sc.ctx(),
     );
     transfer::public_transfer(cap, ADMIN);
+    register(&mut sc, SENDER);
+    register(&mut sc, OTHER);
+    sc.next_tx(ADMIN);
+    let mut t = sc.take_shared<Task>();
+    t.open_round_for_testing(x"0000000000000000000000000000000000000000000000000000000000000000", &clock); // both registered are sampled
+    ts::return_shared(t);
     (sc, clock)
+}}
+
+fun register(sc: &mut Scenario, who: address) {{
+    sc.next_tx(who);
+    let mut t = sc.take_shared<Task>();
+    t.register(coin::zero<SUI>(sc.ctx()), sc.ctx());
+    ts::return_shared(t);
 }}
 
 fun finish(sc: Scenario, clock: Clock) {{
@@ -141,11 +157,12 @@ fun fixture_matches_the_contract_state() {{
 
 #[test]
 fun real_proof_is_accepted_and_aggregated() {{
-    let (mut sc, clock) = setup();
+    let (mut sc, mut clock) = setup();
     sc.next_tx(SENDER);
     let mut t = sc.take_shared<Task>();
     t.submit_update(NEW_WEIGHTS, DATA, PROOF, &clock, sc.ctx());
     assert!(t.num_updates() == 1 && t.has_submitted(SENDER));
+    clock.increment_for_testing(1001); // past the deadline with the quorum (1 of the 2 sampled)
     t.aggregate(&clock, sc.ctx());
     assert!(t.round() == 1);
     assert!(*t.model() == NEW_WEIGHTS);

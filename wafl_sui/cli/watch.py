@@ -34,7 +34,7 @@ def watch_cmd(task, network, ledger_file, key, data, label_column, evaluator, po
     """Follow a task: record its rounds, aggregate ready ones (--key), evaluate each new model (--evaluate)."""
     from wafl_sui.client import datasets, evaluation
     from wafl_sui.client.trust import check_task
-    from wafl_sui.client.advance import advance, not_ready_reason, waiting_text
+    from wafl_sui.client.advance import advance, discard_if_stuck, not_ready_reason, open_if_waiting, waiting_text
     from wafl_sui.ledger import open_ledger
     from wafl_sui.metrics import display, query
     from wafl_sui.metrics.ledger_sync import sync_task
@@ -69,6 +69,12 @@ def watch_cmd(task, network, ledger_file, key, data, label_column, evaluator, po
                         click.echo(f"round {ev['round']}: aggregated {ev['num_updates']} updates"
                                    + (f" in {len(receipts)} steps" if len(receipts) > 1 else ""))
                     view = sync_task(store, ledger, task_id)
+                if signer is not None and discard_if_stuck(ledger, signer, view) is not None:
+                    click.echo(f"round {view.round}: closed below its quorum; discarded")
+                    view = sync_task(store, ledger, task_id)
+                if signer is not None and open_if_waiting(ledger, signer, view) is not None:
+                    view = sync_task(store, ledger, task_id)
+                    click.echo(f"round {view.round}: opened, {len(view.sampled)} participants sampled")
                 mr = display.model_round(view.round)
                 if raw is not None and mr is not None and mr not in evaluated:
                     if contract is not None:

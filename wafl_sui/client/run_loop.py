@@ -1,6 +1,8 @@
-"""A participant's loop, round after round: contribute once to each round, aggregate a round
-that is ready (by default: nobody has to run `wafl task aggregate` by hand), and say what it is
-waiting for whenever that changes (never a silent wait).
+"""A participant's loop, round after round: register for the task, open a round that waits for
+its sample, contribute once to each round it is sampled in, aggregate a round that is ready and
+discard one that closed below its quorum after its grace period (by default: nobody has to run
+`wafl task aggregate` by hand), and say what it is waiting for whenever that changes (never a
+silent wait).
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from wafl_sui.client.advance import advance, not_ready_reason, waiting_text
+from wafl_sui.errors import WaflError
+from wafl_sui.client.advance import advance, discard_if_stuck, not_ready_reason, open_if_waiting, waiting_text
 
 
 @dataclass
@@ -44,14 +47,24 @@ def participate(ledger: Any, client: Any, task_id: str, *, rounds: Optional[int]
                 continue
         if rounds is not None and out.contributed >= rounds:
             return out
+        if aggregate and discard_if_stuck(ledger, client.identity, view) is not None:
+            say(f"round {view.round}: closed below its quorum; discarded (the next round is sampled afresh)")
+            last_said = None
+            continue
         mine = ledger.has_submitted(view.task_id, client.address)
-        if not mine and view.num_updates < view.round_rules.quorum and view.aggregation_done == 0:
-            report = client.run_round(ledger, task_id)
+        if not view.is_registered(client.address) or (view.is_sampled(client.address) and not mine
+                                                      and view.aggregation_done == 0):
+            report = client.run_round(ledger, task_id)  # registers first when needed
             if report.skipped is None:
                 out.contributed += 1
                 on_report(report)
                 last_said = None
                 continue
+            if report.error is not None and not view.is_registered(client.address):
+                raise WaflError(f"cannot take part in task {task_id}: {report.skipped}")
+        if open_if_waiting(ledger, client.identity, ledger.task(task_id)) is not None:
+            last_said = None
+            continue
         state = (view.round, view.num_updates, mine, view.aggregation_done, not_ready_reason(view))
         if state != last_said:  # said once per change, not at every look (the times in it move)
             say(waiting_text(view, client.address))
