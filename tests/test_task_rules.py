@@ -72,20 +72,28 @@ def err(fn, *a, **kw):
     return e.value.name
 
 
-def seat(s, who, now=START):
+def opened(s, at=None):
+    """The round open with an empty sample, its deadline counted from `at` (default: when the
+    round started: the task's creation or the last aggregation / discard)."""
+    if s.finished or s.round_open:
+        return s
+    at = s.round_start_ms if at is None else at
+    return dataclasses.replace(s, round_open=True, sampled=(), randomness=bytes(32), round_start_ms=at,
+                               deadline_ms=round_rules.deadline(at, s.round_rules.round_duration_ms))
+
+
+def seat(s, *who):
     """The round open with `who` added to its sample (the round rules' tests take a given sample;
     test_sampling draws real ones): a round whose every sampled participant submitted closes."""
-    if s.finished:
-        return s
-    if not s.round_open:
-        s = dataclasses.replace(s, round_open=True, sampled=(), randomness=bytes(32), round_start_ms=now,
-                                deadline_ms=round_rules.deadline(now, s.round_rules.round_duration_ms))
-    who = norm(who)
-    return s if who in s.sampled else dataclasses.replace(s, sampled=s.sampled + (who,))
+    s = opened(s)
+    for p in map(norm, who):
+        if not s.finished and p not in s.sampled:
+            s = dataclasses.replace(s, sampled=s.sampled + (p,))
+    return s
 
 
 def submit(s, who=ALICE, weights=None, data=7, proof=PROOF, now=START, verify=accept):
-    s = seat(s, who, now)
+    s = seat(s, who)
     return task.submit_update(s, who, w(1, 2) if weights is None else weights, data, proof, now, verify)[0]
 
 
@@ -103,7 +111,8 @@ def full_round(s, updates, now=START):
 def test_create_state_and_event():
     s, events = make_with_events()
     assert s.version == task.VERSION == 1
-    assert s.round == 0 and s.round_start_ms == START and s.deadline_ms == START + DUR
+    assert s.round == 0 and s.round_start_ms == START and s.deadline_ms == 0  # waits for open_round
+    assert not s.round_open and s.sampled == () and s.registered == () and s.deposit_mist == 0
     assert s.model == tuple(MODEL) and not s.finished and s.submitters == () and s.num_updates == 0
     assert s.model_commitment == protocol.model_commitment_encoded(MODEL, SPEC)
     assert s.is_allowed(ALICE) and s.prepared_vk == VK
@@ -111,8 +120,9 @@ def test_create_state_and_event():
     assert s.aggregation_done == 0 and s.aggregation_total == 6
     assert events == [ev.TaskCreated(
         task_id=TASK, admin_cap_id=CAP, creator=norm(ADMIN), version=1, spec=SPEC,
-        round_rules=RoundRules(2, DUR, 2, GRACE), aggregation=AggregationRule(0, 0), lr_q=16, open=True,
-        num_weights=6, model_commitment=s.model_commitment, round=0, deadline_ms=START + DUR, timestamp_ms=START)]
+        round_rules=RoundRules(2, DUR, 2, GRACE, 2), aggregation=AggregationRule(0, 0), lr_q=16, open=True,
+        deposit_mist=0, num_weights=6, model_commitment=s.model_commitment, round=0, deadline_ms=0,
+        timestamp_ms=START)]
     d = events[0].to_dict()
     assert d["spec"] == SPEC.move_fields() and d["round_rules"]["grace_ms"] == GRACE and d["creator"] == norm(ADMIN)
     json.dumps(d)
@@ -173,7 +183,7 @@ def test_vk_num_public_inputs():
 
 # --------------------------------------------------------------------------- rounds
 def test_fedavg_round_trip_events_and_finish():
-    s = make()
+    s = seat(make(), ALICE, BOB)
     seen = []
     s, e1 = task.submit_update(s, ALICE, w(100, 200), 7, PROOF, START + 1, lambda vk, i, p: seen.append((vk, i)) or True)
     s, e2 = task.submit_update(s, BOB, w(101, 255), 7, PROOF, START + 2, accept)
@@ -191,14 +201,15 @@ def test_fedavg_round_trip_events_and_finish():
                                     new_model_commitment=inputs[1], data_commitment=7, context_hash=inputs[3],
                                     num_updates=1, timestamp_ms=START + 1)]
     assert e2[0].num_updates == 2 and e2[0].sender == norm(BOB)
-    s, events = task.aggregate(s, CAROL, START + 10)
+    s, events = task.aggregate(s, CAROL, START + 10)  # before the deadline: every sampled participant is in
     assert s.model == tuple(w(100, 227)) and s.round == 1 and s.submitters == () and s.sums == (0,) * 6
-    assert s.round_start_ms == START + 10 and s.deadline_ms == START + 10 + DUR and not s.finished
+    assert s.round_start_ms == START + 10 and not s.finished
+    assert s.deadline_ms == 0 and not s.round_open and s.sampled == ()  # the next round waits for its sample
     assert s.model_commitment == protocol.model_commitment_encoded(w(100, 227), SPEC)
     assert events == [ev.RoundAggregated(
         task_id=TASK, round=0, rule=0, num_updates=2, submitters=(norm(ALICE), norm(BOB)),
         previous_model_commitment=inputs[0], model_commitment=s.model_commitment, next_round=1,
-        next_deadline_ms=START + 10 + DUR, triggered_by=norm(CAROL), timestamp_ms=START + 10)]
+        next_deadline_ms=0, triggered_by=norm(CAROL), timestamp_ms=START + 10)]
     s = submit(s, ALICE, w(0, 0), now=START + 11)
     s = submit(s, BOB, w(1, 1), now=START + 11)
     s, events = task.aggregate(s, ALICE, START + 12)
@@ -213,8 +224,8 @@ def test_context_binds_the_round():
     s = make(quorum=1, max_rounds=3)
     rounds = []
     rec = lambda vk, i, p: rounds.append(i[3]) or True  # noqa: E731
-    s = aggregate(task.submit_update(s, ALICE, w(1, 1), 0, PROOF, START, rec)[0])
-    s = task.submit_update(s, ALICE, w(1, 1), 0, PROOF, START, rec)[0]
+    s = aggregate(task.submit_update(seat(s, ALICE), ALICE, w(1, 1), 0, PROOF, START, rec)[0])
+    s = task.submit_update(seat(s, ALICE), ALICE, w(1, 1), 0, PROOF, START, rec)[0]
     assert rounds == [protocol.context_hash(TASK, ALICE, r, 16) for r in (0, 1)]
 
 
@@ -229,17 +240,21 @@ def test_robust_rules(rule, trim, want):
 
 
 def test_submit_at_deadline_and_aggregate_after_it():
-    s = make(quorum=3)
+    s = seat(make(quorum=1, ppr=3), BOB, CAROL)
     s = submit(s, ALICE, w(7, 9), now=START + DUR)  # now == deadline: open
-    assert err(task.aggregate, s, CAROL, START + DUR) == "EQuorumNotReached"
-    s = aggregate(s, now=START + DUR + 1)  # closed with one update
+    assert err(task.aggregate, s, CAROL, START + DUR) == "EQuorumNotReached"  # 1 of the 3 sampled, still open
+    s = aggregate(s, now=START + DUR + 1)  # closed with one update: the quorum
     assert s.model == tuple(w(7, 9)) and s.round == 1
+    below = submit(seat(make(quorum=2, ppr=3), BOB, CAROL), ALICE)
+    assert err(task.aggregate, below, CAROL, START + DUR + 1) == "EQuorumNotReached"  # closed below its quorum
 
 
-def test_round_closes_at_its_quorum():
-    s = submit(submit(make(quorum=2)), BOB)
-    assert err(submit, s, CAROL) == "ERoundFull"
-    assert err(submit, s, CAROL, now=START + DUR + 1) == "ERoundClosed"  # closed before full
+def test_a_round_takes_its_sample_only_and_closes_when_all_of_it_submitted():
+    """Issue #20's Sybil attack: a fast sender outside the sample gets no seat (ENotSampled), the
+    round closes once its whole sample submitted."""
+    s = submit(submit(make(quorum=2)), BOB)  # the sample: ALICE, BOB
+    assert err(task.submit_update, s, CAROL, w(1, 2), 7, PROOF, START, accept) == "ENotSampled"
+    assert err(task.submit_update, s, CAROL, w(1, 2), 7, PROOF, START + DUR + 1, accept) == "ERoundClosed"
     assert aggregate(s).round == 1
 
 
@@ -336,6 +351,8 @@ def test_aggregation_steps_cannot_be_held_by_a_restart():
 # --------------------------------------------------------------------------- submit rejections
 def test_submit_rejections_each():
     s = make()
+    assert err(task.submit_update, s, ALICE, w(1, 2), 7, PROOF, START, accept) == "ERoundNotOpen"
+    assert err(task.submit_update, opened(s), ALICE, w(1, 2), 7, PROOF, START, accept) == "ENotSampled"
     assert err(submit, s, now=START + DUR + 1) == "ERoundClosed"
     assert err(submit, make(open_=False)) == "ESenderNotAllowed"
     assert err(submit, submit(s)) == "EAlreadySubmitted"
@@ -351,12 +368,17 @@ def test_submit_rejections_each():
 
 
 def test_submit_rejection_order():
-    """The contract's order: version, finished, closed, full, allowed, already, length, bounds, data, proof."""
+    """The contract's order: version, finished, not open, closed, not sampled, allowed, already,
+    length, bounds, data, proof."""
     s = make(open_=False, quorum=2)
     old = dataclasses.replace(s, version=0, finished=True)
     assert err(task.submit_update, old, ALICE, [1], 7, b"", START + DUR + 1, reject) == "EWrongVersion"
     assert err(task.submit_update, dataclasses.replace(s, finished=True), ALICE, [1], 7, b"", START + DUR + 1, reject) == "ETaskFinished"
+    assert err(task.submit_update, s, ALICE, [1], 7, b"", START + DUR + 1, reject) == "ERoundNotOpen"
+    s = opened(s)
     assert err(task.submit_update, s, ALICE, [1], 7, b"", START + DUR + 1, reject) == "ERoundClosed"
+    assert err(task.submit_update, s, ALICE, [1], 7, b"", START, reject) == "ENotSampled"
+    s = seat(s, ALICE, BOB)
     assert err(task.submit_update, s, ALICE, [1], 7, b"", START, reject) == "ESenderNotAllowed"
     s = task.add_participant(s, TASK, ALICE)[0]
     s = submit(s, ALICE)
@@ -366,66 +388,74 @@ def test_submit_rejection_order():
     assert err(task.submit_update, s, BOB, w(999, 1), protocol.FIELD_MODULUS, b"", START, reject) == "EValueOutOfBounds"
     assert err(task.submit_update, s, BOB, w(1, 1), protocol.FIELD_MODULUS, b"", START, reject) == "EValueOutOfBounds"
     assert err(task.submit_update, s, BOB, w(1, 1), 7, b"", START, reject) == "EInvalidProof"
+    # outside the sample: ENotSampled before the allowlist and the contents
+    assert err(task.submit_update, s, CAROL, [1], 7, b"", START, reject) == "ENotSampled"
     full = submit(s, BOB)
-    # a full round: ERoundFull before the allowlist and the sender's earlier update
-    assert err(task.submit_update, full, CAROL, [1], 7, b"", START, reject) == "ERoundFull"
-    assert err(task.submit_update, full, ALICE, [1], 7, b"", START, reject) == "ERoundFull"
+    assert err(task.submit_update, full, ALICE, [1], 7, b"", START, reject) == "EAlreadySubmitted"
 
 
 # --------------------------------------------------------------------------- aggregate & discard
 def test_aggregate_rejections():
-    s = make(quorum=2)
+    assert err(task.aggregate, make(quorum=2), CAROL, START + DUR + 1) == "ERoundNotOpen"
+    s = seat(make(quorum=2, ppr=3), ALICE, BOB, CAROL)
     assert err(task.aggregate, s, CAROL, START) == "EQuorumNotReached"
     assert err(task.aggregate, s, CAROL, START + DUR + 1) == "ENoUpdates"
     s1 = submit(s)
     assert err(task.aggregate, s1, CAROL, START + DUR) == "EQuorumNotReached"
+    assert err(task.aggregate, s1, CAROL, START + DUR + 1) == "EQuorumNotReached"  # closed below its quorum
     full = submit(s1, BOB)
+    assert err(task.aggregate, full, CAROL, START) == "EQuorumNotReached"  # the quorum, but CAROL may still submit
+    assert aggregate(full, now=START + DUR + 1).round == 1
     assert err(task.aggregate, dataclasses.replace(full, version=0), CAROL, START) == "EWrongVersion"
     assert err(task.aggregate, dataclasses.replace(full, version=0, finished=True), CAROL, START) == "EWrongVersion"
 
 
 @pytest.mark.parametrize("rule", [0, 1])
 def test_a_round_with_updates_is_never_discarded(rule):
-    """The attack of finding 3: discarding a round that holds honest updates (after its quorum, in
-    its grace period, long after, or once its chunked aggregation started) fails; anyone may
-    aggregate it instead."""
-    s = submit(make(quorum=3, rule=rule))
+    """The attack of finding 3: discarding a round that holds its quorum of honest updates (in its
+    grace period, long after, or once its chunked aggregation started) fails; anyone may
+    aggregate it instead. Only a round below its quorum is discarded (after the grace)."""
+    s = submit(submit(seat(make(quorum=2, ppr=3, rule=rule), CAROL)), BOB)  # 2 of the 3 sampled: the quorum
     for now in (START, START + DUR + 1, START + DUR + GRACE, START + DUR + GRACE + 1, U64):
         assert err(task.discard_round, s, CAROL, now) == "ERoundHasUpdates"
     assert aggregate(s, now=START + DUR + GRACE + 1).round == 1
-    full_ = submit(submit(s, BOB), CAROL)  # at its quorum
+    full_ = submit(s, CAROL)  # its whole sample
     assert err(task.discard_round, full_, CAROL, U64) == "ERoundHasUpdates"
+    below = submit(seat(make(quorum=2, ppr=3, rule=rule), BOB, CAROL))
+    assert err(task.discard_round, below, CAROL, START + DUR + GRACE) == "EGracePeriodNotOver"
+    assert task.discard_round(below, CAROL, START + DUR + GRACE + 1)[0].num_updates == 0
     started = aggregate(full_round(make(spec=DIGITS, quorum=64, rule=1, initial_model=[0] * 650), _digits_updates(64)))
     assert started.aggregating and err(task.discard_round, started, CAROL, U64) == "ERoundHasUpdates"
 
 
 def test_discard_an_empty_round_after_the_grace_period():
-    s = make(quorum=3)
+    s = opened(make(quorum=3))
     end = START + DUR + GRACE
     assert err(task.discard_round, s, CAROL, START) == "EGracePeriodNotOver"
     assert err(task.discard_round, s, CAROL, end) == "EGracePeriodNotOver"
     d, events = task.discard_round(s, CAROL, end + 1)
     assert d.round == 0 and d.submitters == () and d.model == s.model and d.sums == (0,) * 6
-    assert d.round_start_ms == end + 1 and d.deadline_ms == end + 1 + DUR
+    assert d.round_start_ms == end + 1 and d.deadline_ms == 0 and not d.round_open  # a new sample next
     assert events == [ev.RoundDiscarded(task_id=TASK, round=0, num_updates=0, submitters=(),
-                                        deadline_ms=end + 1 + DUR, triggered_by=norm(CAROL), timestamp_ms=end + 1)]
+                                        deadline_ms=0, triggered_by=norm(CAROL), timestamp_ms=end + 1)]
     assert submit(d, ALICE, now=end + 2).num_updates == 1
 
 
 def test_the_grace_period_has_a_minimum():
     """grace 0 does not let a discard follow the deadline by a millisecond: MIN_GRACE_MS at least."""
-    s = make(grace_ms=0)
+    s = opened(make(grace_ms=0))
     assert err(task.discard_round, s, CAROL, START + DUR + 1) == "EGracePeriodNotOver"
     assert err(task.discard_round, s, CAROL, START + DUR + round_rules.MIN_GRACE_MS) == "EGracePeriodNotOver"
     assert task.discard_round(s, CAROL, START + DUR + round_rules.MIN_GRACE_MS + 1)[0].round == 0
 
 
 def test_discard_rejections():
-    s = make()
     late = START + DUR + GRACE + 1
+    assert err(task.discard_round, make(), CAROL, late) == "ERoundNotOpen"
+    s = opened(make())
     assert err(task.discard_round, dataclasses.replace(s, finished=True), CAROL, late) == "ETaskFinished"
     assert err(task.discard_round, dataclasses.replace(s, version=0, finished=True), CAROL, late) == "EWrongVersion"
-    never = make(duration=U64 - START, grace_ms=10)  # deadline + grace saturates at u64::MAX
+    never = opened(make(duration=U64 - START, grace_ms=10))  # deadline + grace saturates at u64::MAX
     assert err(task.discard_round, never, CAROL, U64) == "EGracePeriodNotOver"
 
 
@@ -442,11 +472,12 @@ def test_admin():
     assert task.add_participant(s, TASK, ALICE)[0] == s  # idempotent
     s, events = task.remove_participant(s, TASK, ALICE)
     assert events == [ev.ParticipantRemoved(task_id=TASK, participant=norm(ALICE))] and not s.is_allowed(ALICE)
-    opened, events = task.set_open(s, TASK, True)
-    assert opened.is_allowed(BOB) and events == [ev.OpenChanged(task_id=TASK, open=True)]
+    now_open, events = task.set_open(s, TASK, True)
+    assert now_open.is_allowed(BOB) and events == [ev.OpenChanged(task_id=TASK, open=True)]
     # restart an expired round without updates; a round with one cannot be held open
     assert err(task.restart_round, submit(make(quorum=3)), TASK, START + 5 * DUR) == "ERoundHasUpdates"
-    s, events = task.restart_round(make(quorum=3), TASK, START + 5 * DUR)
+    assert err(task.restart_round, make(quorum=3), TASK, START + 5 * DUR) == "ERoundNotOpen"
+    s, events = task.restart_round(opened(make(quorum=3)), TASK, START + 5 * DUR)
     assert s.deadline_ms == START + 6 * DUR and s.round == 0 and s.num_updates == 0
     assert events == [ev.RoundRestarted(task_id=TASK, round=0, num_updates=0, deadline_ms=START + 6 * DUR,
                                         timestamp_ms=START + 5 * DUR)]
@@ -479,8 +510,11 @@ def test_events_round_trip_through_dicts():
     s, out = make_with_events(quorum=1, max_rounds=1, open_=False)
     for step in (lambda s: task.set_manifest(s, TASK, b'{"format":1}'), lambda s: task.add_participant(s, TASK, ALICE), lambda s: task.set_open(s, TASK, True),
                  lambda s: task.remove_participant(s, TASK, ALICE),
+                 lambda s: task.register(s, ALICE, 0), lambda s: task.register(s, BOB, 0),
+                 lambda s: task.leave(s, BOB), lambda s: task.open_round(s, bytes(32), START),
                  lambda s: task.restart_round(s, TASK, START),
                  lambda s: task.discard_round(s, BOB, START + DUR + GRACE + 1),
+                 lambda s: task.open_round(s, bytes(range(32)), START + DUR + GRACE + 1),
                  lambda s: task.submit_update(s, ALICE, w(1, 2), 7, PROOF, START + DUR + GRACE + 1, accept),
                  lambda s: task.aggregate(s, BOB, START + DUR + GRACE + 2)):
         s, e = step(s)
@@ -499,9 +533,12 @@ def test_events_round_trip_through_dicts():
 # --------------------------------------------------------------------------- pure rules
 def test_round_rules_validation():
     assert RoundRules(1, 1, 1).grace_ms == 0
-    assert round_rules.new_rules(256, 1, 1, U64) == RoundRules(256, 1, 1, U64)
-    assert RoundRules.from_dict(RoundRules(3, 4, 5, 6).to_dict()) == RoundRules(3, 4, 5, 6)
-    for bad in ((0, 1, 1, 0), (257, 1, 1, 0), (1, 0, 1, 0), (1, 1, 0, 0), (1, 1, 1, -1), (1, 1, 1, U64 + 1), (1.5, 1, 1, 0)):
+    assert RoundRules(2, 1, 1).participants_per_round == 2  # 0: as many as the quorum
+    assert round_rules.new_rules(256, 1, 1, U64, 256) == RoundRules(256, 1, 1, U64)
+    assert err(round_rules.new_rules, 1, 1, 1, 0, 0) == "EInvalidRoundRules"  # Move has no "0 = quorum"
+    assert RoundRules.from_dict(RoundRules(3, 4, 5, 6, 7).to_dict()) == RoundRules(3, 4, 5, 6, 7)
+    for bad in ((0, 1, 1, 0), (257, 1, 1, 0), (1, 0, 1, 0), (1, 1, 0, 0), (1, 1, 1, -1), (1, 1, 1, U64 + 1), (1.5, 1, 1, 0),
+                (3, 1, 1, 0, 2), (1, 1, 1, 0, 257)):
         assert err(RoundRules, *bad) == "EInvalidRoundRules", bad
 
 
@@ -516,31 +553,38 @@ def test_pure_rules():
     assert round_rules.deadline(2**64 - 10, 100) == 2**64 - 1
     assert round_rules.grace_deadline(2**64 - 10, 100) == 2**64 - 1
     assert round_rules.next_round(0, 1) == (1, True) and round_rules.next_round(0, 2) == (1, False)
-    cs = round_rules.check_submit
-    assert err(cs, True, 0, 0, False, 0, 1, False, True) == "ETaskFinished"
-    assert err(cs, False, 1, 0, False, 0, 1, True, False) == "ERoundClosed"
-    assert err(cs, False, 0, 0, True, 0, 1, True, False) == "ERoundClosed"
-    assert err(cs, False, 0, 0, False, 2, 2, False, True) == "ERoundFull"
-    assert err(cs, False, 0, 0, False, 1, 2, False, True) == "ESenderNotAllowed"
-    assert err(cs, False, 0, 0, False, 1, 2, True, True) == "EAlreadySubmitted"
-    cs(False, 0, 0, False, 1, 2, True, False)
-    ca = round_rules.check_aggregate
-    assert err(ca, True, 0, 0, True, 5, 1) == "ETaskFinished"
-    ca(False, 0, 10, False, 2, 2)
-    ca(False, 0, 10, True, 1, 2)  # aggregation started: the next step is allowed
-    assert err(ca, False, 0, 10, False, 1, 2) == "EQuorumNotReached"
-    assert err(ca, False, 11, 10, False, 0, 2) == "ENoUpdates"
-    cd = round_rules.check_discard
+    cs = round_rules.check_submit  # finished, open, now, deadline, aggregating, sampled, allowed, already
+    assert err(cs, True, True, 0, 0, False, True, True, False) == "ETaskFinished"
+    assert err(cs, False, False, 0, 0, False, True, True, False) == "ERoundNotOpen"
+    assert err(cs, False, True, 1, 0, False, True, True, False) == "ERoundClosed"
+    assert err(cs, False, True, 0, 0, True, True, True, False) == "ERoundClosed"
+    assert err(cs, False, True, 0, 0, False, False, False, True) == "ENotSampled"
+    assert err(cs, False, True, 0, 0, False, True, False, True) == "ESenderNotAllowed"
+    assert err(cs, False, True, 0, 0, False, True, True, True) == "EAlreadySubmitted"
+    cs(False, True, 0, 0, False, True, True, False)
+    ca = round_rules.check_aggregate  # finished, open, now, deadline, aggregating, updates, sampled, quorum
+    assert err(ca, True, True, 0, 0, True, 5, 5, 1) == "ETaskFinished"
+    assert err(ca, False, False, 11, 10, False, 0, 0, 1) == "ERoundNotOpen"
+    ca(False, True, 0, 10, False, 2, 2, 2)  # every sampled participant submitted
+    ca(False, True, 0, 10, True, 1, 2, 2)  # aggregation started: the next step is allowed
+    assert err(ca, False, True, 10, 10, False, 1, 2, 1) == "EQuorumNotReached"  # at the quorum, still open
+    ca(False, True, 11, 10, False, 1, 2, 1)  # closed at the quorum
+    assert err(ca, False, True, 11, 10, False, 1, 3, 2) == "EQuorumNotReached"  # closed below it
+    assert err(ca, False, True, 11, 10, False, 0, 2, 1) == "ENoUpdates"
+    cd = round_rules.check_discard  # finished, open, now, deadline, grace, aggregating, updates, quorum
     g = round_rules.MIN_GRACE_MS
-    assert err(cd, True, 10**9, 0, 0, False, 0, 1) == "ETaskFinished"
-    assert err(cd, False, 10**9, 0, 0, False, 1, 2) == "ERoundHasUpdates"
-    assert err(cd, False, 10**9, 0, 0, True, 0, 2) == "ERoundHasUpdates"
-    assert err(cd, False, 5 + g, 5, 5, False, 0, 1) == "EGracePeriodNotOver"  # grace 5 < the minimum
-    cd(False, 6 + g, 5, 5, False, 0, 1)
-    cd(False, 5 + g + 2, 5, g + 1, False, 0, 1)
-    cr = round_rules.check_restart
-    assert err(cr, True, False, 0) == "ETaskFinished" and err(cr, False, False, 1) == "ERoundHasUpdates"
-    cr(False, False, 0)
+    assert err(cd, True, True, 10**9, 0, 0, False, 0, 1) == "ETaskFinished"
+    assert err(cd, False, False, 10**9, 0, 0, False, 0, 1) == "ERoundNotOpen"
+    assert err(cd, False, True, 10**9, 0, 0, False, 2, 2) == "ERoundHasUpdates"
+    assert err(cd, False, True, 10**9, 0, 0, True, 0, 2) == "ERoundHasUpdates"
+    cd(False, True, 10**9, 0, 0, False, 1, 2)  # below its quorum, after the grace
+    assert err(cd, False, True, 5 + g, 5, 5, False, 0, 1) == "EGracePeriodNotOver"  # grace 5 < the minimum
+    cd(False, True, 6 + g, 5, 5, False, 0, 1)
+    cd(False, True, 5 + g + 2, 5, g + 1, False, 0, 1)
+    cr = round_rules.check_restart  # finished, open, aggregating, updates
+    assert err(cr, True, True, False, 0) == "ETaskFinished" and err(cr, False, False, False, 0) == "ERoundNotOpen"
+    assert err(cr, False, True, False, 1) == "ERoundHasUpdates" and err(cr, False, True, True, 0) == "ERoundHasUpdates"
+    cr(False, True, False, 0)
     assert err(agg_rules.validate_rule, 0, 5000) == "EInvalidAggregationRule"
     assert err(spec_rules.check_lr_q, SPEC, 256) == "EInvalidSpec"
 
