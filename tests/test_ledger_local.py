@@ -32,6 +32,7 @@ from wafl_sui.zk import sui_bytes
 SPEC = StepSpec(features=4, classes=3, batch_size=2)
 T0 = 1_000_000
 DUR = 10_000
+PER_ROUND = 8  # more than the identities below: a round samples every registered one
 
 
 class Clock:
@@ -65,11 +66,21 @@ def ids():
     return {k: Identity.generate() for k in ("owner", "alice", "bob", "carol", "mallory")}
 
 
-def new_task(ledger, maker, owner, *, quorum=2, max_rounds=2, grace=0, rule=0, trim=0, open_=True, name=None, model=None):
+def new_task(ledger, maker, owner, *, quorum=2, max_rounds=2, grace=0, rule=0, trim=0, open_=True, name=None, model=None,
+             ppr=PER_ROUND):
     return ledger.create_task(
-        owner, SPEC, RoundRules(quorum, DUR, max_rounds, grace), AggregationRule(rule, trim), maker.lr_q, open_,
+        owner, SPEC, RoundRules(quorum, DUR, max_rounds, grace, ppr), AggregationRule(rule, trim), maker.lr_q, open_,
         model if model is not None else maker.initial_model(), maker.vk, name=name,
     )
+
+
+def begin(ledger, task, *who):
+    """Register `who` (those not registered yet) and open the task's round: with at most
+    PER_ROUND registered, every one of them is sampled."""
+    for x in who:
+        if not ledger.task(task).is_registered(x.address):
+            ledger.register(x, task)
+    return ledger.open_round(who[0], task)
 
 
 def err(fn, *args, **kw) -> str:
@@ -105,8 +116,9 @@ def test_create_task_view_ids_and_event(ledger, maker, ids, clock):
     assert ref.task_id != ref.admin_cap_id
     v = ledger.task("digits-1")
     assert isinstance(v, TaskView) and v == ledger.task(ref.task_id) == ledger.task(ref.task_id.upper().replace("0X", "0x"))
-    assert (v.spec, v.lr_q, v.round_rules, v.aggregation) == (SPEC, maker.lr_q, RoundRules(2, DUR, 2, 0), AggregationRule(0))
-    assert (v.round, v.round_start_ms, v.deadline_ms, v.created_ms) == (0, T0, T0 + DUR, T0)
+    assert (v.spec, v.lr_q, v.round_rules, v.aggregation) == (SPEC, maker.lr_q, RoundRules(2, DUR, 2, 0, PER_ROUND), AggregationRule(0))
+    assert (v.round, v.round_start_ms, v.deadline_ms, v.created_ms) == (0, T0, 0, T0)  # waits for open_round
+    assert not v.round_open and v.registered == () and v.sampled == ()
     assert v.model == tuple(maker.initial_model()) and v.submitters == () and not v.finished and v.open
     assert v.model_commitment == ptask.commitment.model_commitment_encoded(maker.initial_model(), SPEC)
     assert v.version == ptask.VERSION and v.name == "digits-1" and v.num_updates == 0
@@ -118,7 +130,7 @@ def test_create_task_view_ids_and_event(ledger, maker, ids, clock):
     assert (ev.seq, ev.type, ev.timestamp_ms) == (0, "TaskCreated", T0)
     f = ev.fields
     assert (f["task_id"], f["admin_cap_id"], f["creator"]) == (ref.task_id, ref.admin_cap_id, ids["owner"].address)
-    assert f["spec"] == SPEC.move_fields() and f["round_rules"]["quorum"] == 2 and f["deadline_ms"] == T0 + DUR
+    assert f["spec"] == SPEC.move_fields() and f["round_rules"]["quorum"] == 2 and f["deadline_ms"] == 0
     assert [t.task_id for t in ledger.tasks()] == [ref.task_id]
     # a second task gets fresh ids; names are unique
     ref2 = new_task(ledger, maker, ids["alice"])
@@ -135,6 +147,7 @@ def test_create_task_view_ids_and_event(ledger, maker, ids, clock):
 def test_full_task_two_rounds_fedavg(ledger, maker, ids, clock):
     ref = new_task(ledger, maker, ids["owner"], quorum=2, max_rounds=2)
     a, b = ids["alice"], ids["bob"]
+    begin(ledger, ref.task_id, a, b)
     r1, ua = submit(ledger, maker, a, ref.task_id, seed=1)
     assert 0 < r1.info["verify_seconds"] < 30 and r1.info["verifier"] in ("fast", "py_ecc")
     (acc,) = r1.events
@@ -146,15 +159,16 @@ def test_full_task_two_rounds_fedavg(ledger, maker, ids, clock):
     v = ledger.task(ref.task_id)
     assert v.submitters == (a.address, b.address)
     clock.t += 5
-    (agg,) = ledger.aggregate(ids["carol"], ref.task_id).events  # anyone may aggregate
+    (agg,) = ledger.aggregate(ids["carol"], ref.task_id).events  # anyone may aggregate, once the sample is in
     expect = agg_rules.fedavg([ua.new_weights, ub.new_weights])
     v = ledger.task(ref.task_id)
     assert list(v.model) == expect and v.round == 1 and v.submitters == ()
     assert v.model_commitment == ptask.commitment.model_commitment_encoded(expect, SPEC)
-    assert (v.round_start_ms, v.deadline_ms) == (T0 + 10, T0 + 10 + DUR)
+    assert (v.round_start_ms, v.deadline_ms, v.round_open) == (T0 + 10, 0, False)  # round 1 waits for its sample
     assert agg.type == "RoundAggregated" and agg.fields["round"] == 0 and agg.fields["next_round"] == 1
     assert agg.fields["submitters"] == [a.address, b.address] and agg.fields["triggered_by"] == ids["carol"].address
     # round 1 from the new model; the last round finishes the task
+    ledger.open_round(b, ref.task_id)
     submit(ledger, maker, a, ref.task_id, seed=3)
     submit(ledger, maker, b, ref.task_id, seed=4)
     rec = ledger.aggregate_round(a, ref.task_id)
@@ -163,10 +177,11 @@ def test_full_task_two_rounds_fedavg(ledger, maker, ids, clock):
     assert v.finished and v.round == 2
     evs = ledger.events(ref.task_id)
     assert [e.seq for e in evs] == list(range(len(evs)))
-    assert [e.type for e in evs] == ["TaskCreated", "UpdateAccepted", "UpdateAccepted", "RoundAggregated",
+    assert [e.type for e in evs] == ["TaskCreated", "ParticipantRegistered", "ParticipantRegistered", "RoundOpened",
+                                     "UpdateAccepted", "UpdateAccepted", "RoundAggregated", "RoundOpened",
                                      "UpdateAccepted", "UpdateAccepted", "RoundAggregated", "TaskFinished"]
-    assert ledger.events(ref.task_id, after_seq=5) == evs[6:]
-    assert [e.tx for e in evs[6:]] == [rec[-1].tx] * 2 and list(rec[-1].events) == evs[6:]
+    assert ledger.events(ref.task_id, after_seq=9) == evs[10:]
+    assert [e.tx for e in evs[10:]] == [rec[-1].tx] * 2 and list(rec[-1].events) == evs[10:]
     # a finished task takes nothing
     u = maker.make(v, ids["carol"].address, 9)
     assert err(ledger.submit_update, ids["carol"], ref.task_id, u.new_weights, u.data_commitment, u.proof) == "ETaskFinished"
@@ -180,6 +195,7 @@ def test_reopen_after_restart_keeps_everything(tmp_path, maker, ids, clock):
     led = LocalLedger(path, clock=clock)
     chain = led.chain_id
     ref = new_task(led, maker, ids["owner"], name="persist")
+    begin(led, "persist", ids["alice"], ids["bob"])
     submit(led, maker, ids["alice"], "persist", seed=1)
     before_view, before_events = led.task("persist"), led.events("persist")
     led.close()
@@ -191,7 +207,7 @@ def test_reopen_after_restart_keeps_everything(tmp_path, maker, ids, clock):
         assert led2.aggregate(ids["bob"], "persist").of_type("RoundAggregated")
         assert led2.task("persist").round == 1
     with open_ledger(path, clock=clock) as led3:  # a path through the factory
-        assert led3.task(ref.task_id).round == 1 and len(led3.events(ref.task_id)) == 4
+        assert led3.task(ref.task_id).round == 1 and len(led3.events(ref.task_id)) == 7
 
 
 # --------------------------------------------------------------------------- create_task rejections
@@ -241,6 +257,11 @@ def test_submit_rejections_in_contract_order(ledger, maker, ids, clock):
     ref = new_task(ledger, maker, ids["owner"], quorum=2)
     other = new_task(ledger, maker, ids["owner"], quorum=2)
     tid = ref.task_id
+    u0 = maker.make(ledger.task(tid), a.address, 1)
+    assert err(ledger.submit_update, a, tid, u0.new_weights, u0.data_commitment, u0.proof) == "ERoundNotOpen"
+    begin(ledger, tid, a, b)
+    begin(ledger, other.task_id, a, c)
+    ledger.register(c, tid)  # registered after the round opened: not in its sample
     v = ledger.task(tid)
     ua = maker.make(v, a.address, 1)
     before = dump(ledger.path)
@@ -276,7 +297,7 @@ def test_submit_rejections_in_contract_order(ledger, maker, ids, clock):
     assert err(sub, a) == "EAlreadySubmitted"
     assert err(sub, a, u=maker.make(v, a.address, 5)) == "EAlreadySubmitted"
     submit(ledger, maker, b, tid, seed=2)
-    assert err(submit, ledger, maker, c, tid, 3) == "ERoundFull"  # quorum updates: the round is closed
+    assert err(submit, ledger, maker, c, tid, 3) == "ENotSampled"  # a seat comes with the sample, not arrival
     # the other task: its deadline (inclusive)
     clock.t = T0 + DUR
     submit(ledger, maker, c, other.task_id, 3)
@@ -287,14 +308,16 @@ def test_submit_rejections_in_contract_order(ledger, maker, ids, clock):
 
 def test_allowlist_and_aggregate_preconditions(ledger, maker, ids, clock):
     o, a, b, c = ids["owner"], ids["alice"], ids["bob"], ids["carol"]
-    ref = new_task(ledger, maker, o, quorum=2, open_=False)
+    ref = new_task(ledger, maker, o, quorum=1, open_=False)
     tid = ref.task_id
     assert not ledger.is_allowed(tid, a.address)
-    assert err(submit, ledger, maker, a, tid, 1) == "ESenderNotAllowed"
+    assert err(ledger.register, a, tid) == "ESenderNotAllowed"
     assert [e.type for e in ledger.add_participant(o, tid, a.address).events] == ["ParticipantAdded"]
     assert ledger.is_allowed(tid, a.address) and not ledger.is_allowed(tid, b.address)
+    ledger.add_participant(o, tid, b.address)
+    begin(ledger, tid, a, b)
     submit(ledger, maker, a, tid, 1)
-    assert err(ledger.aggregate, b, tid) == "EQuorumNotReached"
+    assert err(ledger.aggregate, b, tid) == "EQuorumNotReached"  # b is sampled and may still submit
     ledger.remove_participant(o, tid, a.address)
     assert not ledger.is_allowed(tid, a.address) and ledger.task(tid).submitters == (a.address,)  # its update stays
     (ev,) = ledger.set_open(o, tid, True).events
@@ -302,18 +325,23 @@ def test_allowlist_and_aggregate_preconditions(ledger, maker, ids, clock):
     # after the deadline with one update: aggregation is allowed
     clock.t = T0 + DUR + 1
     assert ledger.aggregate(b, tid).of_type("RoundAggregated")
-    # round 1 closes empty: ENoUpdates
-    clock.t = T0 + 3 * DUR
+    # round 1 waits for its sample, then closes empty: ENoUpdates
+    clock.t = T0 + 2 * DUR
+    assert err(ledger.aggregate, b, tid) == "ERoundNotOpen"
+    ledger.open_round(b, tid)
+    clock.t = T0 + 3 * DUR + 1
     assert err(ledger.aggregate, b, tid) == "ENoUpdates"
 
 
 def test_discard_after_grace_and_restart_round(ledger, maker, ids, clock):
-    """Finding 3 through the ledger interface: nobody can wipe a round that holds an honest update
-    (not at its deadline + grace, not years later), and the admin cannot hold it open; an empty
-    round is discarded after deadline + max(grace, MIN_GRACE_MS), its timer restarted by the admin."""
+    """Finding 3 through the ledger interface: nobody can wipe a round that holds its quorum of
+    honest updates (not at its deadline + grace, not years later), and the admin cannot hold it
+    open; an empty round is discarded after deadline + max(grace, MIN_GRACE_MS), its timer
+    restarted by the admin."""
     o, a = ids["owner"], ids["alice"]
-    ref = new_task(ledger, maker, o, quorum=2, grace=500)  # below the minimum: MIN_GRACE_MS applies
+    ref = new_task(ledger, maker, o, quorum=1, grace=500)  # below the minimum: MIN_GRACE_MS applies
     tid = ref.task_id
+    begin(ledger, tid, a, ids["bob"])
     assert err(ledger.discard_round, a, tid) == "EGracePeriodNotOver"
     clock.t = T0 + DUR + MIN_GRACE_MS
     assert err(ledger.discard_round, a, tid) == "EGracePeriodNotOver"  # the grace period's last ms
@@ -321,13 +349,15 @@ def test_discard_after_grace_and_restart_round(ledger, maker, ids, clock):
     (ev,) = ledger.discard_round(ids["mallory"], tid).events  # anyone, after the grace period
     assert ev.type == "RoundDiscarded" and ev.fields["submitters"] == [] and ev.fields["round"] == 0
     v = ledger.task(tid)
-    assert v.round == 0 and v.submitters == () and v.round_start_ms == clock.t and v.deadline_ms == clock.t + DUR
+    assert v.round == 0 and v.submitters == () and v.round_start_ms == clock.t and v.deadline_ms == 0
+    assert not v.round_open  # a new sample next
+    ledger.open_round(a, tid)
     # the admin restarts an empty round's timer
     clock.t += 100
     (ev,) = ledger.restart_round(o, tid).events
     assert ev.type == "RoundRestarted" and ev.fields["num_updates"] == 0
     assert ledger.task(tid).deadline_ms == clock.t + DUR
-    # one honest update: the round is never wiped nor held open, only aggregated
+    # one honest update, the quorum: the round is never wiped nor held open, only aggregated
     _, ua = submit(ledger, maker, a, tid, 1)
     for later in (DUR + MIN_GRACE_MS + 1, 10 * 365 * 86_400_000):
         clock.t += later
@@ -376,6 +406,7 @@ def test_wrong_version_and_migrate(ledger, maker, ids):
     o, a = ids["owner"], ids["alice"]
     ref = new_task(ledger, maker, o)
     tid = ref.task_id
+    begin(ledger, tid, a, ids["bob"])
     assert err(ledger.migrate, o, tid) == "EWrongVersion"  # nothing to migrate
     _set_version(ledger.path, tid, ptask.VERSION - 1)
     assert ledger.task(tid).version == ptask.VERSION - 1
@@ -402,6 +433,7 @@ def test_signatures_bind_sender_and_content(ledger, maker, ids, tmp_path):
     a, m = ids["alice"], ids["mallory"]
     ref = new_task(ledger, maker, ids["owner"])
     tid = ref.task_id
+    begin(ledger, tid, a, m)
     u = maker.make(ledger.task(tid), a.address, 1)
     signed = ledger.build_operation(a, "submit_update", tid, new_weights=u.new_weights, data_commitment=u.data_commitment,
                                     proof=u.proof)
@@ -452,6 +484,7 @@ def test_a_properly_signed_operation_outside_the_format_is_refused(ledger, maker
     good, the content is not this ledger's, so nothing applies."""
     a = ids["alice"]
     tid = new_task(ledger, maker, ids["owner"]).task_id
+    begin(ledger, tid, a, ids["bob"])
     u = maker.make(ledger.task(tid), a.address, 1)
     signed = ledger.build_operation(a, "submit_update", tid, new_weights=u.new_weights, data_commitment=u.data_commitment,
                                     proof=u.proof)
@@ -467,6 +500,7 @@ def test_replayed_operations_have_no_second_effect(ledger, maker, ids):
     a, b = ids["alice"], ids["bob"]
     ref = new_task(ledger, maker, ids["owner"], quorum=2)
     tid = ref.task_id
+    begin(ledger, tid, a, b)
     u = maker.make(ledger.task(tid), a.address, 1)
     signed = ledger.build_operation(a, "submit_update", tid, new_weights=u.new_weights, data_commitment=u.data_commitment,
                                     proof=u.proof)
@@ -479,17 +513,17 @@ def test_replayed_operations_have_no_second_effect(ledger, maker, ids):
     early = ledger.build_operation(b, "aggregate", tid)
     assert err(ledger.apply, early) == "EQuorumNotReached"
     n_tx = len(ledger.transactions())
-    submit(ledger, maker, b, tid, 2)  # now the quorum is there, but that signed aggregate already failed
+    submit(ledger, maker, b, tid, 2)  # now the sample is in, but that signed aggregate already failed
     assert err(ledger.apply, early) == "EQuorumNotReached"
     assert len(ledger.transactions()) == n_tx + 1
     agg = ledger.build_operation(b, "aggregate", tid)
     r1 = ledger.apply(agg)
     r2 = ledger.apply(agg)
-    assert (r1.tx, r1.events) == (r2.tx, r2.events) and len(ledger.events(tid)) == 4 and ledger.task(tid).round == 1
+    assert (r1.tx, r1.events) == (r2.tx, r2.events) and len(ledger.events(tid)) == 7 and ledger.task(tid).round == 1
     # a replayed create_task is the same task
     create = ledger.build_operation(ids["owner"], "create_task", spec=SPEC, round_rules=RoundRules(1, DUR, 1, 0),
                                     aggregation=AggregationRule(0), lr_q=maker.lr_q, open=True,
-                                    initial_model=maker.initial_model(), vk=maker.vk, name="once")
+                                    initial_model=maker.initial_model(), vk=maker.vk, name="once", deposit_mist=0)
     t1 = ledger.task_ref(ledger.apply(create))
     t2 = ledger.task_ref(ledger.apply(create))
     assert t1 == t2 and len(ledger.tasks()) == 2
@@ -520,6 +554,7 @@ def test_wrong_signer_objects_and_unknown_tasks(ledger, maker, ids):
 def test_py_ecc_verifier_gives_the_same_answers(tmp_path, maker, ids):
     with LocalLedger(tmp_path / "ref.sqlite", verifier="py_ecc") as led:
         ref = new_task(led, maker, ids["owner"])
+        begin(led, ref.task_id, ids["alice"], ids["bob"])
         u = maker.make(led.task(ref.task_id), ids["alice"].address, 1)
         assert err(led.submit_update, ids["bob"], ref.task_id, u.new_weights, u.data_commitment, u.proof) == "EInvalidProof"
         led.submit_update(ids["alice"], ref.task_id, u.new_weights, u.data_commitment, u.proof)
@@ -528,6 +563,7 @@ def test_py_ecc_verifier_gives_the_same_answers(tmp_path, maker, ids):
 
 def test_ledger_time_never_goes_back(ledger, maker, ids, clock):
     ref = new_task(ledger, maker, ids["owner"], quorum=1)
+    begin(ledger, ref.task_id, ids["alice"])
     clock.t = T0 + 50
     ledger.set_open(ids["owner"], ref.task_id, False)
     clock.t = T0 - 10_000  # the wall clock jumps back
@@ -539,10 +575,12 @@ def test_median_task_state_round_trips(ledger, maker, ids):
     ref = new_task(ledger, maker, ids["owner"], quorum=3, rule=1, open_=False)
     ledger.add_participant(ids["owner"], ref.task_id, ids["alice"].address)
     ledger.add_participant(ids["owner"], ref.task_id, ids["bob"].address)
+    ledger.add_participant(ids["owner"], ref.task_id, ids["carol"].address)
+    begin(ledger, ref.task_id, ids["alice"], ids["bob"], ids["carol"])
     submit(ledger, maker, ids["alice"], ref.task_id, 1)
     submit(ledger, maker, ids["bob"], ref.task_id, 2)
     state = ledger.state(ref.task_id)
-    assert len(state.updates) == 2 and len(state.allowlist) == 2
+    assert len(state.updates) == 2 and len(state.allowlist) == 3 and len(state.sampled) == 3
     assert state_codec.loads(state_codec.dumps(state)) == state
     with LocalLedger(ledger.path) as fresh:  # decoded from the file, not from a cache
         assert fresh.state(ref.task_id) == state
