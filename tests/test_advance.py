@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from wafl_sui import protocol
-from wafl_sui.client.advance import advance, not_ready_reason, waiting_text
+from wafl_sui.client.advance import advance, discard_if_stuck, not_ready_reason, open_if_waiting, waiting_text
 from wafl_sui.client.data import Dataset
 from wafl_sui.client.participant import Client
 from wafl_sui.client.run_loop import participate
@@ -45,9 +45,16 @@ def ids():
     return {k: Identity.generate() for k in ("owner", "alice", "bob", "carol")}
 
 
-def new_task(led, maker, owner, quorum=2, rounds=2, rule=0, grace=0):
-    return led.create_task(owner, SPEC, RoundRules(quorum, DUR, rounds, grace), AggregationRule(rule),
+def new_task(led, maker, owner, quorum=2, rounds=2, rule=0, grace=0, ppr=0):
+    return led.create_task(owner, SPEC, RoundRules(quorum, DUR, rounds, grace, ppr), AggregationRule(rule),
                            maker.lr_q, True, maker.initial_model(), maker.vk).task_id
+
+
+def begin(led, task, *who):
+    """Register `who` and open the round (every registered one sampled: ppr >= their number)."""
+    for x in who:
+        led.register(x, task)
+    assert open_if_waiting(led, who[0], led.task(task)).of_type("RoundOpened")
 
 
 def submit(led, maker, who, task, seed):
@@ -59,12 +66,18 @@ def test_a_ready_round_is_aggregated_once_and_the_loser_is_not_an_error(tmp_path
     clock = Clock()
     with LocalLedger(tmp_path / "l.sqlite", clock=clock) as led:
         task = new_task(led, maker, ids["owner"])
+        assert not_ready_reason(led.task(task), T0) == "ERoundNotOpen"
+        assert open_if_waiting(led, ids["alice"], led.task(task)) is None  # 0 registered, quorum 2: nothing sent
+        assert "waiting for registrations (0 registered, the quorum is 2)" in waiting_text(led.task(task))
+        begin(led, task, ids["alice"], ids["bob"])
+        assert open_if_waiting(led, ids["bob"], led.task(task)) is None  # already open: no error
         submit(led, maker, ids["alice"], task, 1)
         view = led.task(task)
         assert not_ready_reason(view, T0) == "EQuorumNotReached"
         assert advance(led, ids["alice"], task, T0) == []  # not ready: nothing sent
         text = waiting_text(view, ids["alice"].address, T0)
-        assert text.startswith("round 0: 1 of 2 updates in (yours among them); waiting for 1 more, or for the deadline at ")
+        assert text.startswith("round 0: 1 of 2 sampled participants submitted (quorum 2) (yours among them); "
+                               "waiting for 1 more, or for the deadline at ")
         assert "(in 60 s)" in text
         submit(led, maker, ids["bob"], task, 2)
         receipts = advance(led, ids["bob"], task, T0)
@@ -76,8 +89,10 @@ def test_a_ready_round_is_aggregated_once_and_the_loser_is_not_an_error(tmp_path
 def test_after_the_deadline_a_round_with_updates_is_ready(tmp_path, maker, ids):
     clock = Clock()
     with LocalLedger(tmp_path / "l.sqlite", clock=clock) as led:
-        task = new_task(led, maker, ids["owner"], quorum=3)
+        task = new_task(led, maker, ids["owner"], quorum=1, ppr=3)
+        begin(led, task, ids["alice"], ids["bob"], ids["carol"])
         submit(led, maker, ids["alice"], task, 1)
+        assert not_ready_reason(led.task(task), clock.t) == "EQuorumNotReached"  # 1 of the 3 sampled
         clock.t = led.task(task).deadline_ms + 1
         view = led.task(task)
         assert not_ready_reason(view, clock.t) is None
@@ -86,12 +101,20 @@ def test_after_the_deadline_a_round_with_updates_is_ready(tmp_path, maker, ids):
 
 
 def test_an_empty_closed_round_says_how_it_can_go_on(tmp_path, maker, ids):
-    with LocalLedger(tmp_path / "l.sqlite", clock=Clock()) as led:
+    clock = Clock()
+    with LocalLedger(tmp_path / "l.sqlite", clock=clock) as led:
         task = new_task(led, maker, ids["owner"])
+        begin(led, task, ids["alice"], ids["bob"])
         view = led.task(task)
         after = view.deadline_ms + 1
         assert not_ready_reason(view, after) == "ENoUpdates" and advance(led, ids["carol"], task, after) == []
-        assert "closed empty" in waiting_text(view, None, after) and "discard-round" in waiting_text(view, None, after)
+        text = waiting_text(view, None, after)
+        assert "closed below its quorum" in text and "discard-round" in text
+        clock.t = after
+        assert discard_if_stuck(led, ids["carol"], led.task(task)) is None  # within the grace period
+        clock.t = protocol.round.grace_deadline(view.deadline_ms, 0) + 1
+        assert discard_if_stuck(led, ids["carol"], led.task(task)).of_type("RoundDiscarded")
+        assert open_if_waiting(led, ids["carol"], led.task(task)).of_type("RoundOpened")  # a new sample
 
 
 def test_every_chunk_of_a_chunked_rule_and_a_race_between_two_aggregators(tmp_path, maker, ids, monkeypatch):
@@ -103,10 +126,12 @@ def test_every_chunk_of_a_chunked_rule_and_a_race_between_two_aggregators(tmp_pa
     path = tmp_path / "l.sqlite"
     with LocalLedger(path) as led:
         task = new_task(led, maker, ids["owner"], rule=protocol.AGG_MEDIAN, rounds=3)
+        begin(led, task, ids["alice"], ids["bob"])
         submit(led, maker, ids["alice"], task, 1)
         submit(led, maker, ids["bob"], task, 2)
         steps = advance(led, ids["alice"], task)
         assert len(steps) == chunks and steps[-1].of_type("RoundAggregated")
+        open_if_waiting(led, ids["bob"], led.task(task))
         submit(led, maker, ids["alice"], task, 3)
         submit(led, maker, ids["bob"], task, 4)
     # two aggregators at once, each with its own connection: the round advances once, nobody fails
@@ -178,6 +203,7 @@ def test_two_clients_run_a_task_with_nobody_aggregating_by_hand(tmp_path, maker,
 def test_running_again_in_a_round_already_submitted_says_what_it_waits_for(tmp_path, maker, ids):
     with LocalLedger(tmp_path / "l.sqlite") as led:
         task = new_task(led, maker, ids["owner"], quorum=2)
+        begin(led, task, ids["alice"], ids["bob"])
         submit(led, maker, ids["alice"], task, 1)
         said: list[str] = []
         c = _client(ids["alice"], 1)
@@ -189,4 +215,5 @@ def test_running_again_in_a_round_already_submitted_says_what_it_waits_for(tmp_p
                 participate(led, c, task, poll=0.05, say=said.append, sleep=sleep)
         finally:
             c.close()
-    assert len(said) == 1 and said[0].startswith("round 0: 1 of 2 updates in (yours among them); waiting for 1 more")
+    assert len(said) == 1 and said[0].startswith(
+        "round 0: 1 of 2 sampled participants submitted (quorum 2) (yours among them); waiting for 1 more")
