@@ -42,10 +42,14 @@ def world(tmp_path_factory):
         with LocalLedger(d / "ledger.sqlite") as led:
             ref = led.create_task(owner, SPEC, RoundRules(2, HOUR_MS, 3, 0), AggregationRule(0), maker.lr_q, True,
                                   maker.initial_model(), maker.vk, name="watched")
+            for who in (alice, bob):
+                led.register(who, ref.task_id)
+            led.open_round(owner, ref.task_id)  # both sampled
             for i, who in enumerate((alice, bob)):
                 u = maker.make(led.task(ref.task_id), who.address, seed=i)
                 led.submit_update(who, ref.task_id, u.new_weights, u.data_commitment, u.proof)
             led.aggregate_round(owner, ref.task_id)
+            led.open_round(owner, ref.task_id)
             u = maker.make(led.task(ref.task_id), alice.address, seed=7)
             led.submit_update(alice, ref.task_id, u.new_weights, u.data_commitment, u.proof)
     finally:
@@ -66,12 +70,12 @@ def test_status_lists_and_details_a_task_only_the_ledger_holds(world, tmp_path):
     out = json.loads(r.output)
     assert out["task_id"] == world["task_id"] and out["state"] == "round 1 (rounds 0..2), 1/2 updates"
     assert [(x["round"], x["accepted"]) for x in out["rounds_table"]] == [(0, 2), (1, 1)]
-    assert out["accepted"] == 3 and out["clients"] == 2 and out["events"] == 5  # created, 2+1 accepted, aggregated
+    assert out["accepted"] == 3 and out["clients"] == 2 and out["events"] == 9  # created, 2 registered, opened, 2 accepted, aggregated, opened, 1 accepted
     assert out["deadline"].endswith("UTC (in 60 min)") or "UTC (in 59 min)" in out["deadline"]
     # a second look records nothing twice; the 0x id works as well as the name
     again = json.loads(run("status", "--task", world["task_id"], "--ledger", world["ledger"], "--metrics", metrics,
                            "--json").output)
-    assert again["events"] == 5 and again["accepted"] == 3
+    assert again["events"] == 9 and again["accepted"] == 3
 
 
 def test_unknown_task_is_one_clear_error(world, tmp_path):
@@ -195,4 +199,4 @@ def test_syncing_an_unchanged_task_writes_nothing(world, tmp_path):
         version = query.data_version(store, world["task_id"], "local")
         sync_task(store, led, world["task_id"])
     assert query.data_version(store, world["task_id"], "local") == version
-    assert len(query.events(store, world["task_id"], "local")) == 5
+    assert len(query.events(store, world["task_id"], "local")) == 9
