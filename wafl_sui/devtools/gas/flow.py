@@ -1,6 +1,7 @@
 """`TaskFlow`: one WaFL task on an offline `Chain`, driven through the package's entry functions
 (create_task, submit_update, aggregate step by step, discard_round) with the API the built
-package has; `fill` writes a round's updates directly for measuring large rounds, and
+package has; `open_sample` writes a round's registered and sampled senders (there is no
+`sui::random` object offline) and `fill` its updates directly for measuring large rounds, and
 `Aggregation` sums the steps of one round's aggregation."""
 
 from __future__ import annotations
@@ -63,12 +64,16 @@ class TaskFlow:
 
     def __init__(self, chain: Chain, spec: dict, rule: str = "fedavg", trim_bps: int | None = None,
                  quorum: int = 4, round_duration_ms: int = 600_000, max_rounds: int = 10, grace_ms: int = 60_000,
-                 lr_q: int = 16, start_ms: int = 1_700_000_000_000, seed: int = 1):
+                 lr_q: int = 16, start_ms: int = 1_700_000_000_000, seed: int = 1,
+                 participants_per_round: int | None = None):
         self.chain, self.spec = chain, dict(spec)
         self.rule = RULES[rule][0] if isinstance(rule, str) else rule
         self.trim_bps = RULES[rule][1] if trim_bps is None and isinstance(rule, str) else (trim_bps or 0)
         self.quorum, self.duration, self.max_rounds, self.grace = quorum, round_duration_ms, max_rounds, grace_ms
         self.lr_q = lr_q
+        # the round's sample: senders 1..participants_per_round (default: the quorum), the
+        # largest round the task's gas budget covers
+        self.per_round = quorum if participants_per_round is None else participants_per_round
         self.now = start_ms
         dims = [self.spec["features"], *self.spec.get("hidden", ()), self.spec["classes"]]
         self.num_weights = sum(dims[l + 1] * (dims[l] + 1) for l in range(len(dims) - 1))
@@ -107,12 +112,15 @@ class TaskFlow:
                 ("u64", self.spec.get("act_bits", 8))])
         if self.api() == "structs":
             rules_fn = self.chain.function("round", "new_rules")
-            rr = [("u64", q), ("u64", self.duration), ("u64", self.max_rounds), ("u64", self.grace)][: len(rules_fn.params)]
+            k = max(self.per_round, q)
+            rr = [("u64", q), ("u64", self.duration), ("u64", self.max_rounds), ("u64", self.grace),
+                  ("u64", k)][: len(rules_fn.params)]
+            deposit = [("u64", 0)] if self._has_sampling() else []  # create_task's deposit_mist
             calls = [
                 spec_call,
                 MoveCall("round", "new_rules", rr),
                 MoveCall("rules", "new_aggregation", [("u8", self.rule), ("u64", self.trim_bps)]),
-                MoveCall("task", "create_task", [Res(0), Res(1), Res(2), ("u64", self.lr_q), ("bool", True),
+                MoveCall("task", "create_task", [Res(0), Res(1), Res(2), ("u64", self.lr_q), ("bool", True), *deposit,
                                                  ("vector<u32>", model), ("vector<u8>", STAND_IN_VK), Obj(CLOCK_ID)]),
             ]
         else:
@@ -128,7 +136,27 @@ class TaskFlow:
                 o = self.chain.objects[oid]
                 if o.owner == "shared" and o.type[3] == task_type_name:
                     self.task_id = oid
+            self.open_sample()
         return rep
+
+    def _has_sampling(self) -> bool:
+        return "register" in self.chain.functions("task")
+
+    def open_sample(self) -> None:
+        """Open the current round with senders 1..participants_per_round registered and sampled,
+        written into the stored task as `register` and `open_round` leave it (deposits of 0 MIST
+        aside: the local chain has no `sui::random` object, and no measured call reads the
+        deposits). A package without sampling has nothing to open."""
+        if self.task_id is None or not self._has_sampling() or self.chain.get_field(self.task_id, "finished"):
+            return
+        senders = [sender_address(k) for k in range(1, self.per_round + 1)]
+        for name, value in (("registered", senders), ("sampled", senders), ("randomness", [0] * 32)):
+            vec = self.chain.get_field(self.task_id, name)
+            vec.v = list(value)
+            self.chain.set_field(self.task_id, name, vec)
+        self.chain.set_field(self.task_id, "round_open", True)
+        self.chain.set_field(self.task_id, "round_start_ms", self.now)
+        self.chain.set_field(self.task_id, "deadline_ms", min(self.now + self.duration, (1 << 64) - 1))
 
     def force_quorum(self, q: int) -> None:
         """Set the stored task's quorum (to measure rounds larger than create_task accepts)."""
@@ -137,7 +165,11 @@ class TaskFlow:
             rr = self.chain.get_field(self.task_id, "round_rules")
             rr_names = self.chain.field_names(self._field_type("round_rules"))
             rr.f[rr_names.index("quorum")] = q
+            if "participants_per_round" in rr_names:
+                self.per_round = max(self.per_round, q)
+                rr.f[rr_names.index("participants_per_round")] = self.per_round
             self.chain.set_field(self.task_id, "round_rules", rr)
+            self.open_sample()
         else:
             self.chain.set_field(self.task_id, "quorum", q)
 
@@ -233,6 +265,8 @@ class TaskFlow:
                     agg.skipped = remaining - 1
                     agg.total_steps += remaining - 1
         self.submitted = 0
+        if agg.ok and self.round() != start:
+            self.open_sample()  # the next round's sample
         return agg
 
     def discard(self, **kw) -> GasReport:
@@ -243,4 +277,5 @@ class TaskFlow:
                               sender=sender_address(0), now_ms=self.tick(), **kw)
         if rep.ok:
             self.submitted = 0
+            self.open_sample()  # a discarded round is sampled afresh
         return rep
