@@ -90,21 +90,22 @@ def test_error_constants_are_protocol_names(published):
 PUBLIC_API = {
     "task": {
         "create_task", "submit_update", "aggregate", "discard_round", "add_participant", "remove_participant",
-        "set_open", "restart_round", "migrate",
+        "set_open", "restart_round", "migrate", "register", "leave",
         # getters (of Task fields, and derived views)
         "task_id", "version", "spec", "lr_q", "round_rules", "aggregation", "open", "is_allowed", "prepared_vk",
         "round", "round_start_ms", "deadline_ms", "model", "model_commitment", "submitters", "num_updates",
         "has_submitted", "update_of", "sums", "partial", "aggregation_done", "aggregation_total", "finished",
-        "created_ms", "current_context_hash",
+        "created_ms", "current_context_hash", "deposit_mist", "deposit_of", "registered", "is_registered",
+        "round_open", "sampled", "is_sampled", "randomness",
         # the task's manifest (its data contract)
         "set_manifest", "has_manifest", "manifest",
     },
     "spec": {"new", "num_weights", "features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits",
              "feature_frac_bits", "feature_bits", "lr_frac_bits", "lr_bits", "new_mlp", "hidden", "act_frac_bits",
              "act_bits"},
-    "round": {"new_rules", "quorum", "round_duration_ms", "max_rounds", "grace_ms"},
+    "round": {"new_rules", "quorum", "round_duration_ms", "max_rounds", "grace_ms", "participants_per_round"},
     "rules": {"new_aggregation", "rule", "trim_bps"},
-    "budget": set(), "codec": set(), "commitment": set(), "events": set(), "manifest": set(),
+    "budget": set(), "codec": set(), "commitment": set(), "events": set(), "manifest": set(), "participants": set(),
 }
 
 
@@ -112,7 +113,10 @@ def test_public_api(interface):
     got = {m: {f for f, d in mod["functions"].items() if d["visibility"] == "public"} for m, mod in interface.items()}
     assert got == PUBLIC_API
     entries = [f"{m}::{f}" for m, mod in interface.items() for f, d in mod["functions"].items() if d.get("is_entry")]
-    assert entries == []  # PTB-composable public functions, no `entry`
+    # PTB-composable public functions; the one `entry` is open_round, which takes `Random`: Sui
+    # requires such functions to be private entries (no PTB command may use its results)
+    assert entries == ["task::open_round"]
+    assert interface["task"]["functions"]["open_round"]["visibility"] == "private"
 
 
 def test_entry_signatures(interface):
@@ -126,14 +130,18 @@ def test_entry_signatures(interface):
         return out
 
     assert params("task", "create_task") == [
-        "StepSpec", "RoundRules", "AggregationRule", "u64", "bool", "vector<u32>", "vector<u8>", "&Clock", "&mut TxContext"]
+        "StepSpec", "RoundRules", "AggregationRule", "u64", "bool", "u64", "vector<u32>", "vector<u8>", "&Clock",
+        "&mut TxContext"]
+    assert params("task", "register") == ["&mut Task", "Coin", "&TxContext"]
+    assert params("task", "leave") == ["&mut Task", "&mut TxContext"]
+    assert params("task", "open_round") == ["&mut Task", "&Random", "&Clock", "&mut TxContext"]
     assert params("task", "submit_update") == ["&mut Task", "vector<u32>", "u256", "vector<u8>", "&Clock", "&TxContext"]
     assert params("task", "aggregate") == params("task", "discard_round") == ["&mut Task", "&Clock", "&TxContext"]
     assert params("task", "migrate") == ["&TaskAdminCap", "&mut Task"]
     assert params("task", "restart_round") == ["&TaskAdminCap", "&mut Task", "&Clock"]
     assert params("spec", "new") == ["u64"] * 10
     assert params("spec", "new_mlp") == ["u64"] * 10 + ["vector<u64>", "u64", "u64"]
-    assert params("round", "new_rules") == ["u64"] * 4
+    assert params("round", "new_rules") == ["u64"] * 5
     assert params("rules", "new_aggregation") == ["u8", "u64"]
 
 
@@ -177,6 +185,10 @@ FRAMEWORK_CALLS = {
     # the task's manifest: a dynamic field of the Task, hashed with SHA3-256
     (SUI, "dynamic_field", "add"), (SUI, "dynamic_field", "borrow"), (SUI, "dynamic_field", "exists_"),
     (STD, "hash", "sha3_256"),
+    # participants: deposits, the round's randomness and its sample
+    (SUI, "balance", "value"), (SUI, "coin", "from_balance"), (SUI, "coin", "into_balance"), (SUI, "coin", "value"),
+    (SUI, "random", "new_generator"), (SUI, "random", "generate_bytes"),
+    (STD, "vector", "index_of"), (STD, "vector", "remove"),
 }
 
 

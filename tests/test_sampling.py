@@ -180,7 +180,7 @@ def test_register_and_leave_with_a_deposit():
     s, _ = task.aggregate(s, "0xcc", START)
     s, (ev,) = task.leave(s, inside)  # the round ended: the deposit comes back
     assert (ev.type, ev.deposit, ev.num_registered) == ("ParticipantLeft", 1_000, 3)
-    assert inside not in s.registered and inside not in s.depositors
+    assert inside not in s.registered and inside not in s.deposits
 
 
 def test_closed_task_samples_from_the_allowlist():

@@ -75,6 +75,7 @@ from wafl_sui.ledger.sui.transactions import (  # noqa: E402
     Publish,
     Pure,
     SharedObject,
+    SplitCoins,
     TransactionBuildError,
     TransferObjects,
     decode_transaction,
@@ -98,6 +99,8 @@ CHAIN = base58.b58encode(bytes([5]) * 32).decode()
 T0 = 1_700_000_000_000
 DUR = 60_000
 PRICE = 1000
+RANDOM_VERSION = 37  # the Random object's initial shared version (one per network)
+COIN_TYPE = "0x2::coin::Coin<0x2::sui::SUI>"
 ME = Identity(bytes(range(32)))
 PKG = "0x" + "ab" * 32
 TASK = "0x" + "7a" * 32
@@ -172,7 +175,8 @@ class FakeChain:
         self.objects: dict[str, dict[int, object]] = {}  # id -> {version: pb.Object}
         self.packages: dict[str, tuple[dict[str, bytes], PackageSignatures, MoveCodec]] = {}
         self.tasks: dict[str, object] = {}  # id -> protocol TaskState
-        self.task_tables: dict[str, tuple[str, str]] = {}  # task -> (allowlist id, updates id)
+        self.task_tables: dict[str, tuple[str, str, str]] = {}  # task -> (allowlist, updates, deposits) ids
+        self.randomness: list[bytes] = []  # what each open_round drew
         self.task_pkg: dict[str, str] = {}
         self.caps: dict[str, dict] = {}  # cap id -> {"task_id", "owner"}
         self.txs: dict[str, object] = {}  # digest -> pb.ExecutedTransaction
@@ -186,6 +190,8 @@ class FakeChain:
         self.simulated: list = []  # gas of each simulation
         self.stale_listing = False
         self._put("0x6", 1, "0x2::clock::Clock", pb.Owner(kind=pb.OwnerOwnerKind.SHARED, version=1), bytes(40))
+        self._put("0x8", RANDOM_VERSION, "0x2::random::Random",
+                  pb.Owner(kind=pb.OwnerOwnerKind.SHARED, version=RANDOM_VERSION), bytes(40))
 
     # --- objects -------------------------------------------------------------------------------
     def _put(self, oid, version, type_, owner, contents, prev=None) -> object:
@@ -240,11 +246,13 @@ class FakeChain:
         state = self.tasks[task_id]
         pkg = self.task_pkg[task_id]
         _, sigs, codec = self.packages[pkg]
-        allow, upd = self.task_tables[task_id]
+        allow, upd, deposits = self.task_tables[task_id]
         special = {
             "id": state.task_id,
             "allowlist": {"id": allow, "size": len(state.allowlist)},
             "updates": {"id": upd, "size": len(state.updates)},
+            "deposits": {"id": deposits, "size": len(state.deposits)},
+            "randomness": list(state.randomness),
             "prepared_vk": prepared_vk_fields(state.prepared_vk),
         }
         fields = {}
@@ -297,12 +305,36 @@ class FakeChain:
             return self.caps[a[1]]["task_id"]
 
         if fn == "create_task":
-            spec, rr, agg, lr_q, open_, model, vk, _clock = args
+            spec, rr, agg, lr_q, open_, deposit, model, vk, _clock = args
             tid, cid = _oid(), _oid()
-            state, evs = ptask.create_task(tid, cid, sender, spec, rr, agg, lr_q, open_, model, vk, now, prepare=prepare)
+            state, evs = ptask.create_task(tid, cid, sender, spec, rr, agg, lr_q, open_, model, vk, now, prepare=prepare,
+                                           deposit_mist=deposit)
             pending[tid] = state
             pending.setdefault("__new_tasks", []).append((tid, pkg))
             return [_New(cid, f"{pkg}::task::TaskAdminCap", {"id": cid, "task_id": tid})], evs
+        if fn == "register":
+            tid, st = task_of(args[0])
+            coin = args[1]
+            if not (isinstance(coin, tuple) and coin[0] == "coin"):
+                raise _TxFailure("TYPE_MISMATCH", f"{coin} is not a Coin<SUI>")
+            new, evs = ptask.register(st, sender, coin[1])
+            pending[tid] = new
+            return [], evs
+        if fn == "leave":
+            tid, st = task_of(args[0])
+            new, evs = ptask.leave(st, sender)
+            pending[tid] = new
+            oid = _oid()
+            return [_New(oid, COIN_TYPE, {"id": oid, "balance": evs[0].deposit})], evs
+        if fn == "open_round":
+            tid, st = task_of(args[0])
+            if args[1] != ("shared", normalize_address("0x8"), False):
+                raise _TxFailure("TYPE_MISMATCH", f"{args[1]} is not the Random object 0x8 (immutable)")
+            randomness = os.urandom(32)
+            new, evs = ptask.open_round(st, randomness, now)
+            self.randomness.append(randomness)
+            pending[tid] = new
+            return [], evs
         if fn == "submit_update":
             tid, st = task_of(args[0])
             new, evs = ptask.submit_update(st, sender, args[1], args[2], args[3], now, self.verify)
@@ -361,6 +393,7 @@ class FakeChain:
         events: list = []
         new_objects: list[_New] = []
         published: list = []
+        split_total = 0  # MIST split from the gas coin (deposits)
         status = pb.ExecutionStatus(success=True)
         try:
             for ci, cmd in enumerate(tx.kind.commands):
@@ -397,6 +430,14 @@ class FakeChain:
                             events.extend((cmd.package, e) for e in evs)
                         new_objects.extend(o for o in out if isinstance(o, _New))
                         results.append(out)
+                    elif isinstance(cmd, SplitCoins):
+                        if type(cmd.coin).__name__ != "GasCoin":
+                            raise _TxFailure("UNSUPPORTED", "the fake chain splits the gas coin only")
+                        amounts = [bcs.BcsReader(tx.kind.inputs[a.index].value).u64() for a in cmd.amounts]
+                        split_total += sum(amounts)
+                        if split_total > have:
+                            raise _TxFailure("INSUFFICIENT_COIN_BALANCE", "the gas coin holds less than the split")
+                        results.append([("coin", x) for x in amounts])
                     elif isinstance(cmd, TransferObjects):
                         to = bcs.BcsReader(tx.kind.inputs[cmd.address.index].value).address()
                         for a in cmd.objects:
@@ -431,7 +472,7 @@ class FakeChain:
                     abort=f.abort,
                 ),
             )  # fmt: skip
-            pending, events, new_objects, published = {}, [], [], []
+            pending, events, new_objects, published, split_total = {}, [], [], [], 0
 
         # --- gas
         computation = self.COMPUTATION * g.price
@@ -447,7 +488,7 @@ class FakeChain:
             pending, events, new_objects, published = {}, [], [], []
         if not status.success:
             storage, rebate = 0, 0
-        charge = min(computation + storage - rebate, have) if g.payment else 0
+        charge = min(computation + storage - rebate + split_total, have) if g.payment else 0
 
         # --- effects (committed or not)
         self.lamport += 1 if commit else 0
@@ -518,7 +559,7 @@ class FakeChain:
             self.packages[pid] = (mods, sigs, MoveCodec(sigs, (pid,)))
         for tid, pkg in pending.get("__new_tasks", []):
             self.task_pkg[tid] = pkg
-            self.task_tables[tid] = (_oid(), _oid())
+            self.task_tables[tid] = (_oid(), _oid(), _oid())
         for k, st in pending.items():
             if not k.startswith("__"):
                 self.tasks[k] = st
@@ -531,9 +572,13 @@ class FakeChain:
                 self.caps[o.object_id] = {"task_id": o.fields["task_id"], "owner": o.owner}
                 codec = self.packages[o.type_.split("::")[0]][2]
                 contents = codec.encode(o.type_, o.fields)
+            elif o.type_ == COIN_TYPE:  # a deposit returned by leave
+                contents = bcs.address(o.object_id) + bcs.u64(o.fields["balance"])
             else:
                 contents = bcs.address(o.object_id) + bcs.address(published[0][0]) + bcs.u64(1) + bcs.u8(0)
-            self._put(o.object_id, version, o.type_, pb.Owner(kind=pb.OwnerOwnerKind.ADDRESS, address=o.owner), contents, digest)
+            put = self._put(o.object_id, version, o.type_, pb.Owner(kind=pb.OwnerOwnerKind.ADDRESS, address=o.owner), contents, digest)
+            if o.type_ == COIN_TYPE:
+                put.balance = o.fields["balance"]
         self.txs[digest] = executed
         if self.hide_next:
             self.hide_lookups[digest] = self.hide_next
@@ -898,15 +943,22 @@ def _txs(build):
     return {
         "publish": (build_publish_tx(build, ME.address, GAS.payment, GAS.price, GAS.budget), None),
         "create_task": (
-            T.build_create_task_tx(p, ME.address, GAS, SPEC, RoundRules(3, DUR, 5, 777), AggregationRule(2, 1500), LR_Q, True, MODEL, VK),
+            T.build_create_task_tx(p, ME.address, GAS, SPEC, RoundRules(3, DUR, 5, 777, 4), AggregationRule(2, 1500), LR_Q, True,
+                                   MODEL, VK, deposit_mist=2_500),
             [
                 (f"{p}::spec::new", spec_vals),
-                (f"{p}::round::new_rules", [("u64", "3"), ("u64", str(DUR)), ("u64", "5"), ("u64", "777")]),
+                (f"{p}::round::new_rules", [("u64", "3"), ("u64", str(DUR)), ("u64", "5"), ("u64", "777"), ("u64", "4")]),
                 (f"{p}::rules::new_aggregation", [("u8", 2), ("u64", "1500")]),
                 (f"{p}::task::create_task", [("Result", 0), ("Result", 1), ("Result", 2), ("u64", str(LR_Q)), ("bool", True),
-                                             ("vector<u32>", MODEL), ("vector<u8>", list(VK)), clock]),
+                                             ("u64", "2500"), ("vector<u32>", MODEL), ("vector<u8>", list(VK)), clock]),
             ],
         ),  # fmt: skip
+        "register": (T.build_register_tx(p, ME.address, GAS, TASK_IN, 2_500), [(f"{p}::task::register", [task_arg, ("Result", 0)])]),
+        "leave": (T.build_leave_tx(p, ME.address, GAS, TASK_IN), [(f"{p}::task::leave", [task_arg])]),
+        "open_round": (
+            T.build_open_round_tx(p, ME.address, GAS, TASK_IN, T.random_input(RANDOM_VERSION)),
+            [(f"{p}::task::open_round", [task_arg, ("SharedObject", normalize_address("0x8"), str(RANDOM_VERSION), False), clock])],
+        ),
         "submit_update": (
             T.build_submit_tx(p, ME.address, GAS, TASK_IN, weights, dc, proof),
             [(f"{p}::task::submit_update", [task_arg, ("vector<u32>", weights), ("u256", str(dc)), ("vector<u8>", list(proof)), clock])],
@@ -954,8 +1006,8 @@ def ts(txs):
     return res
 
 
-OPS = ["publish", "create_task", "submit_update", "aggregate", "discard_round", "add_participant",
-       "remove_participant", "set_open", "restart_round", "migrate"]  # fmt: skip
+OPS = ["publish", "create_task", "register", "leave", "open_round", "submit_update", "aggregate", "discard_round",
+       "add_participant", "remove_participant", "set_open", "restart_round", "migrate"]  # fmt: skip
 
 
 @needs_ts
@@ -996,6 +1048,15 @@ def test_ts_sdk_decodes_every_transaction(ts, txs, build, name):
                 assert inp == {"kind": "SharedObject", "objectId": w[1], "initialSharedVersion": w[2], "mutable": w[3]}
             else:
                 assert inp == {"kind": "ImmOrOwnedObject", "objectId": w[1], "version": w[2], "digest": w[3]}
+    if name == "register":  # the deposit: a coin split from the gas coin, passed by value
+        assert cmds[0]["kind"] == "SplitCoins" and cmds[0]["coin"] == {"kind": "GasCoin"}
+        (amount,) = cmds[0]["amounts"]
+        assert base64.b64decode(got["inputs"][amount["index"]]["bytes"]) == bcs.u64(2_500)
+    if name in ("leave", "create_task"):  # the returned coin / admin cap goes to the sender in the same transaction
+        assert cmds[-1]["kind"] == "TransferObjects" and cmds[-1]["objects"] == [{"kind": "Result", "index": len(cmds) - 2}]
+        assert base64.b64decode(got["inputs"][cmds[-1]["address"]["index"]]["bytes"]) == bcs.address(ME.address)
+    if name == "open_round":  # nothing after the command that uses Random
+        assert len(cmds) == 1
     if name == "create_task":  # the returned admin cap goes to the sender in the same transaction
         assert cmds[-1]["kind"] == "TransferObjects" and cmds[-1]["objects"] == [{"kind": "Result", "index": 3}]
         assert base64.b64decode(got["inputs"][cmds[-1]["address"]["index"]]["bytes"]) == bcs.address(ME.address)

@@ -10,7 +10,7 @@
 module wafl::participants;
 
 use std::hash;
-use sui::bcs;
+use std::bcs;
 
 #[error]
 const EAlreadyRegistered: vector<u8> = b"The sender is already registered for this task (or holds a deposit: leave first)";

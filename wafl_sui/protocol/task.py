@@ -49,9 +49,10 @@ Events = list[ev.Event]
 Verify = Callable[[Any, list[int], bytes], bool]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskState:
-    """What the Move `Task` object holds, field for field.
+    """What the Move `Task` object holds, field for field and in its order (`deposits`: the
+    addresses of the Move table of deposits; the amounts are all `deposit_mist`).
 
     submitters: the round's senders in acceptance order. FedAvg keeps the coordinate `sums` of
     their updates (updated at submit); median / trimmed mean keep the `updates` themselves (one
@@ -67,6 +68,12 @@ class TaskState:
     aggregation: AggregationRule
     open: bool
     allowlist: frozenset[str]
+    deposit_mist: int = 0
+    registered: tuple[str, ...] = ()  # registration order: the pool rounds are sampled from
+    deposits: frozenset[str] = frozenset()  # who holds a deposit (of deposit_mist) in the task
+    round_open: bool = False
+    sampled: tuple[str, ...] = ()  # the open round's sampled participants
+    randomness: bytes = b""  # the 32 bytes the open round's sample was drawn with
     prepared_vk: Any = field(repr=False)
     round: int
     round_start_ms: int
@@ -79,13 +86,7 @@ class TaskState:
     partial: tuple[int, ...] = ()
     finished: bool = False
     created_ms: int = 0
-    manifest: bytes = b""  # the dynamic field `ManifestKey` (empty: none set)
-    deposit_mist: int = 0
-    registered: tuple[str, ...] = ()  # registration order: the pool rounds are sampled from
-    depositors: frozenset[str] = frozenset()  # who holds a deposit (of deposit_mist) in the task
-    round_open: bool = False
-    sampled: tuple[str, ...] = ()  # the open round's sampled participants
-    randomness: bytes = b""  # the 32 bytes the open round's sample was drawn with
+    manifest: bytes = b""  # the dynamic field `ManifestKey` (empty: none set; not a field of the Move struct)
 
     @property
     def num_updates(self) -> int:
@@ -215,9 +216,9 @@ def register(state: TaskState, sender: str, deposit: int) -> tuple[TaskState, Ev
     check_version(state)
     sender = normalize_address(sender)
     rounds.check_registration(state.finished, state.is_allowed(sender))
-    participants.check_register(sender in state.depositors, len(state.registered), int(deposit), state.deposit_mist)
+    participants.check_register(sender in state.deposits, len(state.registered), int(deposit), state.deposit_mist)
     new = dataclasses.replace(
-        state, registered=state.registered + (sender,), depositors=state.depositors | {sender},
+        state, registered=state.registered + (sender,), deposits=state.deposits | {sender},
     )
     return new, [ev.ParticipantRegistered(
         task_id=state.task_id, participant=sender, deposit=int(deposit), num_registered=len(new.registered),
@@ -230,9 +231,9 @@ def leave(state: TaskState, sender: str) -> tuple[TaskState, Events]:
     check_version(state)
     sender = normalize_address(sender)
     sampled_now = not state.finished and state.round_open and sender in state.sampled
-    participants.check_leave(sender in state.depositors, sampled_now)
+    participants.check_leave(sender in state.deposits, sampled_now)
     new = dataclasses.replace(
-        state, registered=tuple(p for p in state.registered if p != sender), depositors=state.depositors - {sender},
+        state, registered=tuple(p for p in state.registered if p != sender), deposits=state.deposits - {sender},
     )
     return new, [ev.ParticipantLeft(
         task_id=state.task_id, participant=sender, deposit=state.deposit_mist, num_registered=len(new.registered),
