@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from wafl_sui.protocol import poseidon as pos
 from wafl_sui import protocol
 from wafl_sui.protocol import budget, task
+from wafl_sui.protocol import round as prounds
 from wafl_sui.protocol import AggregationRule, ProtocolError, RoundRules, StepSpec
 
 from test_move_commitment import STAND_IN, stand_in
@@ -138,7 +139,7 @@ SPEC = StepSpec(features=2, classes=2, batch_size=2, local_steps=1, frac_bits=4,
                 feature_frac_bits=4, feature_bits=6, lr_frac_bits=8, lr_bits=8)
 DIGITS = StepSpec(features=64, classes=10)  # 650 weights
 TASK_ID, CAP_ID = "0x" + "7a" * 32, "0x" + "ca" * 32
-ALLOW_ID, UPDATES_ID = b"\x11" * 32, b"\x22" * 32
+ALLOW_ID, UPDATES_ID, DEPOSITS_ID = b"\x11" * 32, b"\x22" * 32, b"\x33" * 32
 VK = bytes(96) + bytes(63) + b"\x01" + bytes(64) + (5).to_bytes(8, "little") + bytes(5 * 32)  # gamma != delta
 START, DUR, GRACE = 5_000, 1_000, 70_000  # GRACE > round::MIN_GRACE_MS
 U64 = (1 << 64) - 1
@@ -150,8 +151,10 @@ SUBSTITUTIONS = {
 LAYOUT = [("id", "address"), ("version", "u64")] + [(f, "u64") for f in (
     "features", "classes", "batch_size", "local_steps", "frac_bits", "weight_bits", "feature_frac_bits",
     "feature_bits", "lr_frac_bits", "lr_bits")] + [("hidden", "vector<u64>"), ("act_frac_bits", "u64"), ("act_bits", "u64")] + [
-    (f, "u64") for f in ("lr_q", "quorum", "round_duration_ms", "max_rounds", "grace_ms")] + [
-    ("rule", "u8"), ("trim_bps", "u64"), ("open", "bool"), ("allowlist_id", "address"), ("allowlist_size", "u64")] + [
+    (f, "u64") for f in ("lr_q", "quorum", "round_duration_ms", "max_rounds", "grace_ms", "participants_per_round")] + [
+    ("rule", "u8"), ("trim_bps", "u64"), ("open", "bool"), ("allowlist_id", "address"), ("allowlist_size", "u64"),
+    ("deposit_mist", "u64"), ("registered", "vector<address>"), ("deposits_id", "address"), ("deposits_size", "u64"),
+    ("round_open", "bool"), ("sampled", "vector<address>"), ("randomness", "vector<u8>")] + [
     (f"vk{i}", "vector<u8>") for i in range(4)] + [
     ("round", "u64"), ("round_start_ms", "u64"), ("deadline_ms", "u64"), ("model", "vector<u32>"),
     ("model_commitment", "u256"), ("submitters", "vector<address>"), ("updates_id", "address"), ("updates_size", "u64"),
@@ -177,6 +180,8 @@ class Shell:
             bytes.fromhex(s.task_id[2:]), u64(s.version), encode_spec(s.spec), u64(s.lr_q),
             encode_round_rules(s.round_rules), encode_aggregation(s.aggregation), e("bool", s.open),
             ALLOW_ID, u64(len(s.allowlist)),
+            u64(s.deposit_mist), e("vector<address>", s.registered), DEPOSITS_ID, u64(len(s.deposits)),
+            e("bool", s.round_open), e("vector<address>", s.sampled), e("vector<u8>", s.randomness),
             e("vector<u8>", s.prepared_vk), e("vector<u8>", b""), e("vector<u8>", b""), e("vector<u8>", b""),
             u64(s.round), u64(s.round_start_ms), u64(s.deadline_ms),
             e("vector<u32>", s.model), e("u256", s.model_commitment), e("vector<address>", s.submitters),
@@ -262,7 +267,9 @@ def shell():
     from wafl_sui.devtools.vm import MoveVM
 
     extra = {"stand_in_hash.move": STAND_IN, "stand_in_groth16.move": STAND_IN_GROTH16, "harness.move": HARNESS}
-    return Shell(MoveVM(build_variant(extra, SUBSTITUTIONS)))
+    sh = Shell(MoveVM(build_variant(extra, SUBSTITUTIONS)))
+    assert sh.sender == SENDER  # the VM's transaction sender: the one `state` samples
+    return sh
 
 
 @pytest.fixture(autouse=True)
@@ -271,14 +278,28 @@ def python_stand_in(monkeypatch):
     monkeypatch.setattr(protocol, "poseidon", stand_in)
 
 
+SENDER = "0x" + "0" * 64  # the sandbox VM's transaction sender (checked by the `shell` fixture)
+
+
+def opened(s: task.TaskState, at: int, sampled=(SENDER,)) -> task.TaskState:
+    """`s` with its round open at `at` and `sampled` (what `open_round` leaves; the sample itself
+    is tested in test_sampling)."""
+    return dataclasses.replace(s, round_open=True, sampled=tuple(sampled), randomness=bytes(range(32)),
+                               round_start_ms=at, deadline_ms=prounds.deadline(at, s.round_rules.round_duration_ms))
+
+
 def state(quorum=2, max_rounds=2, rule=0, trim_bps=0, open_=True, model=(128,) * 6, spec=SPEC, grace=GRACE) -> task.TaskState:
-    return task.create_task(TASK_ID, CAP_ID, "0xad", spec, RoundRules(quorum, DUR, max_rounds, grace),
-                            AggregationRule(rule, trim_bps), 16, open_, list(model), VK, START)[0]
+    """A task created at START, its round 0 open with the VM's sender sampled."""
+    s = task.create_task(TASK_ID, CAP_ID, "0xad", spec, RoundRules(quorum, DUR, max_rounds, grace),
+                         AggregationRule(rule, trim_bps), 16, open_, list(model), VK, START)[0]
+    return opened(s, START)
 
 
 def with_updates(s: task.TaskState, ups) -> task.TaskState:
-    """`s` holding the round's updates `ups` [(sender, weights)] as submit_update leaves them."""
+    """`s` holding the round's updates `ups` [(sender, weights)] as submit_update leaves them,
+    from a round that sampled exactly those senders."""
     subs = tuple(a for a, _ in ups)
+    s = dataclasses.replace(s, sampled=subs)
     if s.aggregation.rule == 0:
         sums = tuple(sum(col) for col in zip(*(w for _, w in ups))) if ups else s.sums
         return dataclasses.replace(s, submitters=subs, sums=sums)
@@ -304,6 +325,8 @@ def assert_same(got: dict, want: task.TaskState):
     assert got["sums"] == list(want.sums) and got["partial"] == list(want.partial)
     assert got["open"] == want.open and got["allowlist_size"] == len(want.allowlist)
     assert got["finished"] == want.finished
+    assert got["round_open"] == want.round_open and got["sampled"] == list(want.sampled)
+    assert bytes(got["randomness"]) == want.randomness and got["registered"] == list(want.registered)
 
 
 def names(shell_call, py_call):
@@ -376,7 +399,8 @@ def test_submit_rejections_match(shell):
         "EWrongVersion": (dataclasses.replace(s, version=0), START, w, 7, ok),
         "ETaskFinished": (dataclasses.replace(s, finished=True), START, w, 7, ok),
         "ERoundClosed": (s, START + DUR + 1, w, 7, ok),
-        "ERoundFull": (with_updates(s, [(other, tuple(w)), ("0x" + "cd" * 32, tuple(w))]), START, w, 7, ok),
+        "ERoundNotOpen": (dataclasses.replace(s, round_open=False, sampled=()), START, w, 7, ok),
+        "ENotSampled": (with_updates(s, [(other, tuple(w)), ("0x" + "cd" * 32, tuple(w))]), START, w, 7, ok),
         "ESenderNotAllowed": (dataclasses.replace(s, open=False, allowlist=frozenset({other})), START, w, 7, ok),
         "EAlreadySubmitted": (with_updates(s, [(shell.sender, tuple(w))]), START, w, 7, ok),
         "EWrongLength": (s, START, w[:5], 7, ok),
@@ -478,7 +502,7 @@ def test_chunked_aggregation_matches(shell, rule, trim_bps, n):
 def test_discard_matches(shell, rule):
     """The real entry function refuses to wipe a round with updates (or a started aggregation) at
     any time, and discards an empty round only after deadline + grace, as the twin does."""
-    s = with_updates(state(quorum=3, rule=rule), [("0x" + "01" * 32, (1,) * 6), ("0x" + "02" * 32, (5,) * 6)])
+    s = with_updates(state(quorum=2, rule=rule), [("0x" + "01" * 32, (1,) * 6), ("0x" + "02" * 32, (5,) * 6)])
     end = START + DUR + GRACE
     for held in (s, dataclasses.replace(s, partial=(3,)) if rule else s):
         for now in (end, end + 1, U64):
@@ -488,7 +512,10 @@ def test_discard_matches(shell, rule):
     got = shell.discard(empty, end + 1)
     want = task.discard_round(empty, shell.sender, end + 1)[0]
     assert_same(got, want)
-    assert got["round"] == 0 and got["submitters"] == [] and got["deadline_ms"] == end + 1 + DUR
+    assert got["round"] == 0 and got["submitters"] == [] and got["deadline_ms"] == 0 and not got["round_open"]
+    below = with_updates(state(quorum=3, rule=rule), [("0x" + "01" * 32, (1,) * 6)])  # below its quorum: dropped
+    assert names(lambda: shell.discard(below, end), lambda: task.discard_round(below, shell.sender, end)) == ("EGracePeriodNotOver",) * 2
+    assert_same(shell.discard(below, end + 1), task.discard_round(below, shell.sender, end + 1)[0])
     zero_grace = state(quorum=3, rule=rule, grace=0)  # the minimum grace period holds in Move too
     assert names(lambda: shell.discard(zero_grace, START + DUR + 1),
                  lambda: task.discard_round(zero_grace, shell.sender, START + DUR + 1)) == ("EGracePeriodNotOver",) * 2
@@ -550,7 +577,9 @@ def test_full_round_trip(shell):
     s2 = task.aggregate(s1, shell.sender, START + 2)[0]
     assert_same(got, s2)
     assert got["model"] == w and got["round"] == 1 and not got["finished"]
-    # round 1: the old-model commitment is now the aggregate's
+    # round 1 (opened with its sample): the old-model commitment is now the aggregate's
+    assert not got["round_open"] and got["sampled"] == []
+    s2 = opened(s2, START + 2)
     got = shell.submit(s2, START + 3, w, 5, honest_proof(s2, shell.sender, w, 5))
     s3 = task.submit_update(s2, shell.sender, w, 5, honest_proof(s2, shell.sender, w, 5), START + 3, stand_in_verify)[0]
     assert_same(got, s3)

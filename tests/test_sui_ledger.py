@@ -716,6 +716,15 @@ def new_task(led, owner, *, quorum=2, max_rounds=2, grace=0, open_=True, name=No
     return led.create_task(owner, SPEC, RoundRules(quorum, DUR, max_rounds, grace), AggregationRule(rule, trim), LR_Q, open_, MODEL, VK, name=name)
 
 
+def begin(led, task, *who):
+    """Register `who` (each not registered yet) and open the task's round (with at most
+    participants_per_round registered, every one is sampled)."""
+    for x in who:
+        if not led.task(task).is_registered(x.address):
+            led.register(x, task)
+    return led.open_round(who[0], task)
+
+
 def update(seed: int) -> tuple[list[int], int, bytes]:
     """An update a fake-verifying chain accepts: in-range weights, a field element, 128 bytes."""
     limit = 1 << SPEC.weight_bits
@@ -781,7 +790,9 @@ def test_signatures_of_our_package_match_sui_sandbox(build, tmp_path):
     assert n > 50
     s = PackageSignatures.from_build(build)
     assert str(s.function("task", "submit_update")).startswith("public fun task::submit_update(&mut 0x")
-    assert [str(p) for p in s.function("round", "new_rules").parameters] == ["u64"] * 4
+    assert [str(p) for p in s.function("round", "new_rules").parameters] == ["u64"] * 5
+    open_round = str(s.function("task", "open_round"))
+    assert open_round.startswith("entry fun task::open_round(&mut 0x") and "::random::Random, &" in open_round, open_round
 
 
 def test_signatures_of_the_framework_match_sui_sandbox(tmp_path):
@@ -827,10 +838,12 @@ def test_task_and_event_encoding_match_sui_sandbox(build, sigs):
     codec = MoveCodec(sigs)
     mods = build.module_bytes()
     state, _ = ptask.create_task(TASK, CAP, ME.address, SPEC, RoundRules(2, DUR, 3, 5), AggregationRule(1, 0), LR_Q, False, MODEL, VK, T0, prepare=prepare)
-    state = dataclasses.replace(state, submitters=(ME.address,), updates=(tuple(MODEL),), partial=(1, 2, 3), round=4)
+    state = dataclasses.replace(state, submitters=(ME.address,), updates=(tuple(MODEL),), partial=(1, 2, 3), round=4,
+                                deposit_mist=7, registered=(ME.address,), deposits=frozenset({ME.address}),
+                                round_open=True, sampled=(ME.address,), randomness=bytes(range(32)))
     fields = {
         name: (
-            {"id": "0x" + "a1" * 32, "size": 1} if name in ("allowlist", "updates")
+            {"id": "0x" + "a1" * 32, "size": 1} if name in ("allowlist", "updates", "deposits")
             else {k: b"" for k in prepared_vk_fields(state.prepared_vk)} if name == "prepared_vk"
             else state.task_id if name == "id"
             else (lambda v: v.move_fields() if hasattr(v, "move_fields") else v.to_dict() if hasattr(v, "to_dict") else list(v) if isinstance(v, tuple) else v)(getattr(state, name))
@@ -848,7 +861,7 @@ def test_task_and_event_encoding_match_sui_sandbox(build, sigs):
 
     j = js(fields)
     j["id"] = {"id": fields["id"]}
-    for t in ("allowlist", "updates"):
+    for t in ("allowlist", "updates", "deposits"):
         j[t] = {"id": {"id": fields[t]["id"]}, "size": 1}
     assert bytes(sui_sandbox.json_to_bcs("0x0::task::Task", json.dumps(j), mods)) == ours
     assert codec.decode("0x0::task::Task", ours) == fields
@@ -886,7 +899,13 @@ def test_task_view_from_the_object(sigs):
     assert (v.task_id, v.spec, v.lr_q, v.round_rules, v.aggregation, v.open) == (
         TASK, SPEC, LR_Q, RoundRules(2, DUR, 3, 5), AggregationRule(2, 1000), True,
     )  # fmt: skip
-    assert (v.round, v.round_start_ms, v.deadline_ms, v.created_ms, v.version, v.name) == (0, T0, T0 + DUR, T0, ptask.VERSION, "t")
+    assert (v.round, v.round_start_ms, v.deadline_ms, v.created_ms, v.version, v.name) == (0, T0, 0, T0, ptask.VERSION, "t")
+    assert (v.round_open, v.sampled, v.registered, v.randomness) == (False, (), (), b"")
+    opened = dataclasses.replace(state, registered=(ME.address, CAP), round_open=True, sampled=(CAP,),
+                                 randomness=bytes(range(32)), deposits=frozenset({ME.address, CAP}))
+    w = task_view(codec.decode(f"{PKG}::task::Task", _encode_state(codec, sigs, opened)), TASK, "t")
+    assert (w.round_open, w.sampled, w.registered, w.randomness) == (True, (CAP,), (ME.address, CAP), bytes(range(32)))
+    assert w.is_sampled(CAP) and not w.is_sampled(ME.address) and w.is_registered(ME.address)
     assert v.model == tuple(MODEL) and v.model_commitment == state.model_commitment and v.submitters == ()
     assert v.prepared_vk == prepare(VK) and (v.aggregation_done, v.aggregation_total) == (0, len(MODEL))
 
@@ -896,6 +915,7 @@ def _encode_state(codec, sigs, state):
         "id": state.task_id,
         "allowlist": {"id": "0x" + "a1" * 32, "size": 0},
         "updates": {"id": "0x" + "a2" * 32, "size": 0},
+        "deposits": {"id": "0x" + "a3" * 32, "size": len(state.deposits)},
         "prepared_vk": prepared_vk_fields(state.prepared_vk),
     }
     f = {}
@@ -1156,7 +1176,11 @@ def test_offline_unsigned_transactions(tmp_path, txs, build):
         (u.aggregate("mnist"), txs["aggregate"]),
         (u.discard_round("mnist"), txs["discard_round"]),
         (u.publish(build), txs["publish"]),
-        (u.create_task(SPEC, RoundRules(3, DUR, 5, 777), AggregationRule(2, 1500), LR_Q, True, MODEL, VK), txs["create_task"]),
+        (u.create_task(SPEC, RoundRules(3, DUR, 5, 777, 4), AggregationRule(2, 1500), LR_Q, True, MODEL, VK, deposit_mist=2_500),
+         txs["create_task"]),
+        (u.register("mnist", 2_500), txs["register"]),
+        (u.leave("mnist"), txs["leave"]),
+        (u.open_round("mnist", RANDOM_VERSION), txs["open_round"]),
     ]:
         assert base64.b64decode(got) == want.to_bcs()
     with pytest.raises(LedgerError, match="admin capability as ID:VERSION:DIGEST"):
@@ -1203,15 +1227,23 @@ def test_scripted_federation(deployed, ids, tmp_path):
     v = led.task("digits-1")
     assert v == led.task(ref.task_id) and v.name == "digits-1"
     assert (v.spec, v.lr_q, v.round_rules, v.aggregation, v.open) == (SPEC, LR_Q, RoundRules(2, DUR, 2, 0), AggregationRule(0), True)
-    assert (v.round, v.round_start_ms, v.deadline_ms, v.created_ms, v.version) == (0, T0, T0 + DUR, T0, ptask.VERSION)
+    assert (v.round, v.round_start_ms, v.deadline_ms, v.created_ms, v.version) == (0, T0, 0, T0, ptask.VERSION)
     assert v.model == tuple(MODEL) and v.submitters == () and v.prepared_vk == prepare(VK)
     assert v.model_commitment == ptask.commitment.model_commitment_encoded(MODEL, SPEC)
     assert led.admin_cap("digits-1") == (ref.admin_cap_id, o.address)
 
+    (reg,) = led.register(a, "digits-1").events
+    assert reg.type == "ParticipantRegistered" and reg.fields["participant"] == a.address and reg.fields["deposit"] == 0
+    led.register(b, "digits-1")
+    (opened,) = led.open_round(c, "digits-1").events  # anyone may open it: Random 0x8 draws the sample
+    assert opened.type == "RoundOpened" and sorted(opened.fields["sampled"]) == sorted([a.address, b.address])
+    assert opened.fields["randomness"] == chain.randomness[-1].hex() and led.round_sample("digits-1").sampled == tuple(
+        opened.fields["sampled"])
+    assert led.task("digits-1").deadline_ms == T0 + DUR
     wa, dca, pa = update(1)
     r1 = led.submit_update(a, "digits-1", wa, dca, pa)
     (acc,) = r1.events
-    assert (acc.seq, acc.type, acc.tx) == (1, "UpdateAccepted", r1.tx)
+    assert (acc.seq, acc.type, acc.tx) == (4, "UpdateAccepted", r1.tx)
     assert acc.fields["sender"] == a.address and acc.fields["num_updates"] == 1 and acc.fields["data_commitment"] == dca
     assert led.has_submitted("digits-1", a.address) and not led.has_submitted("digits-1", b.address)
     chain.now_ms += 5
@@ -1225,9 +1257,10 @@ def test_scripted_federation(deployed, ids, tmp_path):
     expect = agg_rules.fedavg([wa, wb])
     v = led.task(ref.task_id)
     assert list(v.model) == expect and v.round == 1 and v.submitters == ()
-    assert (v.round_start_ms, v.deadline_ms) == (T0 + 10, T0 + 10 + DUR)
+    assert (v.round_start_ms, v.deadline_ms, v.round_open) == (T0 + 10, 0, False)  # round 1 waits for its sample
     assert agg.type == "RoundAggregated" and agg.fields["round"] == 0 and agg.fields["next_round"] == 1
     assert agg.fields["submitters"] == [a.address, b.address] and agg.fields["triggered_by"] == c.address
+    led.open_round(a, ref.task_id)
     for who, seed in ((a, 3), (b, 4)):
         led.submit_update(who, ref.task_id, *update(seed))
     rec = led.aggregate_round(a, ref.task_id)
@@ -1236,10 +1269,11 @@ def test_scripted_federation(deployed, ids, tmp_path):
     assert v.finished and v.round == 2
     evs = led.events(ref.task_id)
     assert [e.seq for e in evs] == list(range(len(evs)))
-    assert [e.type for e in evs] == ["TaskCreated", "UpdateAccepted", "UpdateAccepted", "RoundAggregated",
+    assert [e.type for e in evs] == ["TaskCreated", "ParticipantRegistered", "ParticipantRegistered", "RoundOpened",
+                                     "UpdateAccepted", "UpdateAccepted", "RoundAggregated", "RoundOpened",
                                      "UpdateAccepted", "UpdateAccepted", "RoundAggregated", "TaskFinished"]  # fmt: skip
-    assert led.events(ref.task_id, after_seq=5) == evs[6:]
-    assert [e.tx for e in evs[6:]] == [rec[-1].tx] * 2 and list(rec[-1].events) == evs[6:]
+    assert led.events(ref.task_id, after_seq=9) == evs[10:]
+    assert [e.tx for e in evs[10:]] == [rec[-1].tx] * 2 and list(rec[-1].events) == evs[10:]
     f = evs[0].fields  # the field names and values of move/sources/events.move, JSON-safe
     assert (f["task_id"], f["admin_cap_id"], f["creator"]) == (ref.task_id, ref.admin_cap_id, o.address)
     assert f["spec"] == SPEC.move_fields() and f["round_rules"] == RoundRules(2, DUR, 2, 0).to_dict() and evs[0].timestamp_ms == T0
@@ -1257,7 +1291,9 @@ def test_scripted_federation(deployed, ids, tmp_path):
     with pytest.raises(ce.Violation, match="round 0: 2 accepted updates, expected 3"):
         ce.check(evs, v, clients=3, rounds=2)
     with pytest.raises(ce.Violation, match="aggregated submitters differ"):
-        ce.check(evs[:3] + [dataclasses.replace(evs[3], fields={**evs[3].fields, "submitters": [a.address]})] + evs[4:], v, 2, 2)
+        ce.check(evs[:6] + [dataclasses.replace(evs[6], fields={**evs[6].fields, "submitters": [a.address]})] + evs[7:], v, 2, 2)
+    with pytest.raises(ce.Violation, match="not in round 0's sample"):
+        ce.check(evs[:3] + [dataclasses.replace(evs[3], fields={**evs[3].fields, "sampled": [a.address]})] + evs[4:], v, 2, 2)
     # a fresh ledger with no cache walks the task's versions back to the same history
     fresh = _ledger(chain, tmp_path / "fresh")
     fresh.deployments_path = led.deployments_path
@@ -1285,13 +1321,16 @@ def test_rejections_map_to_protocol_errors(deployed, ids):
     assert err(led.create_task, o, SPEC, RoundRules(2, DUR, 2, 0), AggregationRule(0), LR_Q, True, MODEL, VK[:-32]) == "EInvalidVerifyingKey"
     assert chain.executes() == sent  # aborts in the simulation cost nothing
     ref = new_task(led, o)
+    assert err(led.submit_update, a, ref.task_id, *update(1)) == "ERoundNotOpen"
+    begin(led, ref.task_id, a, ids["bob"])
     led.submit_update(a, ref.task_id, *update(1))
     assert err(led.submit_update, a, ref.task_id, *update(2)) == "EAlreadySubmitted"
+    assert err(led.submit_update, ids["carol"], ref.task_id, *update(4)) == "ENotSampled"
     assert err(led.aggregate, a, ref.task_id) == "EQuorumNotReached"
     w, dc, p = update(3)
     assert err(led.submit_update, ids["bob"], ref.task_id, w, dc, p[:100]) == "EInvalidProof"
     assert err(led.submit_update, ids["bob"], ref.task_id, w[:-1], dc, p) == "EWrongLength"
-    assert err(led.discard_round, a, ref.task_id) == "ERoundHasUpdates"  # a round with an update is never wiped
+    assert err(led.discard_round, a, ref.task_id) == "EGracePeriodNotOver"  # below its quorum: after deadline + grace
     # an abort at execution (the state changed after the simulation): charged, reported, in history
     chain.verify = lambda *x: False
     real_simulate = chain.simulate
@@ -1301,7 +1340,9 @@ def test_rejections_map_to_protocol_errors(deployed, ids):
         led.submit_update(ids["bob"], ref.task_id, w, dc, p)
     assert chain.balance(ids["bob"].address) < before
     chain.simulate, chain.verify = real_simulate, lambda *x: True
-    assert [e.type for e in led.events(ref.task_id)] == ["TaskCreated", "UpdateAccepted"]  # the failed tx walked past
+    assert [e.type for e in led.events(ref.task_id)] == [
+        "TaskCreated", "ParticipantRegistered", "ParticipantRegistered", "RoundOpened", "UpdateAccepted",
+    ]  # the failed tx walked past
     new_task(led, o, name="x1")
     with pytest.raises(LedgerError, match="already exists"):
         new_task(led, o, name="x1")
@@ -1313,13 +1354,14 @@ def test_rejections_map_to_protocol_errors(deployed, ids):
 def test_admin_operations_and_discard(deployed, ids):
     chain, led, dep = deployed
     o, a, b = ids["owner"], ids["alice"], ids["bob"]
-    ref = new_task(led, o, open_=False, quorum=2, grace=1_000)
+    ref = new_task(led, o, open_=False, quorum=1, grace=1_000)
     tid = ref.task_id
     assert not led.is_allowed(tid, a.address)
-    assert err(led.submit_update, a, tid, *update(1)) == "ESenderNotAllowed"
+    assert err(led.register, a, tid) == "ESenderNotAllowed"
     (ev,) = led.add_participant(o, tid, a.address).events
     assert ev.type == "ParticipantAdded" and ev.fields == {"task_id": tid, "participant": a.address}
     assert led.is_allowed(tid, a.address) and not led.is_allowed(tid, b.address)  # a Table entry: a dynamic field
+    begin(led, tid, a)
     led.submit_update(a, tid, *update(1))
     (ev,) = led.remove_participant(o, tid, a.address).events
     assert ev.type == "ParticipantRemoved" and not led.is_allowed(tid, a.address)
@@ -1330,12 +1372,15 @@ def test_admin_operations_and_discard(deployed, ids):
     chain.now_ms += 10 * MIN_GRACE_MS
     assert err(led.discard_round, b, tid) == "ERoundHasUpdates"  # nor can anyone wipe it: it is aggregated
     assert led.aggregate(b, tid).of_type("RoundAggregated")
+    assert err(led.discard_round, b, tid) == "ERoundNotOpen"
+    led.open_round(b, tid)
     chain.now_ms += DUR
     assert err(led.discard_round, b, tid) == "EGracePeriodNotOver"  # empty round: deadline + max(grace, minimum)
     chain.now_ms += MIN_GRACE_MS + 1
     (ev,) = led.discard_round(b, tid).events  # anyone, after deadline + grace
     assert ev.type == "RoundDiscarded" and ev.fields["submitters"] == [] and ev.fields["triggered_by"] == b.address
-    assert led.task(tid).submitters == () and led.task(tid).deadline_ms == chain.now_ms + DUR
+    assert led.task(tid).submitters == () and led.task(tid).deadline_ms == 0 and not led.task(tid).round_open
+    led.open_round(b, tid)
     chain.now_ms += 7
     (ev,) = led.restart_round(o, tid).events
     assert ev.type == "RoundRestarted" and ev.fields["num_updates"] == 0 and led.task(tid).deadline_ms == chain.now_ms + DUR
@@ -1359,8 +1404,8 @@ def test_admin_operations_and_discard(deployed, ids):
     (ev,) = other.set_open(o, tid, False).events
     assert ev.type == "OpenChanged" and not other.task(tid).open
     assert [e.type for e in led.events(tid)] == [
-        "TaskCreated", "ParticipantAdded", "UpdateAccepted", "ParticipantRemoved", "OpenChanged", "RoundAggregated",
-        "RoundDiscarded", "RoundRestarted", "OpenChanged",
+        "TaskCreated", "ParticipantAdded", "ParticipantRegistered", "RoundOpened", "UpdateAccepted", "ParticipantRemoved",
+        "OpenChanged", "RoundAggregated", "RoundOpened", "RoundDiscarded", "RoundOpened", "RoundRestarted", "OpenChanged",
     ]  # fmt: skip
     other.client.close()
 
@@ -1370,11 +1415,11 @@ def test_gas_shortfall_names_the_address_and_amount(deployed, ids):
     ref = new_task(led, ids["owner"])
     poor = ids["poor"]
     with pytest.raises(L.InsufficientGasError, match=rf"{poor.address} has no SUI coins on localnet to pay gas; this transaction needs a gas budget of (\d+) MIST") as e:
-        led.submit_update(poor, ref.task_id, *update(1))
+        led.register(poor, ref.task_id)
     assert e.value.address == poor.address and e.value.have == 0 and e.value.needed > 1_000_000 and e.value.short == e.value.needed
     chain.fund(poor.address, 500_000)  # less than one transaction's computation
     with pytest.raises(L.InsufficientGasError, match=r"has 500000 MIST on localnet but this transaction needs a gas budget of \d+ MIST \(\d+ MIST short\)") as e:
-        led.submit_update(poor, ref.task_id, *update(1))
+        led.register(poor, ref.task_id)
     assert e.value.have == 500_000 and e.value.short == e.value.needed - 500_000
     assert isinstance(e.value, LedgerError)
 
@@ -1407,9 +1452,9 @@ def test_localnet_signers_are_funded_by_the_faucet(deployed, ids):
     try:
         newbie = Identity.generate()
         led.faucet = f"http://127.0.0.1:{srv.server_address[1]}/v2/gas"
-        r = led.submit_update(newbie, ref.task_id, *update(1))
-        assert seen == [newbie.address] and r.events[0].fields["sender"] == newbie.address
-        led.submit_update(ids["alice"], ref.task_id, *update(2))  # funded already: no faucet call
+        r = led.register(newbie, ref.task_id)
+        assert seen == [newbie.address] and r.events[0].fields["participant"] == newbie.address
+        led.register(ids["alice"], ref.task_id)  # funded already: no faucet call
         assert seen == [newbie.address]
     finally:
         srv.shutdown()
@@ -1454,6 +1499,7 @@ def test_a_lost_answer_is_resolved_on_chain_never_submitted_twice(deployed, ids,
     chain, led, dep = deployed
     ref = new_task(led, ids["owner"], quorum=3)
     tid = ref.task_id
+    begin(led, tid, ids["alice"], ids["bob"], ids["carol"])
     chain.fault_sleep = 1.5
     slow = _ledger(chain, tmp_path, timeout=0.5)
     a, b, c = ids["alice"], ids["bob"], ids["carol"]
@@ -1501,6 +1547,8 @@ def test_back_to_back_transactions_with_a_lagging_coin_index(deployed, ids):
     its own last transaction left it at, so the next transaction is not refused."""
     chain, led, dep = deployed
     t1, t2 = new_task(led, ids["owner"]), new_task(led, ids["owner"])
+    for t in (t1, t2):
+        begin(led, t.task_id, ids["alice"], ids["bob"])
     chain.stale_listing = True
     a = ids["alice"]
     led.submit_update(a, t1.task_id, *update(1))
@@ -1517,12 +1565,13 @@ def test_unsigned_transactions_from_the_node(deployed, ids):
     chain, led, dep = deployed
     o = ids["owner"]
     ref = new_task(led, o, name="u1")
+    begin(led, "u1", ids["alice"], ids["bob"])
     u = led.unsigned(ids["alice"].address)
     raw = base64.b64decode(u.submit_update("u1", *update(1)))
     tx = decode_transaction(raw)
     assert tx.sender == ids["alice"].address and tx.gas_data.owner == ids["alice"].address and tx.gas_data.budget > 0
     assert tx.kind.inputs[0] == T.task_input(ref.task_id, chain.latest(ref.task_id).owner.version)
-    assert chain.executes() == 2  # publish and create: nothing sent for the unsigned one
+    assert chain.executes() == 5  # publish, create, 2 registrations, open: nothing sent for the unsigned one
     # it can be signed elsewhere and executed as is
     sig = ids["alice"].sign_transaction(raw)
     eff = led.client.execute(raw, [sig])
@@ -1536,6 +1585,7 @@ def test_unsigned_transactions_from_the_node(deployed, ids):
 def test_pruned_history_is_a_clear_error(deployed, ids, tmp_path):
     chain, led, dep = deployed
     ref = new_task(led, ids["owner"])
+    begin(led, ref.task_id, ids["alice"], ids["bob"])
     led.submit_update(ids["alice"], ref.task_id, *update(1))
     led.submit_update(ids["bob"], ref.task_id, *update(2))
     versions = sorted(chain.objects[ref.task_id])
@@ -1546,7 +1596,8 @@ def test_pruned_history_is_a_clear_error(deployed, ids, tmp_path):
         fresh.events(ref.task_id)
     # the ledger that sent them kept its history on disk: no walk needed
     again = _ledger(chain, Path(led.deployments_path).parent)
-    assert [e.type for e in again.events(ref.task_id)] == ["TaskCreated", "UpdateAccepted", "UpdateAccepted"]
+    assert [e.type for e in again.events(ref.task_id)] == [
+        "TaskCreated", "ParticipantRegistered", "ParticipantRegistered", "RoundOpened", "UpdateAccepted", "UpdateAccepted"]
     fresh.client.close()
     again.client.close()
 
@@ -1556,6 +1607,7 @@ def test_signers_and_read_only(deployed, ids, tmp_path):
     key = tmp_path / "alice.key"
     ids["alice"].save(key)
     ref = new_task(led, ids["owner"])
+    begin(led, ref.task_id, ids["alice"], ids["bob"])
     assert led.submit_update(str(key), ref.task_id, *update(1)).events[0].fields["sender"] == ids["alice"].address
     named = _ledger(chain, Path(led.deployments_path).parent, identities={"bob": ids["bob"]})
     assert named.submit_update("bob", ref.task_id, *update(2)).events[0].fields["sender"] == ids["bob"].address
@@ -1599,6 +1651,7 @@ def test_federation_with_real_proofs_verified_by_the_fake_chain(chain, tmp_path,
         led = _ledger(chain, tmp_path)
         led.publish(ids["owner"], build)
         ref = led.create_task(ids["owner"], spec, RoundRules(2, DUR, 1, 0), AggregationRule(0), maker.lr_q, True, maker.initial_model(), maker.vk)
+        begin(led, ref.task_id, ids["alice"], ids["bob"])
         ua = maker.make(led.task(ref.task_id), ids["alice"].address, 1)
         led.submit_update(ids["alice"], ref.task_id, ua.new_weights, ua.data_commitment, ua.proof)
         assert err(led.submit_update, ids["bob"], ref.task_id, ua.new_weights, ua.data_commitment, ua.proof) == "EInvalidProof"

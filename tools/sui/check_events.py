@@ -4,8 +4,10 @@ from the chain by the Sui ledger (decoded by the deployed package's layouts), ag
 
     python tools/sui/check_events.py --network localnet --task sim-... --clients 3 --rounds 2
 
-Checks: the first event is TaskCreated; each round r has `--updates` UpdateAccepted events
-(default: --clients), from distinct senders, for round r, each starting from the model
+Checks: the first event is TaskCreated; registrations (ParticipantRegistered / ParticipantLeft)
+may come anywhere; each round r opens with RoundOpened for r, then has `--updates`
+UpdateAccepted events (default: --clients), from distinct senders of that round's sample, for
+round r, each starting from the model
 commitment the round started with; then (robust rules: AggregationProgressed steps and) one
 RoundAggregated for r whose submitters are those senders and whose previous commitment is the
 round's; the last round is followed by TaskFinished; the task object agrees (finished, round,
@@ -35,12 +37,19 @@ def check(events: list, view, clients: int, rounds: int, updates: int | None = N
     need([e.seq for e in events] == list(range(len(events))), "sequence numbers are not 0..n-1")
     need(bool(events) and events[0].type == "TaskCreated", "the first event is not TaskCreated")
     commitment = events[0].fields["model_commitment"]
+    seqs = [e.seq for e in events]
+    events = [e for e in events if e.type not in ("ParticipantRegistered", "ParticipantLeft")]
     i = 1
     for r in range(rounds):
         senders = []
+        need(i < len(events) and events[i].type == "RoundOpened" and events[i].fields["round"] == r,
+             f"round {r}: no RoundOpened")
+        sample = set(events[i].fields["sampled"])
+        i += 1
         while i < len(events) and events[i].type == "UpdateAccepted":
             f = events[i].fields
             need(f["round"] == r, f"event {i}: an update for round {f['round']} during round {r}")
+            need(f["sender"] in sample, f"event {i}: {f['sender']} is not in round {r}'s sample")
             need(f["old_model_commitment"] == commitment, f"event {i}: update not from the round's model")
             need(f["sender"] not in senders, f"event {i}: {f['sender']} submitted twice in round {r}")
             senders.append(f["sender"])
@@ -62,7 +71,7 @@ def check(events: list, view, clients: int, rounds: int, updates: int | None = N
     need(i == len(events) - 1, "events after TaskFinished")
     need(view.finished and view.round == rounds, f"the task object says round {view.round}, finished={view.finished}")
     need(view.model_commitment == commitment, "the task object's model is not the last aggregate")
-    return {"task_id": view.task_id, "events": len(events), "rounds": rounds, "updates_per_round": updates,
+    return {"task_id": view.task_id, "events": len(seqs), "rounds": rounds, "updates_per_round": updates,
             "model_commitment": str(commitment), "ok": True}  # fmt: skip
 
 

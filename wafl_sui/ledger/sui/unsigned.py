@@ -22,8 +22,12 @@ from wafl_sui.ledger.sui.task_calls import (
     aggregate_kind,
     create_task_kind,
     discard_round_kind,
+    leave_kind,
     migrate_kind,
+    open_round_kind,
     publish_kind,
+    random_input,
+    register_kind,
     remove_participant_kind,
     restart_round_kind,
     set_manifest_kind,
@@ -70,10 +74,24 @@ class UnsignedTransactions:
 
     def create_task(
         self, spec: Any, round_rules: Any, aggregation: Any, lr_q: int, open_: bool,
-        initial_model: Sequence[int], vk: bytes,
+        initial_model: Sequence[int], vk: bytes, deposit_mist: int = 0,
     ) -> str:  # fmt: skip
-        kind = create_task_kind(self.package_id, self.sender, spec, round_rules, aggregation, lr_q, open_, initial_model, vk)
+        kind = create_task_kind(
+            self.package_id, self.sender, spec, round_rules, aggregation, lr_q, open_, initial_model, vk, deposit_mist,
+        )
         return _b64(self._finish(kind))
+
+    def register(self, task: str, deposit_mist: int) -> str:
+        """task::register with `deposit_mist` split from the gas coin (the task's deposit)."""
+        return _b64(self._finish(register_kind(self.package_id, self._task(task), deposit_mist)))
+
+    def leave(self, task: str) -> str:
+        return _b64(self._finish(leave_kind(self.package_id, self.sender, self._task(task))))
+
+    def open_round(self, task: str, random_version: int) -> str:
+        """task::open_round with the Random object 0x8 at `random_version`, its initial shared
+        version on the network (`sui client object 0x8`)."""
+        return _b64(self._finish(open_round_kind(self.package_id, self._task(task), random_input(random_version))))
 
     def submit_update(self, task: str, new_weights: Sequence[int], data_commitment: int, proof: bytes) -> str:
         return _b64(self._finish(submit_update_kind(self.package_id, self._task(task), new_weights, data_commitment, proof)))
