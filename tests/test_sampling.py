@@ -137,7 +137,7 @@ def test_a_round_waits_for_its_sample():
     s2, (ev,) = task.open_round(s, b"\x05" * 32, START + 10)
     assert s2.round_open and s2.deadline_ms == START + 10 + 1_000
     assert s2.sampled == participants.sample(ADDRS[:10], 4, b"\x05" * 32) == ev.sampled
-    assert (ev.type, ev.round, ev.randomness, ev.pool_size) == ("RoundOpened", 0, "05" * 32, 10)
+    assert (ev.type, ev.round, ev.randomness, ev.pool_size) == ("RoundOpened", 0, "0x" + "05" * 32, 10)
     assert err(task.open_round, s2, bytes(32), START) == "ERoundAlreadyOpen"  # no re-roll
     out = next(a for a in ADDRS[:10] if a not in s2.sampled)
     assert err(task.submit_update, s2, out, [1] * 6, 7, bytes(128), START + 20, lambda *a: True) == "ENotSampled"

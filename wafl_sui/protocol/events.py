@@ -94,7 +94,8 @@ class ParticipantLeft(Event):
 @dataclass(frozen=True)
 class RoundOpened(Event):
     """`round` opened: `sampled` (drawn from `pool_size` registered participants with
-    `randomness`, lower-case hex of the 32 bytes) may submit until `deadline_ms`."""
+    `randomness`, the 32 bytes as 0x-prefixed lower-case hex: a node's JSON of a `vector<u8>`
+    event field, `task_object.json_safe`) may submit until `deadline_ms`."""
 
     task_id: str
     round: int
@@ -268,7 +269,7 @@ def from_dict(type_: str, fields: dict[str, Any]) -> Event:
         elif f.name in ("submitters", "sampled"):
             v = tuple(normalize_address(a) for a in v)
         elif f.name == "randomness":
-            v = randomness_hex(v)
+            v = "0x" + randomness_hex(v)
         elif f.name in cls.ADDRESS_FIELDS:
             v = normalize_address(v)
         elif f.name == "open":

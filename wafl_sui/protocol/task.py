@@ -255,7 +255,7 @@ def open_round(state: TaskState, randomness: bytes, now_ms: int) -> tuple[TaskSt
         state, round_open=True, sampled=sampled, randomness=randomness, round_start_ms=now_ms, deadline_ms=deadline,
     )
     return new, [ev.RoundOpened(
-        task_id=state.task_id, round=state.round, randomness=randomness.hex(), sampled=sampled,
+        task_id=state.task_id, round=state.round, randomness="0x" + randomness.hex(), sampled=sampled,
         pool_size=len(pool), deadline_ms=deadline, timestamp_ms=now_ms,
     )]
 

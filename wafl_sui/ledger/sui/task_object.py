@@ -176,8 +176,8 @@ class MoveCodec:
             return bcs.address(value)
         if k == "vector":
             assert ty.inner is not None
-            if ty.inner.kind == "u8":
-                return bcs.byte_vector(bytes(value))
+            if ty.inner.kind == "u8":  # bytes, a list of ints, or hex (as event fields carry it)
+                return bcs.byte_vector(bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value))
             return bcs.vector(list(value), lambda v: self.encode(ty.inner, v))  # type: ignore[arg-type]
         if k != "datatype":
             raise ObjectDecodeError(f"{ty} has no BCS value")
