@@ -396,6 +396,7 @@ def test_task_state_equals_the_move_vm_after_submit_and_aggregate(wafl_build, tm
 
     for rule in ("fedavg", "median", "trimmed"):
         fl, _ = _flow(build, rule, 3)
+        fl.open_sample([G.sender_address(1), G.sender_address(2), bytes(32)])  # the VM's sender sampled third
         for _ in range(2):
             assert fl.submit().ok
         w, data, now = fl.weights(), 12345, fl.tick()

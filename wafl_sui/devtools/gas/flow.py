@@ -142,14 +142,15 @@ class TaskFlow:
     def _has_sampling(self) -> bool:
         return "register" in self.chain.functions("task")
 
-    def open_sample(self) -> None:
-        """Open the current round with senders 1..participants_per_round registered and sampled,
-        written into the stored task as `register` and `open_round` leave it (deposits of 0 MIST
+    def open_sample(self, senders: list[bytes] | None = None) -> None:
+        """Open the current round with `senders` (default: senders 1..participants_per_round)
+        registered and sampled, written into the stored task as `register` and `open_round` leave it (deposits of 0 MIST
         aside: the local chain has no `sui::random` object, and no measured call reads the
         deposits). A package without sampling has nothing to open."""
         if self.task_id is None or not self._has_sampling() or self.chain.get_field(self.task_id, "finished"):
             return
-        senders = [sender_address(k) for k in range(1, self.per_round + 1)]
+        if senders is None:
+            senders = [sender_address(k) for k in range(1, self.per_round + 1)]
         for name, value in (("registered", senders), ("sampled", senders), ("randomness", [0] * 32)):
             vec = self.chain.get_field(self.task_id, name)
             vec.v = list(value)
