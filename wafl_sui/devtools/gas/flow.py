@@ -144,9 +144,9 @@ class TaskFlow:
 
     def open_sample(self, senders: list[bytes] | None = None) -> None:
         """Open the current round with `senders` (default: senders 1..participants_per_round)
-        registered and sampled, written into the stored task as `register` and `open_round` leave it (deposits of 0 MIST
-        aside: the local chain has no `sui::random` object, and no measured call reads the
-        deposits). A package without sampling has nothing to open."""
+        registered and sampled, written into the stored task as `register` and `open_round`
+        leave it (deposits of 0 MIST aside: the local chain has no `sui::random` object, and no
+        measured call reads the deposits). A package without sampling has nothing to open."""
         if self.task_id is None or not self._has_sampling() or self.chain.get_field(self.task_id, "finished"):
             return
         if senders is None:
