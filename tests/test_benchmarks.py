@@ -27,6 +27,7 @@ SMOKE = {
     "bench_simulate": ([pytest.mark.slow], ["bench_simulate_all"]),  # five proven runs on iris: minutes
     "bench_mlp": ([pytest.mark.slow], ["bench_mlp"]),
     "bench_ray": ([pytest.mark.slow], ["bench_ray"]),  # three proven runs on iris (local, Ray at 1 and 2 CPUs)
+    "bench_sybil": ([pytest.mark.slow], ["bench_sybil"]),  # 2 rounds of real proofs on iris
 }
 
 
