@@ -64,7 +64,24 @@ def test_task_operations_on_the_local_ledger(home):
     assert show["spec"]["features"] == 4 and show["spec"]["batch_size"] == 2
     # rules of the contract, with their names
     r = run("task", "aggregate", "--task", "demo", "--ledger", ledger, "--key", "admin")
+    assert r.exit_code == 1 and "ERoundNotOpen" in r.output  # round 0 waits for its sample
+    r = run("task", "open-round", "--task", "demo", "--ledger", ledger, "--key", "admin")
+    assert r.exit_code == 1 and "ENotEnoughParticipants" in r.output
+    for name in ("admin", "mallory"):
+        r = run("task", "register", "--task", "demo", "--ledger", ledger, "--key", name, "--json")
+        assert r.exit_code == 0 and json.loads(r.output)["events"][0]["type"] == "ParticipantRegistered", r.output
+    r = run("task", "open-round", "--task", "demo", "--ledger", ledger, "--key", "mallory", "--json")
+    assert r.exit_code == 0, r.output
+    (opened,) = json.loads(r.output)["events"]
+    assert opened["type"] == "RoundOpened" and len(opened["sampled"]) == 2 and len(opened["randomness"]) == 66
+    r = run("task", "aggregate", "--task", "demo", "--ledger", ledger, "--key", "admin")
     assert r.exit_code == 1 and "EQuorumNotReached" in r.output
+    r = run("task", "leave", "--task", "demo", "--ledger", ledger, "--key", "mallory")
+    assert r.exit_code == 1 and "EParticipantSampled" in r.output  # sampled in the open round: it stays
+    r = run("task", "open-round", "--task", "demo", "--network", "localnet", "--key", "admin",
+            "--serialize-unsigned-transaction", "--gas-object", "0xc0:1:11111111111111111111111111111111",
+            "--gas-price", "1000", "--gas-budget", "10000000", "--package-id", "0x" + "ab" * 32, "--task-version", "3")
+    assert r.exit_code == 1 and "--random-version" in r.output and "Traceback" not in r.output
     r = run("task", "set-open", "--task", "demo", "--allowlist", "--ledger", ledger, "--key", "mallory")
     assert r.exit_code == 1 and "ENotAdmin" in r.output
     mallory = run("keys", "show", "--name", "mallory").output.strip()

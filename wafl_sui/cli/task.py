@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import click
 
+from wafl_sui.errors import WaflError
 from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
 from wafl_sui.cli.config_file import config_option, for_task_create
 from wafl_sui.cli.common import (
@@ -266,9 +267,30 @@ def _aggregate_note(network: str, task: str, offline: bool) -> str:
             + ("; this one advances the round" if left == 1 else f"; this is the next: after it executes, {again}"))
 
 
+_deposit_opt = click.option("--deposit-mist", "deposit_mist", type=click.IntRange(0), default=0, show_default=True,
+                            help="Offline only: the task's deposit in MIST (a sending command reads it from the task).")
+_deposit_opt.name = "deposit_mist"
+_random_opt = click.option("--random-version", "random_version", type=click.IntRange(1), default=None,
+                           help="Offline only: the initial shared version of the Random object 0x8 on the network.")
+_random_opt.name = "random_version"
+
+
+def _offline_open_round(u: Any, task: str, random_version: int | None) -> str:
+    if random_version is None:
+        raise WaflError("an offline open-round needs --random-version: the initial shared version of the Random "
+                        "object 0x8 on the network (`sui client object 0x8`)")
+    return u.open_round(task, random_version)
+
+
+_operation("register", "Register for the task's rounds, with the task's deposit (open tasks: anyone; closed: the allowlist).",
+           lambda lg, s, t, d: lg.register(s, t), lambda u, t, d: u.register(t, d), _deposit_opt)
+_operation("leave", "Leave the task and take the deposit back (not while sampled in the open round).",
+           lambda lg, s, t: lg.leave(s, t), lambda u, t: u.leave(t))
+_operation("open-round", "Open the round: the ledger's randomness samples its participants (anyone may).",
+           lambda lg, s, t, v: lg.open_round(s, t), _offline_open_round, _random_opt)
 _operation("aggregate", "Aggregate the round (every step until the round advances; anyone may).",
            lambda lg, s, t: lg.aggregate_round(s, t), lambda u, t: u.aggregate(t), note=_aggregate_note)
-_operation("discard-round", "Restart a round that closed empty, after its deadline and grace period (anyone; a round with updates is aggregated).",
+_operation("discard-round", "Discard a round that closed below its quorum, after its deadline and grace period (anyone; the next round is sampled afresh).",
            lambda lg, s, t: lg.discard_round(s, t), lambda u, t: u.discard_round(t))
 _operation("add-participant", "Allow an address to submit (admin).",
            lambda lg, s, t, p: lg.add_participant(s, t, p), lambda u, t, p: u.add_participant(t, p), _participant)
