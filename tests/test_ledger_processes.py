@@ -88,9 +88,16 @@ def maker():
     m.close()
 
 
-def new_task(ledger, maker, owner, quorum=2):
-    return ledger.create_task(owner, SPEC, RoundRules(quorum, HOUR, 3, 0), AggregationRule(0), maker.lr_q, True,
+def new_task(ledger, maker, owner, quorum=2, per_round=0):
+    return ledger.create_task(owner, SPEC, RoundRules(quorum, HOUR, 3, 0, per_round), AggregationRule(0), maker.lr_q, True,
                               maker.initial_model(), maker.vk)
+
+
+def begin(ledger, task, *who):
+    """Register `who` and open the round (every one of them sampled: quorum >= their number)."""
+    for x in who:
+        ledger.register(x, task)
+    ledger.open_round(who[0], task)
 
 
 def dump(path: Path) -> dict:
@@ -145,6 +152,7 @@ def test_killed_process_leaves_the_ledger_as_before(tmp_path, maker, op, point):
     owner, alice, bob = Identity.generate(), Identity.generate(), Identity.generate()
     led = LocalLedger(path)
     ref = new_task(led, maker, owner)
+    begin(led, ref.task_id, alice, bob)
     u = maker.make(led.task(ref.task_id), alice.address, 1)
     led.submit_update(alice, ref.task_id, u.new_weights, u.data_commitment, u.proof)
     if op == "submit_update":
@@ -158,7 +166,7 @@ def test_killed_process_leaves_the_ledger_as_before(tmp_path, maker, op, point):
     else:
         signed = led.build_operation(owner, op, spec=SPEC, round_rules=RoundRules(2, HOUR, 3, 0),
                                      aggregation=AggregationRule(1), lr_q=maker.lr_q, open=True,
-                                     initial_model=maker.initial_model(), vk=maker.vk, name="later")
+                                     initial_model=maker.initial_model(), vk=maker.vk, name="later", deposit_mist=0)
     led.close()
     before = dump(path)
     op_file, marker = tmp_path / "op.json", tmp_path / "marker"
@@ -201,7 +209,8 @@ def test_concurrent_submits_lose_and_duplicate_nothing(tmp_path, maker):
     owner = Identity.generate()
     clients = [Identity.generate() for _ in range(6)]
     with LocalLedger(path) as led:
-        ref = new_task(led, maker, owner, quorum=8)
+        ref = new_task(led, maker, owner, quorum=6, per_round=8)
+        begin(led, ref.task_id, *clients)
         view = led.task(ref.task_id)
     jobs, updates = [], {}
     for i, c in enumerate(clients):
@@ -217,7 +226,7 @@ def test_concurrent_submits_lose_and_duplicate_nothing(tmp_path, maker):
         v = led.task(ref.task_id)
         assert sorted(v.submitters) == sorted(c.address for c in clients) and v.num_updates == 6
         evs = led.events(ref.task_id)
-        assert [e.seq for e in evs] == list(range(7))
+        assert [e.seq for e in evs] == list(range(14))  # created, 6 registered, opened, 6 accepted
         accepted = [e for e in evs if e.type == "UpdateAccepted"]
         assert sorted(e.fields["num_updates"] for e in accepted) == [1, 2, 3, 4, 5, 6]
         assert [e.fields["num_updates"] for e in accepted] == [1, 2, 3, 4, 5, 6]  # in commit order
@@ -235,6 +244,7 @@ def test_concurrent_aggregators_advance_the_round_once(tmp_path, maker):
     owner, a, b = Identity.generate(), Identity.generate(), Identity.generate()
     with LocalLedger(path) as led:
         ref = new_task(led, maker, owner, quorum=2)
+        begin(led, ref.task_id, a, b)
         for who, seed in ((a, 1), (b, 2)):
             u = maker.make(led.task(ref.task_id), who.address, seed)
             led.submit_update(who, ref.task_id, u.new_weights, u.data_commitment, u.proof)
@@ -243,7 +253,7 @@ def test_concurrent_aggregators_advance_the_round_once(tmp_path, maker):
         {"key": g.to_keystore_entry(), "steps": [{"op": "aggregate", "task": ref.task_id}]} for g in aggregators])
     results = [r["results"][0] for r in reports]
     assert sum(r.get("events") == ["RoundAggregated"] for r in results) == 1
-    assert sorted(r.get("error", "") for r in results) == ["", "EQuorumNotReached", "EQuorumNotReached", "EQuorumNotReached"]
+    assert sorted(r.get("error", "") for r in results) == ["", "ERoundNotOpen", "ERoundNotOpen", "ERoundNotOpen"]  # round 1 waits
     with LocalLedger(path) as led:
         assert led.task(ref.task_id).round == 1
         assert [e.type for e in led.events(ref.task_id)].count("RoundAggregated") == 1
