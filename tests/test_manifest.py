@@ -95,6 +95,10 @@ def test_local_ledger_set_manifest_once_before_updates(tmp_path, creator):
             assert err(led.set_manifest, owner, tid, pmanifest.encode({"other": 1})) == "EManifestAlreadySet"
             # attack: a manifest set after the first update would change what that update meant
             tid2 = new()
+            bob = Identity.generate()
+            for who in (alice, bob):
+                led.register(who, tid2)
+            led.open_round(owner, tid2)  # both sampled (2 per round)
             u = maker.make(led.task(tid2), alice.address, 0)
             led.submit_update(alice, tid2, u.new_weights, u.data_commitment, u.proof)
             assert err(led.set_manifest, owner, tid2, data) == "EManifestAlreadySet"

@@ -122,6 +122,17 @@ class Client:
             return self._report(rnd, False, "ETaskFinished", skipped="the task is finished")
         if ledger.has_submitted(view.task_id, self.address):
             return self._report(rnd, True, None, skipped="already submitted this round")
+        self.check_task(view)  # before registering: never join a task whose key we do not trust
+        if not view.is_registered(self.address):
+            try:
+                ledger.register(self.identity, view.task_id)
+            except ProtocolError as e:
+                return self._report(rnd, False, e.name, skipped=f"could not register: {e}")
+            view = ledger.task(task)
+        if not view.round_open:
+            return self._report(rnd, False, None, skipped="the round is not open yet (registered; waiting for its sample)")
+        if not view.is_sampled(self.address):
+            return self._report(rnd, False, None, skipped=f"not sampled in round {rnd} (registered; waiting)")
         up = self.prepare_update(view)
         t0 = time.perf_counter()
         verify = None
@@ -139,16 +150,6 @@ class Client:
         """This round's update from the task's current state (`view`): check the key, draw a
         batch, the exact step (JAX, checked against the protocol reference), commit, prove."""
         self.check_task(view)
-        if not view.is_registered(self.address):
-            try:
-                ledger.register(self.identity, view.task_id)
-            except ProtocolError as e:
-                return self._report(rnd, False, e.name, skipped=f"could not register: {e}")
-            view = ledger.task(task)
-        if not view.round_open:
-            return self._report(rnd, False, None, skipped="the round is not open yet (registered; waiting for its sample)")
-        if not view.is_sampled(self.address):
-            return self._report(rnd, False, None, skipped=f"not sampled in round {rnd} (registered; waiting)")
         spec = self.spec
         rnd = view.round
         old = [protocol.decode_signed(u, spec.weight_bits) for u in view.model]

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Protocol, Sequence
 from wafl_sui.errors import WaflError
 from wafl_sui.federation.config import SimulationConfig
 from wafl_sui.federation.worker import ClientHost, HostError, WorkerSpec
-from wafl_sui.protocol.codec import normalize_address
+from wafl_sui import protocol
 
 
 
@@ -52,8 +52,8 @@ def round_clients(cfg: SimulationConfig, view: Any, addresses: Optional[Sequence
     The engines run whatever it says."""
     if addresses is None or not getattr(view, "round_open", False):
         return list(range(cfg.clients))
-    sampled = {normalize_address(a) for a in view.sampled}
-    return [i for i, a in enumerate(addresses) if normalize_address(a) in sampled]
+    sampled = {protocol.normalize_address(a) for a in view.sampled}
+    return [i for i, a in enumerate(addresses) if protocol.normalize_address(a) in sampled]
 
 
 def lost_report(address: str, reason: str) -> dict:
