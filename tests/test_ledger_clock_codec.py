@@ -30,6 +30,10 @@ def test_a_process_ten_years_ahead_moves_ledger_time_by_nothing(tmp_path, monkey
         if MachineClock().boot() is None or MachineClock().boot_time() is None:
             pytest.skip("no boot clock on this machine: ledger time is the wall clock")
         ref = create(led, STEP_VK)
+        alice, bob = Identity.generate(), Identity.generate()
+        for who in (alice, bob):
+            led.register(who, ref.task_id)
+        led.open_round(alice, ref.task_id)  # an open round, empty: discardable once its deadline + grace pass
         created = led.transactions()[-1].timestamp_ms
     real_ns = time.time_ns
     monkeypatch.setattr(time, "time_ns", lambda: real_ns() + TEN_YEARS_MS * 1_000_000)
