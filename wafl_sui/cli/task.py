@@ -40,7 +40,7 @@ def _view_dict(v) -> dict:
             "created": display.when(v.created_ms) if v.created_ms else None,
             "finished": v.finished, "open": v.open, "rule": v.aggregation.name.replace("_", "-"),
             "trim_bps": v.aggregation.trim_bps, "lr_q": v.lr_q, "spec": v.spec.to_dict(),
-            "model_commitment": str(v.model_commitment), "version": v.version}
+            "model_commitment": str(v.model_commitment), "version": v.version, "package_id": v.package_id}
 
 
 _SHOW_HIDDEN = ("round", "deadline_ms", "model_round")  # said in words by state / deadline / model
