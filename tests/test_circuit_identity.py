@@ -120,7 +120,7 @@ def test_a_declared_development_key_and_another_transcript_are_refused(home):
 
     # held here as ceremony keys (say), but the task's creator declares a development setup
     dev = cmanifest.CircuitIdentity(h, "dev-insecure")
-    with pytest.raises(UntrustedTask, match="records in its manifest .*development setup"):
+    with pytest.raises(UntrustedTask, match="records in its manifest .*development key"):
         check(dev, setup="ceremony", transcript_hash="aa" * 32)
     assert check(dev, setup="ceremony", allow_dev_key=True).setup == "ceremony"
     # the keys of another ceremony of the same circuit (other transcript)

@@ -208,8 +208,13 @@ def test_serialize_unsigned_transactions_offline(home):
     from wafl_sui.client import datasets
     from wafl_sui.client import manifest as task_manifest
 
+    from wafl_sui.client.trust import circuit_identity
+    from wafl_sui.zk.setup import ensure_keys
+
     raw = datasets.load_raw("iris")
-    want = task_manifest.fit(raw, datasets.spec_for(raw, batch_size=2), None).to_bytes()
+    spec = datasets.spec_for(raw, batch_size=2)  # the contract names the circuit and its key's setup
+    want = task_manifest.fit(raw, spec, None, circuit=circuit_identity(ensure_keys(spec))).to_bytes()
+    assert b'"setup":"dev-insecure"' in want
     pure = [i for i in tx["inputs"] if i["kind"] == "Pure"]
     assert any(want in bytes(_pure_bytes(i)) for i in pure)
     r = run(*create, "--task-id", task_id, "--task-version", "3")

@@ -66,8 +66,8 @@ def _check_recorded(task_id: str, recorded: CircuitIdentity, setup: str, circuit
         )
     if recorded.setup == DEV_SETUP and not allow_dev_key:
         raise UntrustedTask(
-            f"task {task_id} records in its manifest that its key comes from a development setup ('{DEV_SETUP}', "
-            f"single-party): whoever made it can forge proofs. Use a task whose key comes from a ceremony, or pass "
+            f"task {task_id} records in its manifest that its key is a development key ('{DEV_SETUP}', "
+            f"single-party setup): whoever made it can forge proofs. Use a task whose key comes from a ceremony, or pass "
             f"{ALLOW_DEV_KEY_FLAG} if you made the key yourself or this is a test"
         )
     if recorded.setup == "ceremony" and setup == "ceremony" and recorded.transcript_hash and transcript_hash \
@@ -102,8 +102,6 @@ def check_task_key(view: Any, spec: StepSpec, vk_bytes: bytes, *, setup: str = "
             "client refuses to contribute; ask the task creator which setup they used, or compare with "
             "the ceremony's published key (`wafl setup --ptau ...`)"
         )
-    if recorded is not None:
-        _check_recorded(view.task_id, recorded, setup, circuit_hash, transcript_hash, allow_dev_key)
     if setup == DEV_SETUP and not allow_dev_key:
         raise UntrustedTask(
             f"task {view.task_id} runs on a development key ('{DEV_SETUP}', single-party setup): whoever made "
@@ -111,6 +109,8 @@ def check_task_key(view: Any, spec: StepSpec, vk_bytes: bytes, *, setup: str = "
             f"ceremony (`wafl setup --ptau ...`), or pass {ALLOW_DEV_KEY_FLAG} if you made the key yourself "
             "or this is a test"
         )
+    if recorded is not None:
+        _check_recorded(view.task_id, recorded, setup, circuit_hash, transcript_hash, allow_dev_key)
     return KeyTrust(view.task_id, setup, circuit_hash)
 
 
