@@ -62,6 +62,9 @@ def test_task_operations_on_the_local_ledger(home):
     show = json.loads(run("task", "show", "--task", "demo", "--ledger", ledger, "--json").output)
     assert show["task_id"] == created["task_id"] and show["quorum"] == 2 and show["round"] == 0
     assert show["spec"]["features"] == 4 and show["spec"]["batch_size"] == 2
+    from wafl_sui.protocol import task as ptask
+
+    assert show["version"] == ptask.VERSION and show["package_id"] is None  # the package version that made it; no package locally
     # rules of the contract, with their names
     r = run("task", "aggregate", "--task", "demo", "--ledger", ledger, "--key", "admin")
     assert r.exit_code == 1 and "ERoundNotOpen" in r.output  # round 0 waits for its sample
@@ -165,7 +168,15 @@ def test_serialize_unsigned_transactions_offline(home):
     # a fresh home: nothing deployed, and a publish needs no package id
     r = run("deploy", *offline)
     assert r.exit_code == 0, r.output
-    assert "Publish" in _targets(_decode(r.stdout.strip()))
+    assert _targets(_decode(r.stdout.strip())) == ["Publish", "TransferObjects"]  # compatible: the default
+    for policy, targets in [("additive", ["Publish", "package::only_additive_upgrades", "TransferObjects"]),
+                            ("dependency-only", ["Publish", "package::only_dep_upgrades", "TransferObjects"]),
+                            ("immutable", ["Publish", "package::make_immutable"])]:
+        r = run("deploy", *offline, "--policy", policy)
+        assert r.exit_code == 0, r.output
+        assert _targets(_decode(r.stdout.strip())) == targets, policy
+    r = run("deploy", *offline, "--policy", "frozen")
+    assert r.exit_code == 2 and "frozen" in r.output and "immutable" in r.output
     # every other call needs one: a clear error, or --package-id
     r = run("task", "aggregate", "--task", task_id, *offline, "--task-version", "3")
     assert r.exit_code == 1 and "not deployed on localnet" in r.output and "--package-id" in r.output
@@ -197,8 +208,13 @@ def test_serialize_unsigned_transactions_offline(home):
     from wafl_sui.client import datasets
     from wafl_sui.client import manifest as task_manifest
 
+    from wafl_sui.client.trust import circuit_identity
+    from wafl_sui.zk.setup import ensure_keys
+
     raw = datasets.load_raw("iris")
-    want = task_manifest.fit(raw, datasets.spec_for(raw, batch_size=2), None).to_bytes()
+    spec = datasets.spec_for(raw, batch_size=2)  # the contract names the circuit and its key's setup
+    want = task_manifest.fit(raw, spec, None, circuit=circuit_identity(ensure_keys(spec))).to_bytes()
+    assert b'"setup":"dev-insecure"' in want
     pure = [i for i in tx["inputs"] if i["kind"] == "Pure"]
     assert any(want in bytes(_pure_bytes(i)) for i in pure)
     r = run(*create, "--task-id", task_id, "--task-version", "3")

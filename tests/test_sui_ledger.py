@@ -962,6 +962,8 @@ def _txs(build):
     p = PKG
     return {
         "publish": (build_publish_tx(build, ME.address, GAS.payment, GAS.price, GAS.budget), None),
+        **{f"publish:{policy}": (build_publish_tx(build, ME.address, GAS.payment, GAS.price, GAS.budget, policy), None)
+           for policy in ("additive", "dependency-only", "immutable")},
         "create_task": (
             T.build_create_task_tx(p, ME.address, GAS, SPEC, RoundRules(3, DUR, 5, 777, 4), AggregationRule(2, 1500), LR_Q, True,
                                    MODEL, VK, deposit_mist=2_500),
@@ -1026,7 +1028,7 @@ def ts(txs):
     return res
 
 
-OPS = ["publish", "create_task", "register", "leave", "open_round", "submit_update", "aggregate", "discard_round",
+OPS = ["publish", "publish:additive", "publish:dependency-only", "publish:immutable", "create_task", "register", "leave", "open_round", "submit_update", "aggregate", "discard_round",
        "add_participant", "remove_participant", "set_open", "restart_round", "migrate"]  # fmt: skip
 
 
@@ -1044,11 +1046,21 @@ def test_ts_sdk_decodes_every_transaction(ts, txs, build, name):
     sig = ts[name]["signature"]
     assert sig["valid"] is True and sig["address"] == ME.address and sig["scheme"] == 0
     cmds = got["commands"]
-    if name == "publish":
-        assert [c["kind"] for c in cmds] == ["Publish", "TransferObjects"]
+    if name.startswith("publish"):
+        policy = name.partition(":")[2] or "compatible"
+        restrict = {"compatible": [], "additive": ["only_additive_upgrades"], "dependency-only": ["only_dep_upgrades"],
+                    "immutable": ["make_immutable"]}[policy]  # fmt: skip
+        transfer = [] if policy == "immutable" else ["TransferObjects"]
+        assert [c["kind"] for c in cmds] == ["Publish"] + ["MoveCall"] * len(restrict) + transfer
         assert cmds[0]["modules"] == build.modules and cmds[0]["dependencies"] == [normalize_address(d) for d in build.dependencies]
-        assert cmds[1]["objects"] == [{"kind": "Result", "index": 0}]
-        assert base64.b64decode(got["inputs"][cmds[1]["address"]["index"]]["bytes"]) == bcs.address(ME.address)
+        for c, fn in zip(cmds[1:], restrict):  # the policy call takes the fresh UpgradeCap (the Publish result)
+            assert c["target"] == f"{normalize_address('0x2')}::package::{fn}" and c["typeArguments"] == []
+            assert c["arguments"] == [{"kind": "Result", "index": 0}]
+        if transfer:
+            assert cmds[-1]["objects"] == [{"kind": "Result", "index": 0}]
+            assert base64.b64decode(got["inputs"][cmds[-1]["address"]["index"]]["bytes"]) == bcs.address(ME.address)
+        else:
+            assert got["inputs"] == []  # nothing transferred: the cap is consumed
         return
     moves = [c for c in cmds if c["kind"] == "MoveCall"]
     assert [c["target"] for c in moves] == [t for t, _ in calls]
@@ -1176,6 +1188,8 @@ def test_offline_unsigned_transactions(tmp_path, txs, build):
         (u.aggregate("mnist"), txs["aggregate"]),
         (u.discard_round("mnist"), txs["discard_round"]),
         (u.publish(build), txs["publish"]),
+        (u.publish(build, "immutable"), txs["publish:immutable"]),
+        (u.publish(build, "additive"), txs["publish:additive"]),
         (u.create_task(SPEC, RoundRules(3, DUR, 5, 777, 4), AggregationRule(2, 1500), LR_Q, True, MODEL, VK, deposit_mist=2_500),
          txs["create_task"]),
         (u.register("mnist", 2_500), txs["register"]),
@@ -1196,6 +1210,39 @@ def test_offline_unsigned_transactions(tmp_path, txs, build):
 # =============================================================================================
 # the ledger against the fake chain
 # =============================================================================================
+
+
+def test_upgrade_policy_calls_are_the_frameworks():
+    """Each policy's call in the publish transaction is a `0x2::package` entry function of the
+    framework that takes the fresh UpgradeCap as the PTB passes it (&mut, or by value to delete it)."""
+    from wafl_sui.contract import stubs
+
+    funs = stubs.framework_interfaces()[stubs.SUI_ADDRESS]["package"]["functions"]
+    cap = {"address": normalize_address("0x2"), "kind": "datatype", "module": "package", "name": "UpgradeCap", "type_args": []}
+    for policy, fn in T.UPGRADE_POLICIES.items():
+        if fn is None:
+            continue
+        f = funs[fn]
+        want = cap if policy == "immutable" else {"kind": "ref", "mutable": True, "to": cap}
+        assert f["visibility"] == "public" and f["params"] == [want] and f["returns"] == [] and f["type_params"] == [], fn
+    assert T.DEFAULT_UPGRADE_POLICY in T.UPGRADE_POLICIES
+    with pytest.raises(T.TransactionBuildError, match="unknown upgrade policy 'frozen'.*immutable"):
+        T.check_upgrade_policy("frozen")
+
+
+def test_deployments_record_the_upgrade_policy(tmp_path):
+    path = tmp_path / "d.json"
+    deployments.record_deployment(deployments.Deployment("devnet", PKG, "", ME.address, DIG, CHAIN, {}, "immutable"), path)
+    deployments.record_task("devnet", deployments.TaskDeployment("mnist", TASK, 7, CAP, DIG), path)
+    dep = deployments.get("devnet", path)
+    assert dep.upgrade_policy == "immutable" and dep.upgrade_cap_id == "" and "mnist" in dep.tasks
+    with pytest.raises(Exception, match="not a Sui address"):  # an empty cap is only for an immutable package
+        deployments.Deployment("devnet", PKG, "", ME.address, DIG)
+    doc = json.loads(path.read_text())
+    del doc["networks"]["devnet"]["upgrade_policy"]  # a file written before policies: Sui's default
+    doc["networks"]["devnet"]["upgrade_cap_id"] = CAP
+    path.write_text(json.dumps(doc))
+    assert deployments.get("devnet", path).upgrade_policy == "compatible"
 
 
 def test_publish_records_the_deployment(chain, tmp_path, ids, build):
@@ -1225,7 +1272,7 @@ def test_scripted_federation(deployed, ids, tmp_path):
     assert (t.object_id, t.admin_cap_id) == (ref.task_id, ref.admin_cap_id)
     assert t.initial_shared_version == chain.latest(ref.task_id).owner.version
     v = led.task("digits-1")
-    assert v == led.task(ref.task_id) and v.name == "digits-1"
+    assert v == led.task(ref.task_id) and v.name == "digits-1" and v.package_id == dep.package_id  # the Task type's package
     assert (v.spec, v.lr_q, v.round_rules, v.aggregation, v.open) == (SPEC, LR_Q, RoundRules(2, DUR, 2, 0), AggregationRule(0), True)
     assert (v.round, v.round_start_ms, v.deadline_ms, v.created_ms, v.version) == (0, T0, 0, T0, ptask.VERSION)
     assert v.model == tuple(MODEL) and v.submitters == () and v.prepared_vk == prepare(VK)

@@ -84,7 +84,7 @@ def run_cmd(task, data, label_column, scaling, rounds, aggregate, poll, seed, ne
         keys = ensure_keys(view.spec, progress=say)
         client = Client(ident, datasets.to_dataset(raw, sc), view.spec, keys,
                         seed=seed if seed is not None else time.time_ns() % 2**32, allow_dev_key=allow_dev_key)
-        client.check_task(view)
+        client.check_task(view, contract)
         if unsigned is not None:
             try:
                 _print_unsigned_submit(ledger, client, unsigned, view, say)

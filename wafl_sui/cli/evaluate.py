@@ -39,7 +39,7 @@ def evaluate_cmd(task, data, label_column, evaluator, network, ledger_file, metr
     if contract is not None:  # the task's columns, class order and scaling
         raw = task_manifest.conform(raw, contract, data)
     evaluation.check_fits(raw, view.spec, data)
-    check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(as_json))
+    check_task(view, manifest=contract, allow_dev_key=allow_dev_key, progress=progress_printer(as_json))
     if contract is not None:
         scaling = contract.scaling
     else:

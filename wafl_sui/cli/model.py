@@ -37,7 +37,7 @@ def export_cmd(task, out, network, ledger_file, metrics_file, allow_dev_key) -> 
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = ledger.task(task)
         contract = task_manifest.read(ledger, view.task_id)
-    check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(False))
+    check_task(view, manifest=contract, allow_dev_key=allow_dev_key, progress=progress_printer(False))
     if contract is not None:  # the task's own scaling (its data contract), with its names and classes
         scaling = contract.scaling
     else:

@@ -40,7 +40,7 @@ def _view_dict(v) -> dict:
             "created": display.when(v.created_ms) if v.created_ms else None,
             "finished": v.finished, "open": v.open, "rule": v.aggregation.name.replace("_", "-"),
             "trim_bps": v.aggregation.trim_bps, "lr_q": v.lr_q, "spec": v.spec.to_dict(),
-            "model_commitment": str(v.model_commitment), "version": v.version}
+            "model_commitment": str(v.model_commitment), "version": v.version, "package_id": v.package_id}
 
 
 _SHOW_HIDDEN = ("round", "deadline_ms", "model_round")  # said in words by state / deadline / model
@@ -75,9 +75,12 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
     from wafl_sui.client.trust import check_task
     from wafl_sui.ledger import open_ledger
 
+    from wafl_sui.client import manifest as task_manifest
+
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         view = ledger.task(task)
-    t = check_task(view, allow_dev_key=allow_dev_key, progress=progress_printer(quiet))
+        contract = task_manifest.read(ledger, view.task_id)
+    t = check_task(view, manifest=contract, allow_dev_key=allow_dev_key, progress=progress_printer(quiet))
     emit({"task_id": t.task_id, "trusted": True, "setup": t.setup, "circuit_hash": t.circuit_hash},
          as_json, lambda o: click.echo(f"task {o['task_id']}: its key is the {o['setup']} key of circuit "
                                        f"{o['circuit_hash']} held here; "
@@ -132,6 +135,7 @@ def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum
     from wafl_sui.zk.setup import ensure_keys
 
     from wafl_sui.client import manifest as task_manifest
+    from wafl_sui.client.trust import circuit_identity
 
     from wafl_sui import models
 
@@ -144,9 +148,9 @@ def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum
     # every size limit before any work: the circuit's bounds and size, the gas budget
     check_size(spec)
     protocol.budget.check_task_budget(spec.num_weights, agg, quorum)
-    # the task's data contract, fitted on the creator's data; its size checked before any work
-    contract = task_manifest.fit(raw, spec, label_column)
-    contract_bytes = contract.to_bytes()
+    # the task's data contract, fitted on the creator's data; its size checked before any work (with
+    # the longest circuit identity: the real one is known once the circuit is compiled)
+    task_manifest.fit(raw, spec, label_column, circuit=task_manifest.LONGEST_CIRCUIT_IDENTITY).to_bytes()
     lr_q = protocol.lr_to_fixed(lr, spec.batch_size, spec.lr_frac_bits, spec.lr_bits)
     rules = RoundRules(quorum, round_duration_s * 1000, rounds, grace_s * 1000)
     # checks first: the transaction options and the signer's key, before the circuit compile
@@ -154,11 +158,14 @@ def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum
     if created_id is not None and unsigned is None:
         raise click.UsageError("--task-id goes with --serialize-unsigned-transaction (the set_manifest of a task "
                                "created by a transaction signed elsewhere)")
+    signer = load_identity(key) if unsigned is None else None
+    keys = ensure_keys(spec, progress=progress_printer(quiet))
+    # the data contract records the circuit's identity and how its key was made (checked by clients)
+    contract = task_manifest.fit(raw, spec, label_column, circuit=circuit_identity(keys))
+    contract_bytes = contract.to_bytes()
     if unsigned is not None and created_id is not None:  # the second transaction: the task's data contract
         click.echo(unsigned.set_manifest(created_id, contract_bytes))
         return
-    signer = load_identity(key) if unsigned is None else None
-    keys = ensure_keys(spec, progress=progress_printer(quiet))
     vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
     zero = [protocol.encode_signed(w, spec.weight_bits) for w in flax_model.weights]  # linear: the zero model
     if unsigned is not None:

@@ -54,7 +54,7 @@ def watch_cmd(task, network, ledger_file, key, data, label_column, evaluator, po
             raw = task_manifest.conform(raw, contract, data)
         if raw is not None:  # the models it scores come from a task whose key we trust
             evaluation.check_fits(raw, view.spec, data)
-            check_task(view, allow_dev_key=allow_dev_key, progress=say)
+            check_task(view, manifest=contract, allow_dev_key=allow_dev_key, progress=say)
         task_id = view.task_id
         if signer is None:
             say("watching only: without --key the participants aggregate the rounds")

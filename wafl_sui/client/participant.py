@@ -26,7 +26,8 @@ from wafl_sui.client import data as client_data
 from wafl_sui.client import model
 from wafl_sui.client.data import Dataset
 from wafl_sui.client.stepfile import random_salt
-from wafl_sui.client.trust import check_task_key
+from wafl_sui.client import manifest as task_manifest
+from wafl_sui.client.trust import check_task_key, circuit_identity
 from wafl_sui.errors import WaflError
 from wafl_sui.protocol import ProtocolError, StepSpec
 from wafl_sui.zk import sui_bytes, witness
@@ -100,20 +101,27 @@ class Client:
         self.rng = np.random.default_rng(seed)
         self.prover = prover or Prover(keys.artifacts, keys.setup, "groth16py")
         self._vk_bytes = sui_bytes.vk_bytes_from_snarkjs(self.prover.vk_json)
-        self._checked: set[str] = set()
+        self._checked: set[str] = set()  # tasks checked with their manifest
+        self._key_checked: set[str] = set()  # tasks whose key alone was checked
         self.allow_dev_key = allow_dev_key
 
     def close(self) -> None:
         self.prover.close()
 
     # ------------------------------------------------------------------ the round
-    def check_task(self, view: Any) -> None:
-        """Refuse a task whose verifying key is not the key of our circuit of its spec, or is a
-        development key (unless `allow_dev_key`)."""
-        if view.task_id not in self._checked:
-            check_task_key(view, self.spec, self._vk_bytes, setup=self.keys.setup.kind,
-                           circuit_hash=self.keys.artifacts.hash, allow_dev_key=self.allow_dev_key)
-            self._checked.add(view.task_id)
+    def check_task(self, view: Any, manifest: Any = None, *, manifest_read: bool = True) -> None:
+        """Refuse a task whose verifying key is not the key of our circuit of its spec, is a
+        development key (unless `allow_dev_key`), or whose `manifest` (its `TaskManifest` as read
+        from the ledger, None when it has none) records another circuit identity. Checked once per
+        task; a check made without reading the manifest (`manifest_read=False`) is made again when
+        the manifest is known."""
+        if view.task_id in self._checked or (not manifest_read and view.task_id in self._key_checked):
+            return
+        ours = circuit_identity(self.keys)
+        check_task_key(view, self.spec, self._vk_bytes, setup=ours.setup, circuit_hash=ours.circuit_hash,
+                       allow_dev_key=self.allow_dev_key, recorded=getattr(manifest, "circuit", None),
+                       transcript_hash=ours.transcript_hash)
+        (self._checked if manifest_read else self._key_checked).add(view.task_id)
 
     def run_round(self, ledger: Ledger, task: str) -> RoundReport:
         view = ledger.task(task)
@@ -122,7 +130,8 @@ class Client:
             return self._report(rnd, False, "ETaskFinished", skipped="the task is finished")
         if ledger.has_submitted(view.task_id, self.address):
             return self._report(rnd, True, None, skipped="already submitted this round")
-        self.check_task(view)  # before registering: never join a task whose key we do not trust
+        if view.task_id not in self._checked:  # before registering: never join a task whose key we do not trust
+            self.check_task(view, task_manifest.read(ledger, view.task_id))
         if not view.is_registered(self.address):
             try:
                 ledger.register(self.identity, view.task_id)
@@ -149,7 +158,7 @@ class Client:
     def prepare_update(self, view: Any) -> PreparedUpdate:
         """This round's update from the task's current state (`view`): check the key, draw a
         batch, the exact step (JAX, checked against the protocol reference), commit, prove."""
-        self.check_task(view)
+        self.check_task(view, manifest_read=False)
         spec = self.spec
         rnd = view.round
         old = [protocol.decode_signed(u, spec.weight_bits) for u in view.model]

@@ -11,6 +11,12 @@ published key — and refuses a development (`dev-insecure`, single-party) key u
 says `--allow-dev-key`: whoever ran a development setup can forge proofs, so a task on such a
 key proves nothing to anyone else. (`wafl simulate` runs on development keys it makes itself
 and passes the flag internally; it says so.)
+
+The task's manifest records the circuit's identity (`client.manifest.CircuitIdentity`: circuit
+hash, setup kind, ceremony transcript hash): when it is there, the check also compares it with
+the circuit and keys held here, so a task whose creator compiled another circuit, or whose key
+comes from another ceremony, is named as such; a manifest that says `dev-insecure` is refused
+like a development key held here.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from wafl_sui.client.manifest import CircuitIdentity
 from wafl_sui.errors import WaflError
 from wafl_sui.protocol import ProtocolError, StepSpec, check_verifying_key
 from wafl_sui.zk import sui_bytes
@@ -40,12 +47,45 @@ class KeyTrust:
     circuit_hash: str
 
 
+def circuit_identity(keys: Any) -> CircuitIdentity:
+    """The identity of the circuit and keys `keys` (a `zk.setup.Keys`): what a task creator records
+    in the task's manifest. A ceremony's transcript hash is the SHA-256 of its final zkey (which
+    holds every contribution; `snarkjs zkey verify` checked it against the powers of tau)."""
+    meta = keys.setup.meta or {}
+    transcript = meta.get("zkey_sha256") if keys.setup.kind == "ceremony" else None
+    return CircuitIdentity(keys.artifacts.hash, keys.setup.kind, transcript)
+
+
+def _check_recorded(task_id: str, recorded: CircuitIdentity, setup: str, circuit_hash: str,
+                    transcript_hash: str | None, allow_dev_key: bool) -> None:
+    if circuit_hash and recorded.circuit_hash != circuit_hash:
+        raise UntrustedTask(
+            f"task {task_id} records circuit {recorded.circuit_hash} in its manifest, but the circuit of its spec "
+            f"held here is {circuit_hash}: the creator compiled other circuit sources (another WaFL version?). "
+            "Use the WaFL version the task was created with, or ask its creator"
+        )
+    if recorded.setup == DEV_SETUP and not allow_dev_key:
+        raise UntrustedTask(
+            f"task {task_id} records in its manifest that its key is a development key ('{DEV_SETUP}', "
+            f"single-party setup): whoever made it can forge proofs. Use a task whose key comes from a ceremony, or pass "
+            f"{ALLOW_DEV_KEY_FLAG} if you made the key yourself or this is a test"
+        )
+    if recorded.setup == "ceremony" and setup == "ceremony" and recorded.transcript_hash and transcript_hash \
+            and recorded.transcript_hash != transcript_hash:
+        raise UntrustedTask(
+            f"task {task_id} records ceremony transcript {recorded.transcript_hash} in its manifest, but the "
+            f"ceremony keys held here have transcript {transcript_hash}: compare with the ceremony's published zkey"
+        )
+
+
 def check_task_key(view: Any, spec: StepSpec, vk_bytes: bytes, *, setup: str = "", circuit_hash: str = "",
-                   allow_dev_key: bool = False) -> KeyTrust:
+                   allow_dev_key: bool = False, recorded: CircuitIdentity | None = None,
+                   transcript_hash: str | None = None) -> KeyTrust:
     """Raise UntrustedTask unless `view` (a ledger TaskView) is for `spec`, stores exactly the
     prepared form of `vk_bytes` (our verifying key of that spec's circuit, made by `setup`), that
-    key passes the contract's own key check, and it is not a development key (unless
-    `allow_dev_key`)."""
+    key passes the contract's own key check, it is not a development key (unless
+    `allow_dev_key`), and the circuit identity `recorded` in the task's manifest (if any) is the
+    one held here (circuit hash, setup, ceremony transcript)."""
     if view.spec != spec:
         raise UntrustedTask(f"task {view.task_id} is for spec {view.spec.to_dict()}, not the spec this "
                             f"client proves for ({spec.to_dict()})")
@@ -69,15 +109,25 @@ def check_task_key(view: Any, spec: StepSpec, vk_bytes: bytes, *, setup: str = "
             f"ceremony (`wafl setup --ptau ...`), or pass {ALLOW_DEV_KEY_FLAG} if you made the key yourself "
             "or this is a test"
         )
+    if recorded is not None:
+        _check_recorded(view.task_id, recorded, setup, circuit_hash, transcript_hash, allow_dev_key)
     return KeyTrust(view.task_id, setup, circuit_hash)
 
 
-def check_task(view: Any, *, allow_dev_key: bool = False, progress: Any = None) -> KeyTrust:
-    """The check of `wafl task check`, `wafl evaluate` and `wafl model export`: the circuit of the
-    task's spec and its keys held here (compiled and, without any, a development setup made on
-    first use), then `check_task_key`."""
+def check_keys(view: Any, keys: Any, *, manifest: Any = None, allow_dev_key: bool = False) -> KeyTrust:
+    """`check_task_key` of `view` against `keys` (a `zk.setup.Keys` of its spec) and the circuit
+    identity recorded in the task's `manifest` (a `client.manifest.TaskManifest`, or None)."""
+    ours = circuit_identity(keys)
+    return check_task_key(view, view.spec, sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key()),
+                          setup=ours.setup, circuit_hash=ours.circuit_hash, allow_dev_key=allow_dev_key,
+                          recorded=getattr(manifest, "circuit", None), transcript_hash=ours.transcript_hash)
+
+
+def check_task(view: Any, *, manifest: Any = None, allow_dev_key: bool = False, progress: Any = None) -> KeyTrust:
+    """The check of `wafl task check`, `wafl evaluate`, `wafl model export` and `wafl watch`: the
+    circuit of the task's spec and its keys held here (compiled and, without any, a development
+    setup made on first use), then `check_keys` (with the task's `manifest`, if it has one)."""
     from wafl_sui.zk.setup import ensure_keys
 
     keys = ensure_keys(view.spec, progress=progress)
-    return check_task_key(view, view.spec, sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key()),
-                          setup=keys.setup.kind, circuit_hash=keys.artifacts.hash, allow_dev_key=allow_dev_key)
+    return check_keys(view, keys, manifest=manifest, allow_dev_key=allow_dev_key)

@@ -167,8 +167,13 @@ class Simulation:
         ref = ledger.create_task(admin, self.spec, rules, agg, self.lr_q, True, initial, vk,
                                  name=cfg.name or f"sim-{cfg.run_key()}")
         # the task's data contract, as `wafl task create` writes it: clients and evaluators that
-        # join a simulated task read its columns, class order and scaling
-        contract = task_manifest.fit(self.train_raw, self.spec, cfg.label_column, self.scaling)
+        # join a simulated task read its columns, class order and scaling, and the circuit's
+        # identity (the keys the engine set up: ensure_keys again finds them in the cache)
+        from wafl_sui.client.trust import circuit_identity
+        from wafl_sui.zk.setup import ensure_keys
+
+        contract = task_manifest.fit(self.train_raw, self.spec, cfg.label_column, self.scaling,
+                                     circuit=circuit_identity(ensure_keys(self.spec)))
         ledger.set_manifest(admin, ref.task_id, contract.to_bytes())
         (self.dir / "run.json").write_text(json.dumps({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id,
                                                        "ledger": self.ledger_spec, "config": cfg.to_dict()}, indent=1))

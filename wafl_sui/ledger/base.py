@@ -64,6 +64,7 @@ class TaskView:
     round_open: bool = False  # the current round is open: its participants are sampled
     sampled: tuple[str, ...] = ()  # the open round's sampled participants
     randomness: bytes = b""  # the 32 bytes the open round's sample was drawn with
+    package_id: str | None = None  # Sui: the package that defines the Task type (None on the local ledger)
 
     @property
     def num_updates(self) -> int:

@@ -5,11 +5,14 @@
     {"format": "wafl-deployments/1",
      "networks": {"testnet": {"package_id": "0x..", "upgrade_cap_id": "0x..", "publisher": "0x..",
                               "digest": "<publish tx digest>", "chain_id": "<genesis digest>",
+                              "upgrade_policy": "compatible",
                               "tasks": {"mnist": {"object_id": "0x..", "initial_shared_version": 7,
                                                   "admin_cap_id": "0x..", "digest": "..."}}}}}
 
 Updates are read-modify-write under a lock file and land atomically (temp file + rename). A file
-that does not parse is reported and never overwritten.
+that does not parse is reported and never overwritten. `upgrade_policy` is the policy the publish
+set on the UpgradeCap (`wafl deploy --policy`; absent in older files: compatible, Sui's default);
+under `immutable` there is no UpgradeCap and `upgrade_cap_id` is "".
 """
 
 from __future__ import annotations
@@ -80,9 +83,12 @@ class Deployment:
     digest: str  # the publish transaction
     chain_id: str = ""  # the node's chain id when published (a reset localnet/devnet changes it)
     tasks: dict[str, TaskDeployment] = field(default_factory=dict)
+    upgrade_policy: str = "compatible"  # task_calls.UPGRADE_POLICIES; immutable: no UpgradeCap ("")
 
     def __post_init__(self) -> None:
         for name in ("package_id", "upgrade_cap_id", "publisher"):
+            if name == "upgrade_cap_id" and self.upgrade_cap_id == "" and self.upgrade_policy == "immutable":
+                continue
             object.__setattr__(self, name, normalize_address(getattr(self, name)))
 
     def task(self, name: str) -> TaskDeployment:
@@ -120,14 +126,17 @@ def _parse(doc: Any, path: Path) -> dict[str, Deployment]:
                 )
                 for n, t in d.get("tasks", {}).items()
             }
+            policy = str(d.get("upgrade_policy", "compatible"))
+            no_cap = policy == "immutable" and d["upgrade_cap_id"] == ""
             out[net] = Deployment(
                 net,
                 _addr(d["package_id"], f"{net} package_id", path),
-                _addr(d["upgrade_cap_id"], f"{net} upgrade_cap_id", path),
+                "" if no_cap else _addr(d["upgrade_cap_id"], f"{net} upgrade_cap_id", path),
                 _addr(d["publisher"], f"{net} publisher", path),
                 str(d["digest"]),
                 str(d.get("chain_id", "")),
                 tasks,
+                policy,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DeploymentError(
@@ -227,6 +236,7 @@ def record_task(network: str, task: TaskDeployment, path: Path | None = None) ->
             old.digest,
             old.chain_id,
             {**old.tasks, task.name: task},
+            old.upgrade_policy,
         )
         deps[network] = new
         _write(path, deps)

@@ -29,7 +29,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +44,14 @@ from wafl_sui.ledger.sui.errors import InsufficientGasError, OutcomeUnknown, Sui
 from wafl_sui.ledger.sui.history import HistoryEntry, TaskHistory, history_path, task_events, walk_back
 from wafl_sui.ledger.sui.network import SuiNetworkError, SuiNotFound, rpc_url
 from wafl_sui.ledger.sui.task_calls import (
+    DEFAULT_UPGRADE_POLICY,
     CAP_STRUCT,
     RANDOM_ID,
     TASK_MODULE,
     TASK_STRUCT,
     add_participant_kind,
     aggregate_kind,
+    check_upgrade_policy,
     create_task_kind,
     discard_round_kind,
     leave_kind,
@@ -294,7 +296,8 @@ class SuiLedger(Sending, Ledger):
         pkg = self._package()
         try:
             fields = pkg.codec.decode(struct_type(obj.object_type), obj.contents)
-            return task_view(fields, obj.object_id, name)
+            view = task_view(fields, obj.object_id, name)
+            return replace(view, package_id=normalize_address(obj.object_type.split("::", 1)[0]))
         except (ObjectDecodeError, KeyError, TypeError) as exc:
             raise SuiLedgerError(
                 f"task {obj.object_id} does not decode with the layout of package {self.package_id}: {exc}"
@@ -423,8 +426,13 @@ class SuiLedger(Sending, Ledger):
     # --- operations --------------------------------------------------------------------------------
 
     @translated
-    def publish(self, signer: Any, build: Any = None, *, max_budget: int | None = None, record: bool = True) -> deployments.Deployment:
-        """Publish the package (`build_package()` when not given) and record it for this network."""
+    def publish(
+        self, signer: Any, build: Any = None, *, max_budget: int | None = None, record: bool = True,
+        policy: str = DEFAULT_UPGRADE_POLICY,
+    ) -> deployments.Deployment:
+        """Publish the package (`build_package()` when not given) under upgrade `policy`
+        (task_calls.UPGRADE_POLICIES) and record it for this network."""
+        check_upgrade_policy(policy)
         if build is None:
             from wafl_sui.contract.build import build_package
 
@@ -433,7 +441,7 @@ class SuiLedger(Sending, Ledger):
         if max_budget is not None:
             self.max_budget = max_budget
         chain = self._ensure_chain(check_deployment=False)
-        eff = self._transact(ident, publish_kind(build, ident.address), "publish", {})
+        eff = self._transact(ident, publish_kind(build, ident.address, policy), "publish", {})
         if eff is None:  # pragma: no cover - publish has no `done` check
             raise SuiLedgerError("the publish transaction is not visible on the node")
         try:
@@ -441,9 +449,11 @@ class SuiLedger(Sending, Ledger):
         except SuiNetworkError as exc:
             raise SuiLedgerError(str(exc)) from None
         caps = eff.created_of_type("::package::UpgradeCap")
-        if len(caps) != 1:
-            raise SuiLedgerError(f"publish transaction {eff.digest} created {len(caps)} UpgradeCaps, expected 1")
-        dep = deployments.Deployment(self.network, package_id, caps[0].object_id, ident.address, eff.digest, chain)
+        want = 0 if policy == "immutable" else 1  # make_immutable deletes the cap in the same transaction
+        if len(caps) != want:
+            raise SuiLedgerError(f"publish transaction {eff.digest} created {len(caps)} UpgradeCaps, expected {want}")
+        cap_id = caps[0].object_id if caps else ""
+        dep = deployments.Deployment(self.network, package_id, cap_id, ident.address, eff.digest, chain, {}, policy)
         if record:
             deployments.record_deployment(dep, self.deployments_path)
         self._pkg = None

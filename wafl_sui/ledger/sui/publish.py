@@ -1,8 +1,9 @@
 """Publish the WaFL Move package from its offline build (`wafl_sui.contract.build.build_package`):
 what `wafl deploy` calls.
 
-The transaction (`task_calls.publish_kind`): `Publish(modules, dependencies)` then
-`TransferObjects([upgrade cap], publisher)`. The gas budget comes from a simulation of that
+The transaction (`task_calls.publish_kind`): `Publish(modules, dependencies)`, the upgrade
+policy's `0x2::package` call on the UpgradeCap, then `TransferObjects([upgrade cap], publisher)`
+(none under `immutable`: the cap is consumed). The gas budget comes from a simulation of that
 transaction; the package id and the UpgradeCap come from the effects, and the deployment
 (package, cap, publisher, publish digest, the node's chain id) is recorded in the deployments
 file for the network.
@@ -18,6 +19,7 @@ from typing import Any
 
 from wafl_sui.ledger.sui import deployments
 from wafl_sui.ledger.sui.ledger import SuiLedger
+from wafl_sui.ledger.sui.task_calls import DEFAULT_UPGRADE_POLICY
 
 
 def publish(
@@ -30,9 +32,10 @@ def publish(
     deployments_path: Path | None = None,
     max_budget: int | None = None,
     record: bool = True,
+    policy: str = DEFAULT_UPGRADE_POLICY,
 ) -> deployments.Deployment:
     """Publish `build` (default: `build_package()` of move/) on `network` signed by `signer`
-    (an `Identity`); record and return the deployment. Raises `SuiLedgerError` (a LedgerError)
+    (an `Identity`) under upgrade `policy` (task_calls.UPGRADE_POLICIES); record and return the deployment. Raises `SuiLedgerError` (a LedgerError)
     for a refused or failed publish, `InsufficientGas` when the signer cannot pay."""
     if build is None:
         from wafl_sui.contract.build import build_package
@@ -40,7 +43,7 @@ def publish(
         build = build_package()
     ledger = SuiLedger(network, client=client, url=url, deployments_path=deployments_path, require_deployment=False)
     try:
-        return ledger.publish(signer, build, max_budget=max_budget, record=record)
+        return ledger.publish(signer, build, max_budget=max_budget, record=record, policy=policy)
     finally:
         if client is None:
             ledger.close()

@@ -16,7 +16,10 @@ reads the network.
   submit_update   task::submit_update(&mut Task, vector<u32>, u256, vector<u8>, &Clock)
   aggregate / discard_round   task::<fn>(&mut Task, &Clock)
   admin           task::<fn>(&TaskAdminCap, &mut Task, ...) with the cap as an owned object
-  publish         Publish(modules, dependencies), then TransferObjects([UpgradeCap], publisher)
+  publish         Publish(modules, dependencies), then the upgrade policy's call on the fresh
+                  UpgradeCap (UPGRADE_POLICIES: 0x2::package::only_additive_upgrades(&mut cap),
+                  only_dep_upgrades(&mut cap), make_immutable(cap), or none for compatible),
+                  then TransferObjects([UpgradeCap], publisher) unless make_immutable consumed it
                   (a publish whose UpgradeCap is left unused fails)
 
 The Task is a shared input at its initial shared version (mutable), the Clock (0x6) and the
@@ -278,21 +281,51 @@ def _modules_and_deps(build: Any) -> tuple[list[bytes], list[str]]:
     return mods, [normalize_address(d) for d in deps]
 
 
-def publish_kind(build: Any, publisher: str) -> ProgrammableTransaction:
-    """Publish + TransferObjects(UpgradeCap -> publisher)."""
+# The upgrade policies `wafl deploy --policy` offers: name -> the `0x2::package` function the publish
+# transaction calls on the fresh UpgradeCap right after Publish (None: the cap keeps Sui's default,
+# compatible). Sui only lets a policy be restricted, never loosened: the choice is final.
+UPGRADE_POLICIES: dict[str, str | None] = {
+    "compatible": None,
+    "additive": "only_additive_upgrades",
+    "dependency-only": "only_dep_upgrades",
+    "immutable": "make_immutable",  # takes the cap by value and deletes it: no upgrade, ever
+}
+# compatible: the package's Task is versioned (task::VERSION, `migrate`) so that a bug in the
+# contract can be fixed by an upgrade; the UpgradeCap holder (the publisher) is trusted with that
+# (docs/MOVE.md "Upgrades").
+DEFAULT_UPGRADE_POLICY = "compatible"
+
+
+def check_upgrade_policy(policy: str) -> str:
+    """`policy` if it is one of UPGRADE_POLICIES, else TransactionBuildError naming them."""
+    if policy not in UPGRADE_POLICIES:
+        raise TransactionBuildError(
+            f"unknown upgrade policy {policy!r}: use one of {', '.join(UPGRADE_POLICIES)}"
+        )
+    return policy
+
+
+def publish_kind(build: Any, publisher: str, policy: str = DEFAULT_UPGRADE_POLICY) -> ProgrammableTransaction:
+    """Publish, the policy's call on the UpgradeCap, TransferObjects(UpgradeCap -> publisher)
+    (no transfer under `immutable`: make_immutable consumes the cap)."""
+    restrict = UPGRADE_POLICIES[check_upgrade_policy(policy)]
     mods, deps = _modules_and_deps(build)
     b = PtbBuilder()
     cap = b.publish(mods, deps)
-    b.transfer_objects([cap], normalize_address(publisher))
+    if restrict is not None:
+        b.move_call(f"0x2::package::{restrict}", [cap])
+    if policy != "immutable":
+        b.transfer_objects([cap], normalize_address(publisher))
     return b.build()
 
 
 def build_publish_tx(
-    build: Any, sender: str, gas_payment: Sequence[ObjectRef] | ObjectRef, gas_price: int, gas_budget: int
+    build: Any, sender: str, gas_payment: Sequence[ObjectRef] | ObjectRef, gas_price: int, gas_budget: int,
+    policy: str = DEFAULT_UPGRADE_POLICY,
 ) -> TransactionData:
     """The publish transaction, built offline from given gas data (no network)."""
     payment = [gas_payment] if isinstance(gas_payment, ObjectRef) else list(gas_payment)
-    return build_transaction(publish_kind(build, sender), sender, payment, gas_price, gas_budget)
+    return build_transaction(publish_kind(build, sender, policy), sender, payment, gas_price, gas_budget)
 
 
 def with_gas(kind: ProgrammableTransaction, sender: str, gas: GasParams) -> TransactionData:

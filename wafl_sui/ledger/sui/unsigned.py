@@ -17,6 +17,7 @@ from wafl_sui.ledger.sui import deployments
 from wafl_sui.ledger.sui.bcs import BcsError, normalize_address
 from wafl_sui.ledger.sui.errors import SuiLedgerError
 from wafl_sui.ledger.sui.task_calls import (
+    DEFAULT_UPGRADE_POLICY,
     GasParams,
     add_participant_kind,
     aggregate_kind,
@@ -69,8 +70,8 @@ class UnsignedTransactions:
     def transaction(self, kind: ProgrammableTransaction) -> TransactionData:
         return self._finish(kind)
 
-    def publish(self, build: Any) -> str:
-        return _b64(self._finish(publish_kind(build, self.sender)))
+    def publish(self, build: Any, policy: str = DEFAULT_UPGRADE_POLICY) -> str:
+        return _b64(self._finish(publish_kind(build, self.sender, policy)))
 
     def create_task(
         self, spec: Any, round_rules: Any, aggregation: Any, lr_q: int, open_: bool,
