@@ -143,6 +143,9 @@ def test_a_proof_of_another_mlp_step_does_not_verify(tmp_path):
         with open_ledger(str(tmp_path / "l.sqlite")) as lg:
             ref = lg.create_task(owner, spec, RoundRules(2, 3_600_000, 2, 3_600_000), AggregationRule(0),
                                  maker.lr_q, True, maker.initial_model(seed=1), maker.vk)
+            for who in (alice, bob):  # both registered and sampled (2 of 2): only the proof decides
+                lg.register(who, ref.task_id)
+            lg.open_round(owner, ref.task_id)
             view = lg.task(ref.task_id)
             u = maker.make(view, alice.address, seed=1)
             other = maker.make(view, alice.address, seed=2)  # the same model, another batch
@@ -209,7 +212,7 @@ def test_the_linear_run_id_is_unchanged_by_the_model_options():
     assert "model" in old.to_dict()
     import hashlib
 
-    d = {k: v for k, v in old.to_dict().items() if k not in ("name", "model", "hidden")}
+    d = {k: v for k, v in old.to_dict().items() if k not in ("name", "model", "hidden", "participants_per_round")}
     assert old.run_key() == hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
     assert SimulationConfig(model="mlp").run_key() != old.run_key()
     assert SimulationConfig(model="mlp", hidden=(16,)).run_key() != SimulationConfig(model="mlp").run_key()
