@@ -104,11 +104,14 @@ def run(name: str, clients: int, rounds: int, verify_runs: int, ref_runs: int) -
     led.create_task(owner, spec, RoundRules(clients, 3_600_000, rounds, 0), AggregationRule(0), maker.lr_q,
                     True, maker.initial_model(), maker.vk, name="bench")
     out["create_task_s"] = round(time.perf_counter() - t0, 3)
+    for who in people:  # every client registered (and so sampled: participants_per_round = quorum = clients)
+        led.register(who, "bench")
     led.close()
     sizes = [_size(path)]
     submits, aggs, proves = [], [], []
     led = LocalLedger(path, verifier="fast")
     for r in range(rounds):
+        led.open_round(owner, "bench")  # draws the round's sample (every client here)
         v = led.task("bench")
         for i, who in enumerate(people):
             t0 = time.perf_counter()
@@ -140,6 +143,9 @@ def run(name: str, clients: int, rounds: int, verify_runs: int, ref_runs: int) -
     slow = LocalLedger(slow_path, verifier="py_ecc")
     slow.create_task(owner, spec, RoundRules(clients, 3_600_000, 1, 0), AggregationRule(0), maker.lr_q, True,
                      maker.initial_model(), maker.vk, name="slow")
+    for who in people:
+        slow.register(who, "slow")
+    slow.open_round(owner, "slow")
     v = slow.task("slow")
     times = []
     for i, who in enumerate(people[: min(2, clients)]):

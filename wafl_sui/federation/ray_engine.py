@@ -135,6 +135,9 @@ class LedgerRelay:
     def has_submitted(self, task: str, participant: str) -> bool:
         return self.ledger.has_submitted(task, participant)
 
+    def manifest(self, task: str) -> bytes:
+        return self.ledger.manifest(task)
+
     def apply(self, signed: Any) -> dict:
         """The receipt, or the protocol error as data (a ProtocolError does not survive pickling)."""
         from wafl_sui.protocol import ProtocolError
@@ -164,15 +167,28 @@ class RelayedLedger:
 
         return ray.get(self.relay.has_submitted.remote(task, participant))
 
+    def manifest(self, task: str) -> bytes:
+        import ray
+
+        return ray.get(self.relay.manifest.remote(task))
+
+    def register(self, signer: Any, task: str) -> Any:
+        """`task::register` (the simulation registers its clients first; this is for a client
+        that finds itself unregistered), signed here like a submit."""
+        return self._apply(signer, "register", task, {"deposit": self.task(task).deposit_mist})
+
     def submit_update(self, signer: Any, task: str, new_weights: Sequence[int], data_commitment: int,
                       proof: bytes) -> Any:
+        return self._apply(signer, "submit_update", task,
+                           {"new_weights": new_weights, "data_commitment": data_commitment, "proof": proof})
+
+    def _apply(self, signer: Any, op: str, task: str, args: dict) -> Any:
         import ray
 
         from wafl_sui.ledger.local import ops
         from wafl_sui.protocol import ProtocolError
 
-        signed = ops.build(signer, self.chain_id, "submit_update", task,
-                           {"new_weights": new_weights, "data_commitment": data_commitment, "proof": proof})
+        signed = ops.build(signer, self.chain_id, op, task, args)
         out = ray.get(self.relay.apply.remote(signed))
         if "error" in out:
             err = ProtocolError(out["error"], out["message"])
