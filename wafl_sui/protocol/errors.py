@@ -36,6 +36,11 @@ ERRORS = (
     "EOverGasBudget",  # (model size, rule, quorum) whose aggregation would not fit the gas budget
     "EManifestSize",  # a manifest that is empty or over MAX_MANIFEST_BYTES
     "EManifestAlreadySet",  # set_manifest a second time, or after the task's first update
+    "EInvalidPrivacy",  # privacy parameters the circuit or the accountant cannot serve
+    "EPrivacyLocked",  # set_privacy twice, or after a registration or the first round
+    "EPrivateTask",  # a non-private register / submit on a private task, or a private one on another
+    "ERegisteredAfterRandomness",  # a private update for a round whose randomness predates the registration
+    "EPrivacyBudgetSpent",  # a private update beyond the task's max_contributions for its sender
 )
 
 
