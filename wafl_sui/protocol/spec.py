@@ -24,6 +24,7 @@ from typing import Sequence
 
 from wafl_sui.protocol.codec import PACK_BITS, pack
 from wafl_sui.protocol.errors import ProtocolError
+from wafl_sui.protocol.privacy import DpParams, check_params
 
 # Largest intermediate of the step circuit, in bits (BN254 headroom), as in spec.move.
 MAX_INTERMEDIATE_BITS = 240
@@ -74,13 +75,29 @@ class StepSpec:
     hidden: tuple[int, ...] = ()
     act_frac_bits: int = DEFAULT_ACT_FRAC_BITS
     act_bits: int = DEFAULT_ACT_BITS
+    # A private task's circuit constants (docs/PRIVACY.md); None: the ordinary step. Not a field of
+    # the Move struct `spec::StepSpec` (the task keeps them in `privacy::DpParams`); only the
+    # circuit's constants are kept here (the budget fields are zeroed), so one circuit serves
+    # every budget.
+    privacy: DpParams | None = None
 
     def __post_init__(self) -> None:
         try:
             object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         except (TypeError, ValueError):
             raise ProtocolError("EInvalidSpec", f"hidden must be a list of layer widths, got {self.hidden!r}") from None
+        if self.privacy is not None:
+            p = self.privacy if isinstance(self.privacy, DpParams) else DpParams.from_dict(dict(self.privacy))
+            object.__setattr__(self, "privacy", DpParams(*p.circuit_constants()))
         validate_spec(self)
+
+    @property
+    def is_private(self) -> bool:
+        return self.privacy is not None
+
+    def with_privacy(self, privacy: DpParams | None) -> "StepSpec":
+        """The same spec with a private task's circuit constants (or without: None)."""
+        return dataclasses.replace(self, privacy=privacy)
 
     # derived sizes -------------------------------------------------------
     @property
@@ -188,6 +205,10 @@ class StepSpec:
             for f in dataclasses.fields(self):
                 if f.name in ARCHITECTURE_FIELDS and getattr(self, f.name) == f.default:
                     del d[f.name]
+        if self.privacy is None:
+            del d["privacy"]
+        else:
+            d["privacy"] = dict(zip(DpParams.CIRCUIT_FIELDS, self.privacy.circuit_constants()))
         return d
 
     def move_fields(self) -> dict:
@@ -196,6 +217,7 @@ class StepSpec:
         signed form, which leaves a linear spec's default architecture fields out."""
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
+        del d["privacy"]
         return d
 
     @classmethod
@@ -204,8 +226,15 @@ class StepSpec:
         unknown = sorted(set(d) - names)
         if unknown:
             raise ProtocolError("EInvalidSpec", f"unknown spec field(s) {unknown}; known: {sorted(names)}")
+        def value(k, v):
+            if k == "hidden":
+                return tuple(int(h) for h in v)
+            if k == "privacy":
+                return None if v is None else (v if isinstance(v, DpParams) else DpParams.from_dict(dict(v)))
+            return int(v)
+
         try:
-            return cls(**{k: (tuple(int(h) for h in v) if k == "hidden" else int(v)) for k, v in d.items()})
+            return cls(**{k: value(k, v) for k, v in d.items()})
         except (TypeError, ValueError) as e:
             if isinstance(e, ProtocolError):
                 raise
@@ -254,6 +283,10 @@ def validate_spec(s: StepSpec) -> None:
     if s.hidden and not 0 <= s.act_frac_bits <= s.frac_bits + s.feature_frac_bits:
         raise bad("act_frac_bits must be in 0..frac_bits+feature_frac_bits (the first activation "
                   f"divides by 2^(K+KX-KH)), got {s.act_frac_bits}")
+    if s.privacy is not None:
+        if s.hidden or s.local_steps != 1:
+            raise bad("a private task's step is the linear model with local_steps = 1 (docs/PRIVACY.md)")
+        check_params(s.privacy, s.frac_bits, s.feature_frac_bits, s.lr_frac_bits)
     if max_intermediate_bits(s) > MAX_INTERMEDIATE_BITS:
         raise bad(f"intermediate values need {max_intermediate_bits(s)} bits; the circuit needs "
                   f"them below {MAX_INTERMEDIATE_BITS} bits (BN254 field): use fewer bits or a smaller model")
