@@ -8,6 +8,7 @@ create` and `wafl simulate`. The file gives the defaults; options on the command
     [rules]    rule, trim, lr, quorum, rounds, round_duration (s), grace (s), allowlist
     [network]  network, ledger (a local ledger file, relative to the file)
     [simulate] clients, alpha, seed, test_fraction (only `wafl simulate` reads them)
+    [privacy]  epsilon, delta, clip, batch (a private task, docs/PRIVACY.md)
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ KEYS: dict[tuple[str, str], str] = {
     ("network", "network"): "network", ("network", "ledger"): "ledger_file",
     ("simulate", "clients"): "clients", ("simulate", "alpha"): "alpha", ("simulate", "seed"): "seed",
     ("simulate", "test_fraction"): "test_fraction",
+    ("privacy", "epsilon"): "dp_epsilon", ("privacy", "delta"): "dp_delta", ("privacy", "clip"): "dp_clip",
+    ("privacy", "batch"): "dp_batch",
 }
 PATHS = {"dataset", "ledger_file"}
 BUNDLED = {"digits", "iris", "wine", "breast_cancer"}

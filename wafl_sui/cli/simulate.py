@@ -38,6 +38,15 @@ from wafl_sui.federation.config import ENGINES, EngineOptions, SimulationConfig
 @click.option("--test-fraction", type=FiniteFloat(0, 1, low_open=True), default=SimulationConfig.test_fraction, show_default=True, help="Held out for evaluation.")
 @click.option("--participants-per-round", type=click.IntRange(1, 256), default=None,
               help="Clients sampled each round from the registered ones [default: every client].")
+@click.option("--dp-epsilon", type=FiniteFloat(0, 100, low_open=True), default=None,
+              help="A private task (docs/PRIVACY.md): each client's (epsilon, delta) budget for the whole run; "
+                   "the noise is calibrated to it [default: not private].")
+@click.option("--dp-delta", type=FiniteFloat(0, 0.01, low_open=True), default=SimulationConfig.dp_delta,
+              show_default=True, help="Private task: delta of the budget.")
+@click.option("--dp-clip", type=FiniteFloat(0, low_open=True), default=SimulationConfig.dp_clip, show_default=True,
+              help="Private task: L2 clip norm of a per-sample gradient.")
+@click.option("--dp-batch", type=click.IntRange(1, 4096), default=SimulationConfig.dp_batch, show_default=True,
+              help="Private task: expected batch (Poisson sampling over each client's records).")
 @click.option("--name", help="Task name [default: sim-<run id>].")
 @with_ledger_options
 @metrics_option
@@ -53,7 +62,8 @@ from wafl_sui.federation.config import ENGINES, EngineOptions, SimulationConfig
 @click.option("--quiet", is_flag=True, help="No progress messages or progress bar.")
 @friendly_errors
 def simulate_cmd(dataset, label_column, model, hidden, clients, rounds, rule, trim, alpha, lr, batch_size, local_steps,
-                 attackers, attack, seed, test_fraction, participants_per_round, name, network, ledger_file,
+                 attackers, attack, seed, test_fraction, participants_per_round, dp_epsilon, dp_delta, dp_clip,
+                 dp_batch, name, network, ledger_file,
                  metrics_file, report_dir, model_out, engine, ray_address, ray_workers, ray_num_cpus,
                  ray_object_store_mb, as_json, quiet) -> None:
     """Run a federation: N clients, R rounds, a real proof for every update, verified by the ledger.
@@ -65,7 +75,8 @@ def simulate_cmd(dataset, label_column, model, hidden, clients, rounds, rule, tr
     cfg = SimulationConfig(dataset=dataset, clients=clients, rounds=rounds, rule=rule, trim=trim, alpha=alpha,
                            lr=lr, batch_size=batch_size, local_steps=local_steps, attackers=attackers,
                            attack=attack, seed=seed, test_fraction=test_fraction, label_column=label_column,
-                           name=name, model=model, hidden=tuple(hidden), participants_per_round=participants_per_round)
+                           name=name, model=model, hidden=tuple(hidden), participants_per_round=participants_per_round,
+                           dp_epsilon=dp_epsilon, dp_delta=dp_delta, dp_clip=dp_clip, dp_batch=dp_batch)
     engine_opts = EngineOptions(engine, ray_address, ray_workers, ray_num_cpus, ray_object_store_mb)
     if engine == "ray":
         from wafl_sui.federation.ray_engine import require_ray
@@ -97,6 +108,10 @@ def _print_summary(s: dict[str, Any]) -> None:
     click.echo(f"updates accepted {s['updates_accepted']}, rejected {s['updates_rejected']}"
                + (f" {s['rejected_by_error']}" if s["rejected_by_error"] else "")
                + f"; proofs verified {s['proofs_verified']}")
+    if s.get("dp"):
+        d = s["dp"]
+        click.echo(f"private: epsilon {d['epsilon_spent']:.2f} spent of {d['epsilon']:.2f} (delta {d['delta']:g}) per client; "
+                   f"clip {d['clip']:g}, noise multiplier {d['noise_multiplier']:.3f}, sample rate {d['sample_rate']:.3f}")
     if s["attack"]:
         click.echo(f"attack: {s['attackers']} x {s['attack']}; forged updates accepted: {s['forged_accepted']}")
     click.echo(f"median proof {s['prove_seconds_median']} s, median verify {s['verify_seconds_median']} s, "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
@@ -87,7 +88,8 @@ class Client:
     """A participant with its own identity, private data and resident prover."""
 
     def __init__(self, identity: Any, dataset: Dataset, spec: StepSpec, keys: Keys, *, seed: int = 0,
-                 attack: Optional[str] = None, prover: Optional[Prover] = None, allow_dev_key: bool = False):
+                 attack: Optional[str] = None, prover: Optional[Prover] = None, allow_dev_key: bool = False,
+                 private_root: Optional[Path] = None):
         if attack is not None and attack not in ATTACKS:
             raise WaflError(f"unknown attack {attack!r}; choose one of {ATTACKS}")
         if len(dataset) == 0:
@@ -104,6 +106,10 @@ class Client:
         self._checked: set[str] = set()  # tasks checked with their manifest
         self._key_checked: set[str] = set()  # tasks whose key alone was checked
         self.allow_dev_key = allow_dev_key
+        self.private_root = private_root  # private tasks: where the registration secrets live (None: WAFL_HOME)
+        if spec.is_private and attack is not None:
+            raise WaflError("the simulated attacks are for ordinary tasks: a private task's batch and noise are "
+                            "drawn inside the proof, so there is nothing to poison or forge the same way")
 
     def close(self) -> None:
         self.prover.close()
@@ -132,6 +138,10 @@ class Client:
             return self._report(rnd, True, None, skipped="already submitted this round")
         if view.task_id not in self._checked:  # before registering: never join a task whose key we do not trust
             self.check_task(view, task_manifest.read(ledger, view.task_id))
+        if self.spec.is_private:
+            from wafl_sui.client.private_round import run_private_round
+
+            return run_private_round(self, ledger, view)
         if not view.is_registered(self.address):
             try:
                 ledger.register(self.identity, view.task_id)
@@ -182,6 +192,7 @@ class Client:
 
     def _report(self, rnd: int, accepted: bool, error: Optional[str], prove: float = 0.0, wit: float = 0.0,
                 submit: float = 0.0, verify: Optional[float] = None, norm: float = 0.0,
-                skipped: Optional[str] = None) -> RoundReport:
+                skipped: Optional[str] = None, batch_size: Optional[int] = None) -> RoundReport:
+        batch = self.spec.batch_size * self.spec.local_steps if batch_size is None else batch_size
         return RoundReport(self.address, rnd, accepted, error, prove, wit, submit, verify, norm,
-                           self.spec.batch_size * self.spec.local_steps, self.attack, skipped)
+                           batch, self.attack, skipped)

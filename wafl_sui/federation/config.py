@@ -42,6 +42,12 @@ class SimulationConfig:
     model: str = "linear"  # what `wafl_sui.models.resolve` takes: linear, mlp or FILE.py:FUNCTION
     hidden: tuple[int, ...] = ()  # --model mlp: the hidden widths (empty: models.DEFAULT_HIDDEN)
     participants_per_round: Optional[int] = None  # None: every client (all sampled each round)
+    # A private task (docs/PRIVACY.md): the (epsilon, delta) budget per client for the whole run,
+    # the clip norm and the expected Poisson batch. None: an ordinary task.
+    dp_epsilon: Optional[float] = None
+    dp_delta: float = 1e-5
+    dp_clip: float = 2.0
+    dp_batch: int = 64
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))  # a list from JSON too
@@ -75,6 +81,25 @@ class SimulationConfig:
                 f"got {self.participants_per_round}")
         if not 0 < self.test_fraction < 1:
             raise ConfigError(f"test fraction must be in (0, 1), got {self.test_fraction}")
+        if self.dp_epsilon is not None:
+            if not 0 < self.dp_epsilon <= 100:
+                raise ConfigError(f"--dp-epsilon must be in (0, 100], got {self.dp_epsilon}")
+            if not 0 < self.dp_delta < 0.01:
+                raise ConfigError(f"--dp-delta must be in (0, 0.01), got {self.dp_delta}")
+            if not self.dp_clip > 0:
+                raise ConfigError(f"--dp-clip must be > 0, got {self.dp_clip}")
+            if self.dp_batch < 1:
+                raise ConfigError(f"--dp-batch must be >= 1, got {self.dp_batch}")
+            if self.model != "linear" or self.local_steps != 1:
+                raise ConfigError("a private task proves the linear model's step (--model linear, --local-steps 1); "
+                                  "private MLP steps are not supported yet (docs/PRIVACY.md)")
+            if self.attack:
+                raise ConfigError("--attack simulates attacks on ordinary tasks; a private task draws its batch and "
+                                  "noise inside the proof (leave out --attack, or --dp-epsilon)")
+
+    @property
+    def private(self) -> bool:
+        return self.dp_epsilon is not None
 
     @property
     def rule_id(self) -> int:
@@ -112,6 +137,9 @@ class SimulationConfig:
             d["hidden"] = list(self.hidden)
         if d["participants_per_round"] is None:  # the default: runs of earlier versions keep their key
             del d["participants_per_round"]
+        if not self.private:  # an ordinary run keeps the key it had before private tasks
+            for k in ("dp_epsilon", "dp_delta", "dp_clip", "dp_batch"):
+                del d[k]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
