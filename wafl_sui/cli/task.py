@@ -12,6 +12,7 @@ import click
 from wafl_sui.errors import WaflError
 from wafl_sui.cli.chain import key_option, load_identity, tx_opts, unsigned_builder, with_tx_options
 from wafl_sui.cli.config_file import config_option, for_task_create
+from wafl_sui.cli.privacy_options import private_spec, with_privacy_options
 from wafl_sui.cli.common import (
     FiniteFloat, allow_dev_key_option, emit, friendly_errors, ledger_spec, progress_printer, with_ledger_options,
 )
@@ -112,6 +113,7 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
               help="Trimmed mean: fraction dropped at each end.")
 @click.option("--allowlist", is_flag=True, help="Only addresses the admin adds may submit (default: open).")
 @click.option("--name", help="A name to find the task by.")
+@with_privacy_options
 @with_ledger_options
 @key_option
 @with_tx_options
@@ -122,7 +124,8 @@ def check_cmd(task, network, ledger_file, allow_dev_key, as_json, quiet) -> None
 @click.option("--quiet", is_flag=True)
 @friendly_errors
 def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum, rounds, round_duration_s, grace_s, rule, trim,
-               allowlist, name, network, ledger_file, key, created_id, as_json, quiet, **kw) -> None:
+               allowlist, name, dp_epsilon, dp_delta, dp_clip, dp_batch, dp_records, network, ledger_file, key,
+               created_id, as_json, quiet, **kw) -> None:
     """Create a task: the dataset's spec and model (--model; the linear model starts from zeros, an
     MLP from its seeded initial weights), the circuit's verifying key, the rules."""
     from wafl_sui import protocol
@@ -142,7 +145,8 @@ def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum
     raw = datasets.load_raw(dataset, label_column)
     flax_model = models.resolve(model, tuple(hidden) or None, datasets.spec_for(raw, **_overrides(overrides)),
                                  seed=seed)
-    spec = flax_model.spec
+    # a private task (--dp-epsilon): the expected batch, the calibrated noise, a budget of `rounds` updates
+    spec, dp_params = private_spec(flax_model.spec, dp_epsilon, dp_delta, dp_clip, dp_batch, dp_records, rounds)
     rid = protocol.AGGREGATION_RULES[RULE_ALIASES[rule]]
     agg = AggregationRule(rid, int(round(trim * protocol.BPS)) if rule == "trimmed-mean" else 0)
     # every size limit before any work: the circuit's bounds and size, the gas budget
@@ -158,6 +162,9 @@ def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum
     if created_id is not None and unsigned is None:
         raise click.UsageError("--task-id goes with --serialize-unsigned-transaction (the set_manifest of a task "
                                "created by a transaction signed elsewhere)")
+    if unsigned is not None and dp_params is not None:
+        raise click.UsageError("a private task is created online (its set_privacy transaction has no offline "
+                               "form yet): leave out --serialize-unsigned-transaction")
     signer = load_identity(key) if unsigned is None else None
     keys = ensure_keys(spec, progress=progress_printer(quiet))
     # the data contract records the circuit's identity and how its key was made (checked by clients)
@@ -178,12 +185,25 @@ def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         ref = ledger.create_task(signer, spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)
         ledger.set_manifest(signer, ref.task_id, contract_bytes)
+        if dp_params is not None:  # before anyone registers: the contract refuses it later
+            ledger.set_privacy(signer, ref.task_id, dp_params)
     emit({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id, "name": ref.name, "spec": spec.to_dict(),
+          "dp": None if dp_params is None else _dp_json(dp_params, spec),
           "architecture": spec.architecture(), "setup": keys.setup.kind, "manifest_hash": str(contract.hash),
           "classes": list(contract.class_names), "features": list(contract.feature_names)}, as_json,
          lambda o: click.echo(f"created task {o['task_id']} (admin cap {o['admin_cap_id']})"
                               + (f", name {o['name']}" if o["name"] else "")
                               + f"; its data contract: {len(o['features'])} features, classes {o['classes']}"))
+
+
+def _dp_json(params, spec) -> dict:
+    from wafl_sui.client import privacy_accounting
+
+    info = privacy_accounting.describe(params, spec.num_weights, params.max_contributions,
+                                       feature_frac_bits=spec.feature_frac_bits)
+    return {"epsilon": params.target_epsilon, "delta": params.target_delta, "clip": info["clip"],
+            "noise_multiplier": round(info["noise_multiplier"], 4), "sample_rate": round(params.sample_rate, 4),
+            "max_contributions": params.max_contributions}
 
 
 def _overrides(items: tuple[str, ...]) -> dict[str, int]:

@@ -20,7 +20,6 @@ from wafl_sui.client import private_data
 from wafl_sui.client.private_data import Registration
 from wafl_sui.errors import WaflError
 from wafl_sui.protocol import ProtocolError, StepSpec
-from wafl_sui.protocol.dp_step import private_step
 from wafl_sui.toolchain import wafl_home
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ def prove_private(prover: Any, spec: StepSpec, view: Any, reg: Registration, sen
     from wafl_sui.zk import dp_circuit, sui_bytes
 
     old = [protocol.decode_signed(u, spec.weight_bits) for u in view.model]
-    step = private_step(old, reg.features, reg.labels, reg.n, reg.seed, view.randomness, view.lr_q, spec)
+    step = protocol.dp_step.private_step(old, reg.features, reg.labels, reg.n, reg.seed, view.randomness, view.lr_q, spec)
     inputs = dp_circuit.private_inputs(spec, old, reg.features, reg.labels, reg.n, reg.salt, reg.seed,
                                        view.randomness, task_id=view.task_id, sender=sender, round_=view.round,
                                        lr_q=view.lr_q)

@@ -86,6 +86,26 @@ def _identities(d: Path, clients: int) -> tuple[Any, list[Path]]:
     return Identity.from_file(paths[0]), paths[1:]
 
 
+def private_params(cfg: SimulationConfig, spec: Any) -> Any:
+    """A private run's DpParams: records = the largest client's rows, the expected batch
+    `dp_batch`, clip `dp_clip`, and noise calibrated so that `rounds` updates of a client spend
+    at most its (dp_epsilon, dp_delta)."""
+    from wafl_sui.client import privacy_accounting
+    from wafl_sui.federation.worker import partitions
+
+    records = max(len(p) for p in partitions(cfg))
+    if cfg.dp_batch >= records:
+        raise SimulationError(f"--dp-batch {cfg.dp_batch} must be below the records of a client ({records}): "
+                              "Poisson sampling takes each record with probability batch / records")
+    try:
+        return privacy_accounting.calibrate(
+            target_epsilon=cfg.dp_epsilon, target_delta=cfg.dp_delta, steps=cfg.rounds, records=records,
+            clip=cfg.dp_clip, clip_frac_bits=protocol.privacy.DEFAULT_CLIP_FRAC_BITS, feature_frac_bits=spec.feature_frac_bits,
+            d=spec.num_weights, expected_batch=cfg.dp_batch)
+    except ProtocolError as e:
+        raise SimulationError(f"private task: {e}") from None
+
+
 def _median(xs: list[float]) -> Optional[float]:
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -120,13 +140,18 @@ class Simulation:
         self.scaling = datasets.scaling_for(self.train_raw)
         self.train = datasets.to_dataset(self.train_raw, self.scaling)
         self.test = datasets.to_dataset(self.test_raw, self.scaling)
-        base = datasets.spec_for(self.train_raw, batch_size=cfg.batch_size, local_steps=cfg.local_steps)
+        batch = cfg.dp_batch if cfg.private else cfg.batch_size
+        base = datasets.spec_for(self.train_raw, batch_size=batch, local_steps=cfg.local_steps)
         from wafl_sui import models
         from wafl_sui.zk.circuit import check_size
 
         # the model (--model linear|mlp|FILE.py:FN): its spec and its initial weights (seeded)
         self.model = models.resolve(cfg.model, cfg.hidden, base, seed=cfg.seed)
         self.spec = self.model.spec
+        self.dp_params = None
+        if cfg.private:  # the noise calibrated to the budget over the run's rounds (docs/PRIVACY.md)
+            self.dp_params = private_params(cfg, self.spec)
+            self.spec = self.spec.with_privacy(self.dp_params)
         # every size limit before any compiling: the circuit's bounds and size, the gas budget
         check_size(self.spec)
         protocol.budget.check_task_budget(self.spec.num_weights, AggregationRule(cfg.rule_id, cfg.trim_bps), cfg.quorum)
@@ -175,6 +200,8 @@ class Simulation:
         contract = task_manifest.fit(self.train_raw, self.spec, cfg.label_column, self.scaling,
                                      circuit=circuit_identity(ensure_keys(self.spec)))
         ledger.set_manifest(admin, ref.task_id, contract.to_bytes())
+        if self.dp_params is not None:  # before any registration: the contract refuses it later
+            ledger.set_privacy(admin, ref.task_id, self.dp_params)
         (self.dir / "run.json").write_text(json.dumps({"task_id": ref.task_id, "admin_cap_id": ref.admin_cap_id,
                                                        "ledger": self.ledger_spec, "config": cfg.to_dict()}, indent=1))
         self.say(f"created task {ref.task_id} ({self.architecture_name()}, {cfg.rule}, quorum {cfg.quorum}, "
@@ -287,7 +314,7 @@ class Simulation:
         self.say("the simulated clients accept the task's key as `--allow-dev-key` would: the simulator made or "
                  "loaded it here (a development key is single-party: for tests and demos only)")
         self._host(host.start)
-        self._register(ledger, view)
+        self._register(ledger, view, host)
         history = ledger.events(view.task_id)
         seq = max((e.seq for e in history), default=-1)
         store.record_events(view.task_id, self.network, [self._event(e) for e in history])
@@ -341,10 +368,21 @@ class Simulation:
         finally:
             bar.close()
 
-    def _register(self, ledger: Ledger, view: Any) -> None:
-        """Register every simulated client for the task (the simulator holds their key files)."""
+    def _register(self, ledger: Ledger, view: Any, engine: ClientEngine) -> None:
+        """Register every simulated client for the task (the simulator holds their key files). On a
+        private task each client registers itself (its data and seed commitments), before the first
+        round opens: the engine runs every client once."""
         from wafl_sui.ledger.identity import Identity
 
+        if self.spec.is_private:
+            missing = [i for i, p in enumerate(self.key_files)
+                       if ledger.private_registration(view.task_id, Identity.from_file(p).address) is None]
+            if missing:
+                self.say(f"{len(missing)} client(s) register their data and seed commitments ...")
+                for r in self._host(lambda: engine.run_clients(view.task_id, missing, view.round)):
+                    if r.get("error") and not r.get("accepted"):
+                        raise SimulationError(f"client {r['client']} could not register: {r.get('skipped') or r['error']}")
+            return
         for path in self.key_files:
             ident = Identity.from_file(path)
             if ident.address not in view.registered:
@@ -449,7 +487,23 @@ class Simulation:
             "prove_seconds_median": _round(_median([c.get("prove_seconds") for c in contrib])),
             "verify_seconds_median": _round(_median([c.get("verify_seconds") for c in contrib])),
             "finished": view.finished, "engine": self.engine_info or {"engine": self.engine_options.engine},
+            "dp": self._dp_summary(list(_count(c["client"] for c in contrib if c["accepted"]).values())),
         }
+
+    def _dp_summary(self, contributions: list[int]) -> Optional[dict]:
+        """A private run's `dp` entry: the task's budget and parameters, and the epsilon spent by
+        the client that contributed most (the accountant over its accepted updates)."""
+        if self.dp_params is None:
+            return None
+        from wafl_sui.client import privacy_accounting
+
+        p, d = self.dp_params, self.spec.num_weights
+        spent = max(contributions, default=0)
+        info = privacy_accounting.describe(p, d, max(spent, 1), feature_frac_bits=self.spec.feature_frac_bits)
+        return {"epsilon": p.target_epsilon, "delta": p.target_delta, "clip": info["clip"],
+                "noise_multiplier": round(info["noise_multiplier"], 4), "sample_rate": round(p.sample_rate, 4),
+                "epsilon_spent": round(info["epsilon"], 4) if spent else 0.0, "updates_per_client_max": spent,
+                "max_contributions": p.max_contributions, "noise_sigma0": p.noise_sigma0, "noise_k": p.noise_k}
 
     def _export(self, ledger: Ledger, view: Any, model_file: Optional[Path]) -> Path:
         from wafl_sui.client.export import export_model

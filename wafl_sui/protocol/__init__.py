@@ -1,8 +1,8 @@
 """The WaFL protocol: the one definition the circuit, the client and the Move package agree on.
 
 One module per Move module of `move/sources`, with the same name and the same functions:
-`spec`, `codec`, `commitment`, `rules`, `round`, `participants`, `budget`, `events`, `task`; plus `step` (the proven training step,
-twin of the circuit), `poseidon` (Sui's `poseidon_bn254`) and `errors` (the shared error
+`spec`, `codec`, `commitment`, `rules`, `round`, `participants`, `budget`, `events`, `task`, `privacy`; plus `step` (the proven training step,
+twin of the circuit), `dp_step` and `dp_noise` (the private step and its sampler), `poseidon` (Sui's `poseidon_bn254`) and `errors` (the shared error
 names). Everything is pure integer arithmetic on Python ints; docs/PROTOCOL.md writes each
 rule down and the tests check the circuit, the JAX path and the Move package against it.
 The public names are re-exported here, and this facade is the one way in: code outside
@@ -40,7 +40,8 @@ from wafl_sui.protocol.step import (
     round_carried, train_step,
 )
 from wafl_sui.protocol import (  # noqa: E402  (the submodules: protocol.task.create_task, ...)
-    budget, codec, commitment, errors, events, manifest, participants, poseidon, round, rules, spec, step, task,
+    budget, codec, commitment, dp_noise, dp_step, errors, events, manifest, participants, poseidon, privacy, round,
+    rules, spec, step, task,
 )
 from wafl_sui.protocol.task import TaskState
 
@@ -49,6 +50,7 @@ PROTOCOL_VERSION = 1
 __all__ = [
     # submodules (one per Move module, plus step, poseidon, errors)
     "budget", "codec", "commitment", "errors", "events", "manifest", "participants", "poseidon", "round", "rules", "spec", "step", "task",
+    "privacy", "dp_step", "dp_noise",
     # codec
     "CONTEXT_DOMAIN", "G1_BYTES", "G2_BYTES", "GT_BYTES", "MAX_PUBLIC_INPUTS", "PACK_BITS", "PROOF_BYTES",
     "PUBLIC_INPUT_BYTES", "PUBLIC_INPUTS", "VK_HEADER_BYTES", "address_bytes", "address_limbs",

@@ -33,6 +33,9 @@ MAX_RECORDS = 4096
 MAX_NOISE_TAIL = 1024
 MAX_CLIP_FACTOR_BITS = 16
 SAMPLE_BITS = 64  # a Poisson key and a noise uniform are 64-bit limbs of the PRF stream
+# The clipped errors' resolution that `wafl simulate` and `wafl task create` choose: 1/16
+# (clip_q = clip * 2^(4 + KX)); the sampler's cost does not depend on it, the noise's scale does.
+DEFAULT_CLIP_FRAC_BITS = 4
 
 
 @dataclass(frozen=True)
