@@ -16,7 +16,7 @@ from wafl_sui.cli.common import friendly_errors, metrics_option, watched_store, 
 from wafl_sui.metrics import display
 
 DETAIL_KEYS = ("task_id", "network", "name", "state", "deadline", "model", "latest_accuracy", "latest_loss",
-               "accepted", "rejected", "clients", "errors", "prove_seconds_median", "verify_seconds_median")
+               "accepted", "rejected", "clients", "errors", "prove_seconds_median", "verify_seconds_median", "privacy")
 
 
 def _state(status: dict[str, Any], max_rounds: int | None) -> str:
@@ -35,6 +35,10 @@ def _detail(summary: dict[str, Any], now_ms: int) -> dict[str, Any]:
     out["state"] = _state(st, max_rounds)
     out["deadline"] = ("–" if st.get("finished") or st.get("deadline_ms") is None
                        else display.when(st["deadline_ms"], now_ms))
+    dp = st.get("privacy")
+    out["privacy"] = (None if not dp else
+                      f"epsilon {dp['epsilon_spent_max']:.2f} spent of {dp['epsilon']:.2f} (delta {dp['delta']:g}) "
+                      f"by the client that spent most; at most {dp['max_updates']} updates a client")
     r = summary.get("latest_round_evaluated")
     out["model"] = ("not evaluated yet" if r is None else f"accuracy of the model of round {r}")
     return out

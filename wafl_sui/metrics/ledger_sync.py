@@ -11,6 +11,7 @@ come from the participants that record them in the same store.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable, Optional
 
 from wafl_sui.metrics import query
@@ -22,6 +23,28 @@ def status_of(view: Any) -> dict[str, Any]:
     return {"round": view.round, "deadline_ms": view.deadline_ms, "finished": view.finished,
             "num_updates": view.num_updates, "quorum": view.round_rules.quorum,
             "max_rounds": view.round_rules.max_rounds, "open": view.open}
+
+
+@lru_cache(maxsize=256)
+def _epsilon(params: Any, d: int, steps: int) -> float:
+    from wafl_sui.client import privacy_accounting
+
+    return privacy_accounting.epsilon(params, d, steps) if steps else 0.0
+
+
+def privacy_of(ledger: Any, view: Any) -> Optional[dict[str, Any]]:
+    """A private task's budget and what each registered client spent of it (the accountant over
+    its accepted updates, which the ledger counts); None for an ordinary task."""
+    reader = getattr(ledger, "privacy", None)
+    params = reader(view.task_id) if reader is not None else None
+    if params is None:
+        return None
+    d = view.spec.num_weights
+    counts = {a: ledger.contributions(view.task_id, a) for a in view.registered}
+    spent = {a: round(_epsilon(params, d, n), 4) for a, n in counts.items()}
+    return {"epsilon": params.target_epsilon, "delta": params.target_delta, "max_updates": params.max_contributions,
+            "sample_rate": round(params.sample_rate, 4),
+            "epsilon_spent_max": max(spent.values(), default=0.0), "epsilon_spent": spent, "updates": counts}
 
 
 def rules_of(view: Any) -> dict[str, Any]:
@@ -59,6 +82,9 @@ def sync_task(store: MetricsStore, ledger: Any, task: str, *, name: Optional[str
     except query.TaskNotFound:
         recorded = None
     status = status_of(view)
+    dp = privacy_of(ledger, view)
+    if dp is not None:
+        status["privacy"] = dp
     if recorded is not None:
         if any(recorded.get(k) != v for k, v in status.items()):  # a write only when something changed
             store.update_status(view.task_id, network, status)
