@@ -1,0 +1,124 @@
+"""The client's side of a private task: its registration secrets, the checks before any work, and
+the options that make a task private."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from wafl_sui.cli import main as cli
+from wafl_sui.client import private_data
+from wafl_sui.client.data import Dataset
+from wafl_sui.federation.config import ConfigError, SimulationConfig
+from wafl_sui.protocol import StepSpec, privacy
+from wafl_sui.protocol.privacy import DpParams
+
+PARAMS = DpParams(records=12, clip_frac_bits=4, clip_q=64, clip_factor_bits=8, noise_sigma0=2, noise_tail=8,
+                  noise_k=1, sample_threshold=1 << 62)
+SPEC = StepSpec(features=4, classes=3, batch_size=3, privacy=PARAMS)
+
+
+def _data(n: int, seed: int = 0) -> Dataset:
+    rng = np.random.default_rng(seed)
+    return Dataset(rng.uniform(-1, 1, (n, 4)), rng.integers(0, 3, n), 3, "toy")
+
+
+def test_registration_round_trip_keeps_secrets_private(tmp_path):
+    ds = _data(10)
+    path = tmp_path / "reg.json"
+    reg = private_data.load_or_create(path, ds, SPEC, "0xtask")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    body = json.loads(path.read_text())
+    assert "features" not in body and "labels" not in body  # the data itself is never written there
+    again = private_data.load_or_create(path, ds, SPEC, "0xtask")
+    assert again == reg
+    assert reg.n == 10 and len(reg.features) == PARAMS.records
+    assert reg.features[10:] == [[0] * 4] * 2 and reg.labels[10:] == [[1, 0, 0]] * 2  # padding rows
+    assert reg.seed_commitment() == privacy.seed_commitment(reg.seed)
+
+
+def test_commitment_hides_and_depends_on_every_record(tmp_path):
+    ds = _data(10)
+    a = private_data.create(ds, SPEC)
+    b = private_data.build(ds, SPEC, a.rows, a.salt + 1, a.seed)
+    assert a.data_commitment(SPEC) != b.data_commitment(SPEC)  # the salt hides
+    x = ds.x.copy()
+    x[3, 1] = -x[3, 1] if abs(x[3, 1]) > 0.2 else 0.9
+    c = private_data.build(Dataset(x, ds.y, 3), SPEC, a.rows, a.salt, a.seed)
+    assert a.data_commitment(SPEC) != c.data_commitment(SPEC)
+
+
+def test_changed_data_is_refused_before_any_proof(tmp_path):
+    ds = _data(10)
+    path = tmp_path / "reg.json"
+    private_data.load_or_create(path, ds, SPEC, "0xtask")
+    y = ds.y.copy()
+    y[0] = (y[0] + 1) % 3
+    with pytest.raises(private_data.PrivateDataError, match="no longer matches"):
+        private_data.load(path, Dataset(ds.x, y, 3), SPEC, "0xtask")
+    with pytest.raises(private_data.PrivateDataError, match="not 0xother"):
+        private_data.load(path, ds, SPEC, "0xother")
+    path.write_text("{not json")
+    with pytest.raises(private_data.PrivateDataError, match="cannot read"):
+        private_data.load(path, ds, SPEC, "0xtask")
+
+
+def test_more_records_than_the_task_takes_registers_a_fixed_subset(tmp_path):
+    ds = _data(30)
+    reg = private_data.create(ds, SPEC)
+    assert reg.n == PARAMS.records and len(set(reg.rows)) == PARAMS.records
+    assert private_data.build(ds, SPEC, reg.rows, reg.salt, reg.seed) == reg
+
+
+def test_ledger_commitments_must_be_ours():
+    reg = private_data.create(_data(5), SPEC)
+    private_data.check_registered(reg, SPEC, (reg.data_commitment(SPEC), reg.seed_commitment()))
+    with pytest.raises(private_data.PrivateDataError, match="other commitments"):
+        private_data.check_registered(reg, SPEC, (reg.data_commitment(SPEC), reg.seed_commitment() + 1))
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(model="mlp"), "linear model"),
+    (dict(local_steps=2), "linear model"),
+    (dict(attackers=1, attack="label-flip"), "--attack"),
+    (dict(dp_delta=0.5), "--dp-delta"),
+    (dict(dp_clip=0.0), "--dp-clip"),
+])
+def test_private_simulation_options_are_checked(kw, match):
+    with pytest.raises(ConfigError, match=match):
+        SimulationConfig(dp_epsilon=3.0, **kw)
+
+
+def test_private_run_key_differs_and_ordinary_key_is_unchanged():
+    plain = SimulationConfig()
+    assert SimulationConfig(dp_clip=5.0).run_key() == plain.run_key()  # dp fields ignored unless private
+    assert SimulationConfig(dp_epsilon=3.0).run_key() != plain.run_key()
+    assert SimulationConfig(dp_epsilon=3.0).run_key() != SimulationConfig(dp_epsilon=8.0).run_key()
+
+
+def test_private_spec_round_trips_and_keeps_only_circuit_constants():
+    full = DpParams(*PARAMS.circuit_constants(), target_epsilon_milli=3000, target_delta_pico=10, max_contributions=7)
+    spec = StepSpec(features=4, classes=3, batch_size=3, privacy=full)
+    assert spec.privacy == PARAMS  # the budget is not part of the circuit
+    assert StepSpec.from_dict(spec.to_dict()) == spec
+    assert "privacy" not in spec.move_fields()
+    assert "privacy" not in StepSpec(features=4, classes=3).to_dict()  # ordinary specs hash as before
+    from wafl_sui.protocol import ProtocolError
+
+    with pytest.raises(ProtocolError, match="linear model"):
+        StepSpec(features=4, classes=3, hidden=(4,), privacy=PARAMS)
+
+
+def test_cli_dp_options_errors_before_any_work(tmp_path):
+    r = CliRunner().invoke(cli, ["task", "create", "--dataset", "iris", "--dp-epsilon", "3",
+                                 "--ledger", str(tmp_path / "l.db")])
+    assert r.exit_code != 0 and "--dp-records" in r.output
+    r = CliRunner().invoke(cli, ["task", "create", "--dataset", "iris", "--dp-records", "30",
+                                 "--ledger", str(tmp_path / "l.db")])
+    assert r.exit_code != 0 and "needs --dp-epsilon" in r.output
+    r = CliRunner().invoke(cli, ["simulate", "--dataset", "iris", "--dp-epsilon", "3", "--model", "mlp"])
+    assert r.exit_code != 0 and "linear model" in r.output and "Traceback" not in r.output
