@@ -48,3 +48,52 @@ def sample_noise(u: int, table: tuple[int, ...]) -> int:
         raise ProtocolError("EValueOutOfBounds", f"a noise uniform is a 64-bit value, got {u}")
     tail = (len(table) - 2) // 2
     return bisect.bisect_right(table, u) - 1 - tail
+
+
+def base_pmf(table: tuple[int, ...]) -> list[int]:
+    """The exact pmf of a base sample, as numerators over 2^64: entry j is P(sample = j - tail) *
+    2^64 = cum[j+1] - cum[j]. The entries sum to 2^64 exactly."""
+    return [table[j + 1] - table[j] for j in range(len(table) - 1)]
+
+
+def coordinate_pmf(table: tuple[int, ...], k: int) -> tuple[int, list[int]]:
+    """The exact pmf of one coordinate's noise z1 + k * z2 (z1, z2 independent base samples), as
+    (lowest value, numerators over 2^128): entry i is P(Z = lowest + i) * 2^128. The entries sum
+    to 2^128 exactly."""
+    import numpy as np
+
+    k = int(k)
+    if k < 1:
+        raise ProtocolError("EInvalidPrivacy", f"noise_k must be >= 1, got {k}")
+    p = base_pmf(table)
+    tail = (len(table) - 2) // 2
+    width = 2 * tail  # the base support is [-tail, tail]: 2*tail + 1 values
+    lowest = -tail * (1 + k)
+    out = np.zeros(width * (1 + k) + 1, dtype=object)
+    out[:] = 0
+    base = np.array(p, dtype=object)
+    for j2, c2 in enumerate(p):  # z2 = j2 - tail shifts z1's pmf by k * z2
+        start = k * j2
+        out[start:start + width + 1] += c2 * base
+    return lowest, [int(v) for v in out]
+
+
+def max_tail(sigma0: int) -> int:
+    """The longest tail whose table has no empty interval at 64-bit resolution (about
+    sigma0 * sqrt(2 (64 ln 2 - ln(sigma0 sqrt(2 pi))))), capped at MAX_NOISE_TAIL."""
+    import math
+
+    from wafl_sui.protocol.privacy import MAX_NOISE_TAIL
+
+    sigma0 = int(sigma0)
+    if sigma0 < 1:
+        raise ProtocolError("EInvalidPrivacy", f"noise_sigma0 must be >= 1, got {sigma0}")
+    room = 2 * (SAMPLE_BITS * math.log(2) - math.log(sigma0 * math.sqrt(2 * math.pi)))
+    tail = min(MAX_NOISE_TAIL, int(sigma0 * math.sqrt(max(room, 1.0))) + 2)
+    while tail > sigma0:
+        try:
+            noise_table(sigma0, tail)
+            return tail
+        except ProtocolError:
+            tail -= 1
+    return sigma0
