@@ -204,11 +204,17 @@ def epsilon(params: DpParams, d: int, steps: int) -> float:
     def ok(eps: float) -> bool:
         return _ideal_delta(params.sample_rate, z, steps, eps) + steps * e * (1 + math.exp(eps)) <= delta
 
-    hi = max(lo, 1e-6)
+    # total delta(eps) = delta_rdp(eps) (falling) + steps eta (1 + e^eps) (rising): search upward
+    # from the ideal's epsilon, no further than where the sampler's share alone reaches delta
+    cap = math.log(delta / (steps * e) - 1) if e > 0 else math.inf
+    hi, step = lo, max(1e-9, 1e-4 * lo)
     while not ok(hi):
-        hi *= 2
-        if hi > 1e4:
-            raise _bad(f"no epsilon below 1e4 reaches delta {delta:g}: add noise or take fewer steps")
+        hi += step
+        step *= 2
+        if hi > cap:
+            raise _bad(f"no epsilon reaches delta {delta:g}: the sampler's distance from the ideal noise ({e:.3g} "
+                       f"per step) over {steps} steps is too large; use a larger noise_sigma0, k <= "
+                       f"{SMOOTHING_RATIO} * noise_sigma0, or fewer steps")
     while hi - lo > 1e-9 * max(hi, 1e-9):
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if ok(mid) else (mid, hi)
