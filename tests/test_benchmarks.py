@@ -28,6 +28,7 @@ SMOKE = {
     "bench_mlp": ([pytest.mark.slow], ["bench_mlp"]),
     "bench_ray": ([pytest.mark.slow], ["bench_ray"]),  # three proven runs on iris (local, Ray at 1 and 2 CPUs)
     "bench_sybil": ([pytest.mark.slow], ["bench_sybil"]),  # 2 rounds of real proofs on iris
+    "bench_dp": ([pytest.mark.slow], ["bench_dp"]),  # ~10 s: float DP-SGD, the attack, one integer private round
 }
 
 

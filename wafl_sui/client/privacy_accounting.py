@@ -47,6 +47,7 @@ The argument, in three parts.
    smallest eps whose total delta is within the task's target delta.
 
 API: `epsilon(params, d, steps)`, `max_steps(params, d)`, `calibrate(...)`, `describe(...)`,
+`multiplier_for(q, steps, target_eps, delta)`, `ideal_epsilon(q, z, steps, delta)`,
 `noise_tv(sigma0, tail, k)`, `limb_tv()`, `sigma_eff(params)`, `noise_multiplier(params)`.
 """
 
@@ -248,7 +249,7 @@ def max_steps(params: DpParams, d: int, limit: int = 1 << 20) -> int:
     return lo
 
 
-def _multiplier_for(q: float, steps: int, target_eps: float, delta: float) -> float:
+def multiplier_for(q: float, steps: int, target_eps: float, delta: float) -> float:
     """The smallest noise multiplier (to 1e-4) meeting target_eps at delta over steps."""
     lo, hi = 0.3, 1.0
     while ideal_epsilon(q, hi, steps, delta) > target_eps:
@@ -287,7 +288,7 @@ def calibrate(*, target_epsilon: float, target_delta: float, steps: int, records
     threshold = round(q * (1 << SAMPLE_BITS))
     q = threshold / (1 << SAMPLE_BITS)
     # a little of delta is left for the sampler's share
-    z = _multiplier_for(q, steps, target_epsilon, target_delta * (1 - 2 * NEGLIGIBLE))
+    z = multiplier_for(q, steps, target_epsilon, target_delta * (1 - 2 * NEGLIGIBLE))
     sigma = z * clip_q
     base = dict(records=records, clip_frac_bits=clip_frac_bits, clip_q=clip_q, clip_factor_bits=clip_factor_bits,
                 sample_threshold=threshold, target_epsilon_milli=math.floor(target_epsilon * 1000),
