@@ -62,7 +62,7 @@ import numpy as np
 from dp_accounting import dp_event
 from dp_accounting.rdp import rdp_privacy_accountant as rdp
 
-from wafl_sui.protocol import FIELD_MODULUS, ProtocolError, dp_noise, privacy
+from wafl_sui.protocol import FIELD_MODULUS, ProtocolError, dp_noise, dp_step, privacy
 
 DpParams = privacy.DpParams
 SAMPLE_BITS = privacy.SAMPLE_BITS
@@ -73,7 +73,7 @@ MAX_ORDER = 256
 ORDERS = tuple(range(2, MAX_ORDER + 1))
 SMOOTHING_RATIO = 0.68  # k <= SMOOTHING_RATIO * sigma0 keeps TV_coord negligible (measured by noise_tv)
 NEGLIGIBLE = 1e-3  # calibrate: the sampler's share of delta at most this fraction of the target
-R_MAX = FIELD_MODULUS >> 192
+R_MAX = dp_step.R_MAX  # the PRF block bound of the private step
 
 
 def _bad(msg: str) -> ProtocolError:
