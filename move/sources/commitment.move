@@ -31,6 +31,9 @@ public(package) fun tree16(leaves: vector<u256>): u256 {
     poseidon_bn254(&level)
 }
 
+/// Poseidon of 1..16 field elements (`protocol.poseidon.poseidon`).
+public(package) fun poseidon(inputs: &vector<u256>): u256 { poseidon_bn254(inputs) }
+
 /// Commitment of a model: tree16 Poseidon of its offset-encoded weights packed with
 /// `codec::pack(weights, weight_bits)` (`protocol.model_commitment_encoded`). A submitted
 /// update is packed once, while it is validated (`spec::pack_weights`), and hashed with `tree16`.

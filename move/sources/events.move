@@ -3,6 +3,7 @@
 module wafl::events;
 
 use sui::event;
+use wafl::privacy::DpParams;
 use wafl::round::RoundRules;
 use wafl::rules::AggregationRule;
 use wafl::spec::StepSpec;
@@ -32,6 +33,34 @@ public struct ManifestSet has copy, drop {
     task_id: ID,
     manifest_hash: u256,
     size: u64,
+}
+
+/// The task's admin made the task private (docs/PRIVACY.md): its `DpParams`, field for field,
+/// and `params_hash` (Poseidon of the circuit's constants).
+public struct PrivacySet has copy, drop {
+    task_id: ID,
+    records: u64,
+    clip_frac_bits: u64,
+    clip_q: u64,
+    clip_factor_bits: u64,
+    noise_sigma0: u64,
+    noise_tail: u64,
+    noise_k: u64,
+    sample_threshold: u64,
+    target_epsilon_milli: u64,
+    target_delta_pico: u64,
+    max_contributions: u64,
+    params_hash: u256,
+}
+
+/// A participant registered for a private task with its data and seed commitments; its updates
+/// count from `first_round` on.
+public struct PrivateRegistered has copy, drop {
+    task_id: ID,
+    participant: address,
+    data_commitment: u256,
+    seed_commitment: u256,
+    first_round: u64,
 }
 
 /// A participant registered for the task, locking `deposit` MIST; `num_registered` counts the
@@ -328,4 +357,32 @@ public(package) fun emit_task_migrated(task_id: ID, from_version: u64, to_versio
 
 public(package) fun emit_manifest_set(task_id: ID, manifest_hash: u256, size: u64) {
     event::emit(ManifestSet { task_id, manifest_hash, size });
+}
+
+public(package) fun emit_privacy_set(task_id: ID, p: &DpParams, params_hash: u256) {
+    event::emit(PrivacySet {
+        task_id,
+        records: p.records(),
+        clip_frac_bits: p.clip_frac_bits(),
+        clip_q: p.clip_q(),
+        clip_factor_bits: p.clip_factor_bits(),
+        noise_sigma0: p.noise_sigma0(),
+        noise_tail: p.noise_tail(),
+        noise_k: p.noise_k(),
+        sample_threshold: p.sample_threshold(),
+        target_epsilon_milli: p.target_epsilon_milli(),
+        target_delta_pico: p.target_delta_pico(),
+        max_contributions: p.max_contributions(),
+        params_hash,
+    });
+}
+
+public(package) fun emit_private_registered(
+    task_id: ID,
+    participant: address,
+    data_commitment: u256,
+    seed_commitment: u256,
+    first_round: u64,
+) {
+    event::emit(PrivateRegistered { task_id, participant, data_commitment, seed_commitment, first_round });
 }

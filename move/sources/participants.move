@@ -11,6 +11,7 @@ module wafl::participants;
 
 use std::hash;
 use std::bcs;
+use sui::table::Table;
 
 #[error]
 const EAlreadyRegistered: vector<u8> = b"The sender is already registered for this task (or holds a deposit: leave first)";
@@ -92,4 +93,18 @@ public(package) fun draw(seed: &vector<u8>, i: u64, m: u64): u64 {
         x = (x << 8) | (h[b] as u128);
     };
     ((x % (m as u128)) as u64)
+}
+
+/// The participants a round is sampled from: the registered ones (on a closed task, those
+/// still on the allowlist), in registration order (`protocol.participants.pool`).
+public(package) fun pool(registered: &vector<address>, open: bool, allowlist: &Table<address, bool>): vector<address> {
+    if (open) return *registered;
+    let mut pool = vector[];
+    let mut i = 0;
+    while (i < registered.length()) {
+        let p = registered[i];
+        if (allowlist.contains(p)) pool.push_back(p);
+        i = i + 1;
+    };
+    pool
 }

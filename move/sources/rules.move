@@ -1,11 +1,14 @@
 /// Aggregation rules on offset-encoded u32 values, exactly as `protocol.fedavg`, `median`,
-/// `trimmed_mean` (floor semantics), and FedAvg's running sums. Pure: no objects, no hashing.
+/// `trimmed_mean` (floor semantics), and FedAvg's running sums. No hashing; only `update_slices`
+/// reads an object (the task's table of updates).
 ///
 /// The reference definitions sort every coordinate; here the median and the trimmed mean use a
 /// partial heap instead (median: about n/2 pops; trimmed mean: t pops from each end, none when
 /// t = 0), which gives the same values (the parity tests check it) at less gas.
 /// Users build a rule with the public constructor `new_aggregation`; the rest is internal.
 module wafl::rules;
+
+use sui::table::Table;
 
 #[error]
 const EInvalidAggregationRule: vector<u8> = b"Unknown aggregation rule, or trim_bps not in 0..4999";
@@ -264,4 +267,29 @@ fun sift_down(v: &mut vector<u64>, mut root: u64, end: u64) {
         v.swap(root, child);
         root = child;
     }
+}
+
+/// Coordinates [start, end) of every update of the round, in submitter order (the task's
+/// table of updates, one per submitter).
+public(package) fun update_slices(
+    updates: &Table<address, vector<u32>>,
+    submitters: &vector<address>,
+    start: u64,
+    end: u64,
+): vector<vector<u32>> {
+    let n = submitters.length();
+    let mut slices = vector[];
+    let mut i = 0;
+    while (i < n) {
+        let update = &updates[submitters[i]];
+        let mut slice = vector[];
+        let mut j = start;
+        while (j < end) {
+            slice.push_back(update[j]);
+            j = j + 1;
+        };
+        slices.push_back(slice);
+        i = i + 1;
+    };
+    slices
 }

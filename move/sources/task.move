@@ -28,6 +28,8 @@ use wafl::codec;
 use wafl::commitment;
 use wafl::events;
 use wafl::participants;
+use wafl::privacy;
+use wafl::private_state;
 use wafl::round::{Self, RoundRules};
 use wafl::rules::{Self, AggregationRule};
 use wafl::spec::StepSpec;
@@ -168,9 +170,14 @@ public fun create_task(
 /// a zero coin when it is 0). Open tasks: anyone; closed tasks: addresses on the allowlist.
 /// Aborts: EWrongVersion, ETaskFinished, ESenderNotAllowed, EAlreadyRegistered,
 /// ETooManyParticipants, EWrongDeposit.
+/// On a private task: EPrivateTask (after EWrongVersion; use `register_private`).
 public fun register(task: &mut Task, deposit: Coin<SUI>, ctx: &TxContext) {
     task.assert_version();
-    let sender = ctx.sender();
+    privacy::check_kind(private_state::is_private(&task.id), false);
+    task.add_registered(deposit, ctx.sender());
+}
+
+public(package) fun add_registered(task: &mut Task, deposit: Coin<SUI>, sender: address) {
     round::check_registration(task.finished, task.is_allowed(sender));
     participants::check_register(
         task.deposits.contains(sender), task.registered.length(), deposit.value(), task.deposit_mist,
@@ -190,6 +197,7 @@ public fun leave(task: &mut Task, ctx: &mut TxContext): Coin<SUI> {
     let sampled_now = !task.finished && task.round_open && task.sampled.contains(&sender);
     participants::check_leave(task.deposits.contains(sender), sampled_now);
     task.unregister(sender);
+    private_state::unregister(&mut task.id, sender);
     let refund = task.deposits.remove(sender);
     let amount = refund.value();
     events::emit_participant_left(object::id(task), sender, amount, task.registered.length());
@@ -213,7 +221,7 @@ entry fun open_round(task: &mut Task, r: &Random, clock: &Clock, ctx: &mut TxCon
 /// context hash of (task, sender, round, lr_q)].
 /// Aborts, in this order: EWrongVersion, ETaskFinished, ERoundNotOpen, ERoundClosed,
 /// ENotSampled, ESenderNotAllowed, EAlreadySubmitted, EWrongLength, EValueOutOfBounds (weights, then data
-/// commitment), EInvalidProof.
+/// commitment), EInvalidProof. On a private task: EPrivateTask (after EWrongVersion).
 public fun submit_update(
     task: &mut Task,
     new_weights: vector<u32>,
@@ -222,9 +230,17 @@ public fun submit_update(
     clock: &Clock,
     ctx: &TxContext,
 ) {
+    task.assert_version();
+    privacy::check_kind(private_state::is_private(&task.id), false);
     let sender = ctx.sender();
     let now = clock.timestamp_ms();
     let (new_commitment, context) = task.check_update(sender, &new_weights, data_commitment, now);
+    task.verify_proof(new_commitment, data_commitment, context, proof);
+    task.accept_update(sender, new_weights, new_commitment, data_commitment, context, now);
+}
+
+/// EInvalidProof unless `proof` verifies for the public inputs the contract builds.
+public(package) fun verify_proof(task: &Task, new_commitment: u256, data_commitment: u256, context: u256, proof: vector<u8>) {
     assert!(proof.length() == PROOF_BYTES, EInvalidProof);
     let inputs = codec::public_inputs(task.model_commitment, new_commitment, data_commitment, context);
     let valid = groth16::verify_groth16_proof(
@@ -234,7 +250,6 @@ public fun submit_update(
         &groth16::proof_points_from_bytes(proof),
     );
     assert!(valid, EInvalidProof);
-    task.accept_update(sender, new_weights, new_commitment, data_commitment, context, now);
 }
 
 /// One aggregation step (anyone may call): allowed once every sampled participant has
@@ -262,7 +277,7 @@ public fun aggregate(task: &mut Task, clock: &Clock, ctx: &TxContext) {
     let start = task.partial.length();
     let step = budget::coords_per_step(m, &task.aggregation, n);
     let end = if (m - start < step) m else start + step;
-    let slices = task.update_slices(start, end);
+    let slices = rules::update_slices(&task.updates, &task.submitters, start, end);
     task.partial.append(rules::aggregate(&slices, task.aggregation.rule(), task.aggregation.trim_bps()));
     if (end < m) {
         events::emit_aggregation_progressed(object::id(task), task.round, end, m, ctx.sender(), now);
@@ -444,19 +459,26 @@ public(package) fun package_version(): u64 { VERSION }
 
 fun task_address(task: &Task): address { object::id_address(task) }
 
+/// The task's UID (its dynamic fields: `wafl::private_task`).
+public(package) fun uid(task: &Task): &UID { &task.id }
+
+public(package) fun uid_mut(task: &mut Task): &mut UID { &mut task.id }
+
+public(package) fun num_deposits(task: &Task): u64 { task.deposits.length() }
+
 fun aggregating(task: &Task): bool { !task.partial.is_empty() }
 
-fun assert_version(task: &Task) {
+public(package) fun assert_version(task: &Task) {
     assert!(task.version == VERSION, EWrongVersion);
 }
 
-fun assert_admin(task: &Task, cap: &TaskAdminCap) {
+public(package) fun assert_admin(task: &Task, cap: &TaskAdminCap) {
     assert!(cap.task_id == object::id(task), ENotAdmin);
 }
 
 /// Every check of `submit_update` before the proof, in its order; returns the new model's
 /// commitment (the weights are validated and packed in one pass) and the context hash.
-fun check_update(
+public(package) fun check_update(
     task: &Task,
     sender: address,
     weights: &vector<u32>,
@@ -481,7 +503,7 @@ fun check_update(
     (new_commitment, context)
 }
 
-fun accept_update(
+public(package) fun accept_update(
     task: &mut Task,
     sender: address,
     weights: vector<u32>,
@@ -506,25 +528,6 @@ fun accept_update(
     );
 }
 
-/// Coordinates [start, end) of every update of the round, in submitter order.
-fun update_slices(task: &Task, start: u64, end: u64): vector<vector<u32>> {
-    let n = task.submitters.length();
-    let mut slices = vector[];
-    let mut i = 0;
-    while (i < n) {
-        let update = &task.updates[task.submitters[i]];
-        let mut slice = vector[];
-        let mut j = start;
-        while (j < end) {
-            slice.push_back(update[j]);
-            j = j + 1;
-        };
-        slices.push_back(slice);
-        i = i + 1;
-    };
-    slices
-}
-
 /// Empty the round: remove its updates (robust rules) or zero its sums (FedAvg), drop any
 /// partial aggregation; returns the round's submitters.
 fun clear_round(task: &mut Task): vector<address> {
@@ -547,7 +550,7 @@ fun clear_round(task: &mut Task): vector<address> {
 fun open_round_with(task: &mut Task, randomness: vector<u8>, now: u64) {
     task.assert_version();
     round::check_open(task.finished, task.round_open);
-    let pool = task.pool();
+    let pool = participants::pool(&task.registered, task.open, &task.allowlist);
     participants::check_pool(pool.length(), task.round_rules.quorum());
     let sampled = participants::sample(&pool, task.round_rules.participants_per_round(), &randomness);
     task.round_open = true;
@@ -558,20 +561,6 @@ fun open_round_with(task: &mut Task, randomness: vector<u8>, now: u64) {
     events::emit_round_opened(
         object::id(task), task.round, task.randomness, task.sampled, pool.length(), task.deadline_ms, now,
     );
-}
-
-/// The participants a round is sampled from: the registered ones (on a closed task, those
-/// still on the allowlist), in registration order.
-fun pool(task: &Task): vector<address> {
-    if (task.open) return task.registered;
-    let mut pool = vector[];
-    let mut i = 0;
-    while (i < task.registered.length()) {
-        let p = task.registered[i];
-        if (task.allowlist.contains(p)) pool.push_back(p);
-        i = i + 1;
-    };
-    pool
 }
 
 /// Take `participant` off the registered participants (order of the others kept).
@@ -686,3 +675,4 @@ public fun has_manifest(task: &Task): bool { sui::dynamic_field::exists_(&task.i
 
 /// The task's manifest (aborts when it has none: check `has_manifest`).
 public fun manifest(task: &Task): &vector<u8> { sui::dynamic_field::borrow(&task.id, ManifestKey()) }
+

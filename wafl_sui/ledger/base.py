@@ -215,6 +215,33 @@ class Ledger(abc.ABC):
     def manifest(self, task: str) -> bytes:
         """The task's manifest bytes (b"" when it has none)."""
 
+    # --- private tasks (docs/PRIVACY.md: `private_task::*` of the Move package)
+    @abc.abstractmethod
+    def set_privacy(self, signer: Any, task: str, params: "protocol.privacy.DpParams") -> Receipt:
+        """`private_task::set_privacy` (the admin): make the task private, once, before any
+        registration, round or update (EPrivacyLocked), with checked parameters (EInvalidPrivacy)."""
+
+    @abc.abstractmethod
+    def register_private(self, signer: Any, task: str, data_commitment: int, seed_commitment: int) -> Receipt:
+        """`private_task::register_private` with the task's deposit and the sender's commitments."""
+
+    @abc.abstractmethod
+    def submit_private_update(self, signer: Any, task: str, new_weights: Sequence[int], proof: bytes) -> Receipt:
+        """`private_task::submit_private_update`: the contract computes the `data` public input
+        (`protocol.privacy.binding` of the params, the sender's commitments and the round's randomness)."""
+
+    @abc.abstractmethod
+    def privacy_params(self, task: str) -> "protocol.privacy.DpParams | None":
+        """The task's DpParams (None: not a private task)."""
+
+    @abc.abstractmethod
+    def private_registration(self, task: str, participant: str) -> "protocol.task.PrivateRegistration | None":
+        """`participant`'s private registration (data and seed commitments, first round), or None."""
+
+    @abc.abstractmethod
+    def contributions(self, task: str, participant: str) -> int:
+        """Accepted private updates of `participant` (kept across leave and re-register)."""
+
     # --- history
     @abc.abstractmethod
     def events(self, task: str, after_seq: int = -1) -> list[Event]:

@@ -234,11 +234,43 @@ class TaskMigrated(Event):
     to_version: int
 
 
+@dataclass(frozen=True)
+class PrivacySet(Event):
+    """The admin made the task private: its `DpParams`, field for field, and their params_hash."""
+
+    task_id: str
+    records: int
+    clip_frac_bits: int
+    clip_q: int
+    clip_factor_bits: int
+    noise_sigma0: int
+    noise_tail: int
+    noise_k: int
+    sample_threshold: int
+    target_epsilon_milli: int
+    target_delta_pico: int
+    max_contributions: int
+    params_hash: int
+
+
+@dataclass(frozen=True)
+class PrivateRegistered(Event):
+    """A participant registered for a private task with its data and seed commitments."""
+
+    ADDRESS_FIELDS: ClassVar[tuple[str, ...]] = ("task_id", "participant")
+    task_id: str
+    participant: str
+    data_commitment: int
+    seed_commitment: int
+    first_round: int
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (TaskCreated, UpdateAccepted, AggregationProgressed, RoundAggregated, TaskFinished,
                 RoundRestarted, RoundDiscarded, ParticipantAdded, ParticipantRemoved, OpenChanged,
-                TaskMigrated, ManifestSet, ParticipantRegistered, ParticipantLeft, RoundOpened)
+                TaskMigrated, ManifestSet, ParticipantRegistered, ParticipantLeft, RoundOpened, PrivacySet,
+                PrivateRegistered)
 }
 
 

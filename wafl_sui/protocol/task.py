@@ -21,6 +21,14 @@ aggregate        EWrongVersion, ETaskFinished, ERoundNotOpen, EQuorumNotReached 
                  median / trimmed mean do `budget.coords_per_step` coordinates per call
 discard_round    EWrongVersion, ETaskFinished, ERoundNotOpen, ERoundHasUpdates (at its quorum),
                  EGracePeriodNotOver (now <= deadline + max(grace, MIN_GRACE_MS))
+set_privacy      EWrongVersion, ENotAdmin, EPrivacyLocked (set, or round > 0 / round open / a
+                 registration, a deposit or an update), EInvalidPrivacy (privacy.check_params; u64 fields)
+register_private EWrongVersion, EPrivateTask (not a private task), EValueOutOfBounds (data, then seed
+                 commitment), then those of register. register / submit_update on a private task:
+                 EPrivateTask right after EWrongVersion
+submit_private_update  EWrongVersion, EPrivateTask, those of submit_update before the proof (the
+                 data commitment is the contract's), ENotRegistered, ERegisteredAfterRandomness,
+                 EPrivacyBudgetSpent, EInvalidProof
 set_manifest     EWrongVersion, ENotAdmin, EManifestAlreadySet (set, or round > 0 / an update in),
                  EManifestSize
 admin            EWrongVersion, ENotAdmin (capability of another task), ETaskFinished and
@@ -35,7 +43,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from wafl_sui.protocol import budget, codec, commitment, events as ev, manifest as manifests, participants, round as rounds, rules
+from wafl_sui.protocol import budget, codec, commitment, events as ev, manifest as manifests, participants, privacy, round as rounds, rules
 from wafl_sui.protocol.codec import PROOF_BYTES, PUBLIC_INPUTS, normalize_address
 from wafl_sui.protocol.errors import ProtocolError
 from wafl_sui.protocol.round import RoundRules
@@ -87,6 +95,21 @@ class TaskState:
     finished: bool = False
     created_ms: int = 0
     manifest: bytes = b""  # the dynamic field `ManifestKey` (empty: none set; not a field of the Move struct)
+    # the dynamic field `private_state::PrivacyKey` (None: not a private task): its parameters, the
+    # private registration of each registered sender, the accepted private updates of each sender
+    privacy: privacy.DpParams | None = None
+    private_registrations: tuple[tuple[str, "PrivateRegistration"], ...] = ()
+    contributions: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def is_private(self) -> bool:
+        return self.privacy is not None
+
+    def private_registration(self, participant: str) -> "PrivateRegistration | None":
+        return dict(self.private_registrations).get(normalize_address(participant))
+
+    def contributions_of(self, participant: str) -> int:
+        return dict(self.contributions).get(normalize_address(participant), 0)
 
     @property
     def num_updates(self) -> int:
@@ -132,6 +155,15 @@ class TaskState:
         """The update `sender` submitted this round, where the rule stores updates (not FedAvg)."""
         a = normalize_address(sender)
         return self.updates[self.submitters.index(a)] if a in self.submitters and self.updates else None
+
+
+@dataclass(frozen=True)
+class PrivateRegistration:
+    """`private_state::PrivateRegistration`: a sender's commitments and the first round it may use."""
+
+    data_commitment: int
+    seed_commitment: int
+    first_round: int
 
 
 def _stores_updates(aggregation: AggregationRule) -> bool:
@@ -214,7 +246,11 @@ def register(state: TaskState, sender: str, deposit: int) -> tuple[TaskState, Ev
     """`task::register`: `sender` joins the pool rounds are sampled from, locking `deposit` (the
     value of the coin it passes: exactly the task's deposit_mist)."""
     check_version(state)
-    sender = normalize_address(sender)
+    check_kind(state, private_call=False)
+    return _add_registered(state, normalize_address(sender), deposit)
+
+
+def _add_registered(state: TaskState, sender: str, deposit: int) -> tuple[TaskState, Events]:
     rounds.check_registration(state.finished, state.is_allowed(sender))
     participants.check_register(sender in state.deposits, len(state.registered), int(deposit), state.deposit_mist)
     new = dataclasses.replace(
@@ -234,6 +270,7 @@ def leave(state: TaskState, sender: str) -> tuple[TaskState, Events]:
     participants.check_leave(sender in state.deposits, sampled_now)
     new = dataclasses.replace(
         state, registered=tuple(p for p in state.registered if p != sender), deposits=state.deposits - {sender},
+        private_registrations=tuple(r for r in state.private_registrations if r[0] != sender),
     )
     return new, [ev.ParticipantLeft(
         task_id=state.task_id, participant=sender, deposit=state.deposit_mist, num_registered=len(new.registered),
@@ -278,6 +315,10 @@ def check_update_contents(spec: StepSpec, weights: Sequence[int], data_commitmen
     """The checks of an update after `check_submit` and before proof verification."""
     validate_weights(weights, spec)
     codec.assert_field_element(data_commitment, "the data commitment")
+    _check_proof_length(proof)
+
+
+def _check_proof_length(proof: bytes) -> None:
     if len(proof) != PROOF_BYTES:
         raise ProtocolError("EInvalidProof", f"a proof has {PROOF_BYTES} bytes, got {len(proof)}")
 
@@ -301,12 +342,24 @@ def submit_update(
     """`task::submit_update`. `verify(prepared_vk, public_inputs, proof)` checks the Groth16 proof
     (e.g. `wafl_sui.zk.sui_bytes`); the inputs are built here as the contract builds them."""
     check_version(state)
-    sender = normalize_address(sender)
+    check_kind(state, private_call=False)
+    return _submit(state, normalize_address(sender), new_weights, data_commitment, proof, now_ms, verify)
+
+
+def _submit(state: TaskState, sender: str, new_weights: Sequence[int], data_commitment: int | None, proof: bytes,
+            now_ms: int, verify: Verify) -> tuple[TaskState, Events]:
+    """The checks and effects of an update (data_commitment None: a private update, whose `data`
+    input the contract computes after the checks of the update's contents)."""
     rounds.check_submit(
         state.finished, state.round_open, now_ms, state.deadline_ms, state.aggregating, state.is_sampled(sender),
         state.is_allowed(sender), state.has_submitted(sender),
     )
-    check_update_contents(state.spec, new_weights, data_commitment, proof)
+    if data_commitment is None:
+        validate_weights(new_weights, state.spec)
+        data_commitment = private_data_input(state, sender)
+        _check_proof_length(proof)
+    else:
+        check_update_contents(state.spec, new_weights, data_commitment, proof)
     inputs = public_inputs_for(state, sender, new_weights, data_commitment)
     if not verify(state.prepared_vk, inputs, bytes(proof)):
         raise ProtocolError("EInvalidProof", "the proof does not verify for the contract's public inputs")
@@ -463,3 +516,73 @@ def set_manifest(state: TaskState, cap_task_id: str, manifest: bytes) -> tuple[T
     new = dataclasses.replace(state, manifest=bytes(manifest))
     return new, [ev.ManifestSet(task_id=state.task_id, manifest_hash=manifests.manifest_hash(manifest),
                                 size=len(manifest))]
+
+
+# --------------------------------------------------------------------------- private tasks
+U64_MAX = (1 << 64) - 1
+
+
+def check_kind(state: TaskState, private_call: bool) -> None:
+    """`privacy::check_kind`: EPrivateTask unless the call's kind is the task's."""
+    if state.is_private != private_call:
+        raise ProtocolError("EPrivateTask", "this is a private task: use register_private / submit_private_update"
+                            if state.is_private else "this task is not private: use register / submit_update")
+
+
+def set_privacy(state: TaskState, cap_task_id: str, params: privacy.DpParams) -> tuple[TaskState, Events]:
+    """`private_task::set_privacy`: make the task private, once, before any registration, round
+    or update (`privacy::check_unlocked`), with parameters the spec can serve."""
+    check_version(state)
+    check_admin(state, cap_task_id)
+    if (state.is_private or state.round != 0 or state.round_open or state.registered or state.deposits
+            or state.submitters):
+        raise ProtocolError("EPrivacyLocked", "privacy is set once, before any registration, round or update"
+                            + (" (it is set)" if state.is_private else ""))
+    values = params.to_dict()
+    if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= U64_MAX for v in values.values()):
+        raise ProtocolError("EInvalidPrivacy", f"the privacy fields are u64 integers, got {values}")
+    privacy.check_params(params, state.spec.frac_bits, state.spec.feature_frac_bits, state.spec.lr_frac_bits)
+    new = dataclasses.replace(state, privacy=params)
+    return new, [ev.PrivacySet(task_id=state.task_id, **values, params_hash=privacy.params_hash(params))]
+
+
+def register_private(state: TaskState, sender: str, deposit: int, data_commitment: int,
+                     seed_commitment: int) -> tuple[TaskState, Events]:
+    """`private_task::register_private`: `register` with the sender's data and seed commitments;
+    its updates count from `privacy.first_round(round, round_open)` on."""
+    check_version(state)
+    check_kind(state, private_call=True)
+    codec.assert_field_element(data_commitment, "the data commitment")
+    codec.assert_field_element(seed_commitment, "the seed commitment")
+    sender = normalize_address(sender)
+    new, out = _add_registered(state, sender, deposit)
+    reg = PrivateRegistration(int(data_commitment), int(seed_commitment),
+                              privacy.first_round(state.round, state.round_open))
+    new = dataclasses.replace(new, private_registrations=new.private_registrations + ((sender, reg),))
+    out.append(ev.PrivateRegistered(task_id=state.task_id, participant=sender, data_commitment=reg.data_commitment,
+                                    seed_commitment=reg.seed_commitment, first_round=reg.first_round))
+    return new, out
+
+
+def private_data_input(state: TaskState, sender: str) -> int:
+    """`private_task::check_private_update`: the private checks of an update of `sender` for the
+    current round, then its `data` public input (`privacy.binding`)."""
+    reg = state.private_registration(sender)
+    assert state.privacy is not None
+    privacy.check_private_update(None if reg is None else reg.first_round, state.round,
+                                 state.contributions_of(sender), state.privacy.max_contributions)
+    assert reg is not None
+    return privacy.binding(state.privacy, reg.data_commitment, reg.seed_commitment, state.randomness)
+
+
+def submit_private_update(state: TaskState, sender: str, new_weights: Sequence[int], proof: bytes, now_ms: int,
+                          verify: Verify) -> tuple[TaskState, Events]:
+    """`private_task::submit_private_update`: `submit_update` whose `data` input is the contract's
+    (`private_data_input`); an accepted update counts against the sender's max_contributions."""
+    check_version(state)
+    check_kind(state, private_call=True)
+    sender = normalize_address(sender)
+    new, out = _submit(state, sender, new_weights, None, proof, now_ms, verify)
+    counts = dict(new.contributions)
+    counts[sender] = counts.get(sender, 0) + 1
+    return dataclasses.replace(new, contributions=tuple(counts.items())), out

@@ -46,6 +46,8 @@ from wafl_sui.protocol import round as round_mod
 from wafl_sui.protocol import rules as rules_mod
 from wafl_sui.protocol import task as ptask
 from wafl_sui.protocol import ProtocolError, StepSpec
+from wafl_sui.protocol.privacy import DpParams
+from wafl_sui.protocol.task import PrivateRegistration
 from wafl_sui.zk import sui_bytes
 
 Clock = Callable[[], int]
@@ -366,6 +368,28 @@ class LocalLedger(Ledger):
     def manifest(self, task: str) -> bytes:
         return bytes(self.state(task).manifest)
 
+    # private tasks (`wafl::private_task`; docs/PRIVACY.md)
+    def set_privacy(self, signer: Any, task: str, params: DpParams) -> Receipt:
+        return self.apply(self.build_operation(signer, "set_privacy", task, params=params))
+
+    def register_private(self, signer: Any, task: str, data_commitment: int, seed_commitment: int) -> Receipt:
+        """`private_task::register_private` with the task's deposit (recorded, as `register`)."""
+        return self.apply(self.build_operation(
+            signer, "register_private", task, deposit=self.state(task).deposit_mist,
+            data_commitment=data_commitment, seed_commitment=seed_commitment))
+
+    def submit_private_update(self, signer: Any, task: str, new_weights: Sequence[int], proof: bytes) -> Receipt:
+        return self.apply(self.build_operation(signer, "submit_private_update", task, new_weights=new_weights, proof=proof))
+
+    def privacy_params(self, task: str) -> DpParams | None:
+        return self.state(task).privacy
+
+    def private_registration(self, task: str, participant: str) -> PrivateRegistration | None:
+        return self.state(task).private_registration(participant)
+
+    def contributions(self, task: str, participant: str) -> int:
+        return self.state(task).contributions_of(participant)
+
     # ------------------------------------------------------------------ verification
     def _verify(self, pvk: Any, public_inputs: Sequence[int], proof: bytes) -> bool:
         """The `verify` the protocol calls: Sui's public-input bytes, a full pairing check (its
@@ -528,6 +552,9 @@ class LocalLedger(Ledger):
             "restart_round": self._do_restart_round,
             "migrate": self._do_migrate,
             "set_manifest": self._do_set_manifest,
+            "set_privacy": self._do_set_privacy,
+            "register_private": self._do_register_private,
+            "submit_private_update": self._do_submit_private_update,
         }[name]
 
     def _do_create_task(self, con: sqlite3.Connection, op: ops_mod.Operation, now: int):
@@ -618,6 +645,21 @@ class LocalLedger(Ledger):
 
     def _do_set_manifest(self, con, op, now):
         return self._admin(con, op, ptask.set_manifest, op.args["manifest"])
+
+    def _do_set_privacy(self, con, op, now):
+        return self._admin(con, op, ptask.set_privacy, DpParams.from_dict(op.args["params"]))
+
+    def _do_register_private(self, con, op, now):
+        a = op.args
+        state, events = ptask.register_private(
+            self._task_state(con, op), op.sender, a["deposit"], a["data_commitment"], a["seed_commitment"])
+        return op.task, state, events, None
+
+    def _do_submit_private_update(self, con, op, now):
+        a = op.args
+        state, events = ptask.submit_private_update(
+            self._task_state(con, op), op.sender, a["new_weights"], a["proof"], now, self._verify)
+        return op.task, state, events, None
 
 
 # --------------------------------------------------------------------------- views

@@ -56,6 +56,10 @@ OPS: dict[str, dict[str, str]] = {
     "restart_round": {"cap": "address"},
     "migrate": {"cap": "address"},
     "set_manifest": {"cap": "address", "manifest": "bytes"},
+    # private tasks (`wafl::private_task`)
+    "set_privacy": {"cap": "address", "params": "privacy"},
+    "register_private": {"deposit": "int", "data_commitment": "u256", "seed_commitment": "u256"},
+    "submit_private_update": {"new_weights": "ints", "proof": "bytes"},
 }
 ADMIN_OPS = frozenset(op for op, a in OPS.items() if "cap" in a)
 TASKLESS_OPS = frozenset({"create_task"})
@@ -128,7 +132,7 @@ def _fields(obj: Any, what: str) -> dict[str, Any]:
 
 def encode_arg(kind: str, value: Any, what: str) -> Any:
     """A Python argument -> its JSON form in a signed operation."""
-    if kind in ("spec", "round_rules", "aggregation"):
+    if kind in ("spec", "round_rules", "aggregation", "privacy"):
         return _fields(value, what)
     if kind == "int":
         return _enc_int(value, what)
@@ -167,7 +171,7 @@ def _is_int(v: Any) -> bool:
 
 def decode_arg(kind: str, value: Any, what: str) -> Any:
     """The JSON form of an argument -> its Python value (exact types; anything else is malformed)."""
-    if kind in ("spec", "round_rules", "aggregation"):
+    if kind in ("spec", "round_rules", "aggregation", "privacy"):
         if not isinstance(value, dict) or not all(
                 isinstance(k, str) and (_is_int(v) or (isinstance(v, list) and all(_is_int(x) for x in v)))
                 for k, v in value.items()):

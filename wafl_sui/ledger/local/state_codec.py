@@ -10,7 +10,7 @@ size); the other types are tagged:
     lists, str, bool, int, float, None as themselves
 
 Only the record types a task state is made of (`RECORD_TYPES`: TaskState, StepSpec, RoundRules,
-AggregationRule, PreparedVerifyingKey) are stored and rebuilt, through their constructors (so
+AggregationRule, PreparedVerifyingKey, DpParams, PrivateRegistration) are stored and rebuilt, through their constructors (so
 their own validation runs again); a stored state that names any other class is refused, never
 imported or instantiated (a crafted ledger file cannot make `wafl task show` build arbitrary
 objects). `STATE_FORMAT` names this encoding; a stored state with fields the running protocol
@@ -34,10 +34,13 @@ class StateCodecError(LedgerError):
 
 def _record_types() -> dict[str, type]:
     from wafl_sui.protocol import AggregationRule, RoundRules, StepSpec, TaskState
+    from wafl_sui.protocol.privacy import DpParams
+    from wafl_sui.protocol.task import PrivateRegistration
     from wafl_sui.zk.sui_bytes import PreparedVerifyingKey
 
     return {f"{c.__module__}:{c.__qualname__}": c
-            for c in (TaskState, StepSpec, RoundRules, AggregationRule, PreparedVerifyingKey)}
+            for c in (TaskState, StepSpec, RoundRules, AggregationRule, PreparedVerifyingKey, DpParams,
+                      PrivateRegistration)}
 
 
 RECORD_TYPES: dict[str, type] = {}
