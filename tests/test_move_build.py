@@ -21,7 +21,8 @@ from wafl_sui.protocol import events as py_events
 
 pytestmark = pytest.mark.oracle("node", "node_modules")
 
-MODULES = ["budget", "codec", "commitment", "events", "manifest", "participants", "round", "rules", "spec", "task"]
+MODULES = ["budget", "codec", "commitment", "events", "manifest", "participants", "privacy", "private_state",
+           "private_task", "round", "rules", "spec", "task"]
 STD, SUI = "0x" + "0" * 63 + "1", "0x" + "0" * 63 + "2"
 # Sui protocol limits (sui-protocol-config): max_pure_argument_size, max_tx_size_bytes,
 # max_move_object_size; groth16 public inputs.
@@ -106,6 +107,12 @@ PUBLIC_API = {
     "round": {"new_rules", "quorum", "round_duration_ms", "max_rounds", "grace_ms", "participants_per_round"},
     "rules": {"new_aggregation", "rule", "trim_bps"},
     "budget": set(), "codec": set(), "commitment": set(), "events": set(), "manifest": set(), "participants": set(),
+    # private tasks: the entry points and getters; the DpParams / PrivateRegistration getters
+    "private_task": {"set_privacy", "register_private", "submit_private_update", "is_private", "privacy_params",
+                     "private_registration", "contributions"},
+    "privacy": {"records", "clip_frac_bits", "clip_q", "clip_factor_bits", "noise_sigma0", "noise_tail", "noise_k",
+                "sample_threshold", "target_epsilon_milli", "target_delta_pico", "max_contributions"},
+    "private_state": {"data_commitment", "seed_commitment", "first_round"},
 }
 
 
@@ -143,6 +150,10 @@ def test_entry_signatures(interface):
     assert params("spec", "new_mlp") == ["u64"] * 10 + ["vector<u64>", "u64", "u64"]
     assert params("round", "new_rules") == ["u64"] * 5
     assert params("rules", "new_aggregation") == ["u8", "u64"]
+    assert params("private_task", "set_privacy") == ["&TaskAdminCap", "&mut Task"] + ["u64"] * 11 + ["&mut TxContext"]
+    assert params("private_task", "register_private") == ["&mut Task", "Coin", "u256", "u256", "&TxContext"]
+    assert params("private_task", "submit_private_update") == [
+        "&mut Task", "vector<u32>", "vector<u8>", "&Clock", "&TxContext"]
 
 
 def _fields(interface, module, struct):
@@ -159,9 +170,14 @@ def test_structs_match_the_python_twins(interface):
     task_fields = _fields(interface, "task", "Task")
     py = names(protocol.TaskState)
     assert task_fields[0] == "id" and py[:2] == ["task_id", "admin_cap_id"]
-    # the admin cap id is only in the state (its event); the manifest is the dynamic field `ManifestKey`
-    assert py[-1] == "manifest" and task_fields[1:] == py[2:-1]
+    # the admin cap id is only in the state (its event); the manifest is the dynamic field
+    # `ManifestKey`, the privacy fields the dynamic field `private_state::PrivacyKey`
+    dynamic = ["manifest", "privacy", "private_registrations", "contributions"]
+    assert py[-4:] == dynamic and task_fields[1:] == py[2:-4]
     assert "ManifestKey" in interface["task"]["structs"]
+    assert _fields(interface, "privacy", "DpParams") == names(protocol.privacy.DpParams)
+    assert _fields(interface, "private_state", "PrivateRegistration") == names(protocol.task.PrivateRegistration)
+    assert _fields(interface, "private_state", "Privacy") == ["params", "registrations", "contributions"]
     assert _fields(interface, "task", "TaskAdminCap") == ["id", "task_id"]
 
 
@@ -185,6 +201,9 @@ FRAMEWORK_CALLS = {
     # the task's manifest: a dynamic field of the Task, hashed with SHA3-256
     (SUI, "dynamic_field", "add"), (SUI, "dynamic_field", "borrow"), (SUI, "dynamic_field", "exists_"),
     (STD, "hash", "sha3_256"),
+    # private tasks: the dynamic field `private_state::PrivacyKey` and its tables
+    (SUI, "dynamic_field", "borrow_mut"), (SUI, "table", "borrow_mut"), (SUI, "table", "length"), (STD, "option", "some"),
+    (STD, "option", "none"), (STD, "option", "is_some"), (STD, "option", "borrow"), (STD, "option", "destroy_some"),
     # participants: deposits, the round's randomness and its sample
     (SUI, "balance", "value"), (SUI, "coin", "from_balance"), (SUI, "coin", "into_balance"), (SUI, "coin", "value"),
     (SUI, "random", "new_generator"), (SUI, "random", "generate_bytes"),

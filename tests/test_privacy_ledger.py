@@ -284,3 +284,138 @@ def test_private_state_survives_the_store(tmp_path, synth, ids):
         assert led.privacy_params(t) == PARAMS
         assert led.private_registration(t, a.address) == ptask.PrivateRegistration(DATA_C, SEED_C, 0)
         assert led.contributions(t, a.address) == 1
+
+
+# --------------------------------------------------------------------------- the Move twin (VM)
+PARITY_PRIVACY = """module wafl::parity_privacy;
+
+use wafl::privacy::{Self, DpParams};
+
+fun p(v: vector<u64>): DpParams {
+    privacy::new_params(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10])
+}
+public fun check_params(v: vector<u64>, k: u64, kx: u64, s: u64): bool { p(v).check_params(k, kx, s); true }
+public fun params_preimage(v: vector<u64>): vector<u256> { p(v).params_preimage() }
+public fun params_hash(v: vector<u64>): u256 { p(v).params_hash() }
+public fun binding(v: vector<u64>, d: u256, sc: u256, r: vector<u8>): u256 { p(v).binding(d, sc, &r) }
+public fun binding_preimage(h: u256, d: u256, sc: u256, r: vector<u8>): vector<u256> {
+    privacy::binding_preimage(h, d, sc, &r)
+}
+public fun first_round(round: u64, open: bool): u64 { privacy::first_round(round, open) }
+public fun check_private_update(registered: bool, first: u64, round: u64, c: u64, max: u64): bool {
+    privacy::check_private_update(registered, first, round, c, max);
+    true
+}
+public fun check_unlocked(private: bool, round: u64, open: bool, nr: u64, nd: u64, nu: u64): bool {
+    privacy::check_unlocked(private, round, open, nr, nd, nu);
+    true
+}
+public fun check_kind(is_private: bool, private_call: bool): bool { privacy::check_kind(is_private, private_call); true }
+public fun constants(): vector<u256> {
+    let mut out = privacy::domains();
+    out.push_back(privacy::max_records() as u256);
+    out.push_back(privacy::max_noise_tail() as u256);
+    out.push_back(privacy::max_clip_factor_bits() as u256);
+    out
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def vm():
+    from test_move_commitment import HASH_STAND_IN, STAND_IN
+
+    from wafl_sui.devtools.harness import build_variant
+    from wafl_sui.devtools.vm import MoveVM
+
+    return MoveVM(build_variant({"stand_in_hash.move": STAND_IN, "parity_privacy.move": PARITY_PRIVACY}, HASH_STAND_IN))
+
+
+def _vec(p: privacy.DpParams) -> tuple[str, list[int]]:
+    return ("vector<u64>", [int(v) for v in p.to_dict().values()])
+
+
+def _move(vm, fn, args):
+    from wafl_sui.devtools.vm import MoveAbort
+
+    try:
+        return vm.inner1("privacy", fn, args), None
+    except MoveAbort as e:
+        return None, e.name
+
+
+def _py(fn, *args):
+    try:
+        return fn(*args), None
+    except ProtocolError as e:
+        return None, e.name
+
+
+pytestmark_vm = pytest.mark.oracle("node", "node_modules")
+
+
+@pytestmark_vm
+def test_move_constants_and_packing(vm):
+    assert vm.inner1("privacy", "constants") == [privacy.DP_PARAMS_DOMAIN, privacy.DP_BIND_DOMAIN, privacy.MAX_RECORDS,
+                                                 privacy.MAX_NOISE_TAIL, privacy.MAX_CLIP_FACTOR_BITS]
+    assert vm.inner1("privacy", "params_preimage", [_vec(PARAMS)]) == [privacy.DP_PARAMS_DOMAIN,
+                                                                        *PARAMS.circuit_constants()]
+    r = bytes(range(1, 33))
+    hi, lo = privacy.randomness_limbs(r)
+    assert vm.inner1("privacy", "binding_preimage", [("u256", 5), ("u256", 6), ("u256", 7), ("vector<u8>", r)]) == [
+        privacy.DP_BIND_DOMAIN, 5, 6, 7, hi, lo]
+
+
+@pytestmark_vm
+def test_move_hash_wiring(vm, monkeypatch):
+    """params_hash and binding feed the hash exactly as protocol/privacy.py (a stand-in hash on
+    both sides: the sandbox VM cannot load sui::poseidon; Poseidon itself is test_poseidon's)."""
+    from test_move_commitment import stand_in
+
+    from wafl_sui.protocol import poseidon as pos
+
+    monkeypatch.setattr(pos, "poseidon", stand_in)
+    r = bytes(range(100, 132))
+    assert vm.inner1("privacy", "params_hash", [_vec(PARAMS)]) == privacy.params_hash(PARAMS)
+    got = vm.inner1("privacy", "binding", [_vec(PARAMS), ("u256", DATA_C), ("u256", SEED_C), ("vector<u8>", r)])
+    assert got == privacy.binding(PARAMS, DATA_C, SEED_C, r)
+
+
+BAD_PARAMS = [dict(records=0), dict(records=4096), dict(records=4097), dict(clip_frac_bits=9), dict(clip_frac_bits=0),
+              dict(clip_q=0), dict(clip_q=(1 << 32) - 1), dict(clip_q=1 << 32), dict(clip_factor_bits=0),
+              dict(clip_factor_bits=16), dict(clip_factor_bits=17), dict(noise_sigma0=0), dict(noise_sigma0=33),
+              dict(noise_tail=1024, noise_sigma0=1024), dict(noise_tail=1025), dict(noise_k=0), dict(noise_k=1 << 32),
+              dict(sample_threshold=0), dict(sample_threshold=(1 << 64) - 1), dict(max_contributions=(1 << 64) - 1)]
+
+
+@pytestmark_vm
+@pytest.mark.parametrize("change", BAD_PARAMS)
+@pytest.mark.parametrize("kx,s", [(8, 8), (0, 0)])
+def test_move_check_params_matches(vm, change, kx, s):
+    p = dataclasses.replace(PARAMS, **change)
+    k = 8  # spec frac_bits; kx, s = feature_frac_bits, lr_frac_bits (0, 0: clip_frac_bits must be >= k)
+    want = _py(privacy.check_params, p, k, kx, s)[1]
+    got = _move(vm, "check_params", [_vec(p), ("u64", k), ("u64", kx), ("u64", s)])[1]
+    assert got == want
+
+
+@pytestmark_vm
+def test_move_rules_match(vm):
+    for rnd in (0, 1, 7):
+        for open_ in (False, True):
+            assert vm.inner1("privacy", "first_round", [("u64", rnd), ("bool", open_)]) == privacy.first_round(rnd, open_)
+    for reg in (False, True):
+        for first in (0, 3, 4):
+            for c, mx in ((0, 0), (0, 1), (1, 1), (2, 5)):
+                want = _py(privacy.check_private_update, first if reg else None, 3, c, mx)[1]
+                got = _move(vm, "check_private_update", [("bool", reg), ("u64", first), ("u64", 3), ("u64", c),
+                                                         ("u64", mx)])[1]
+                assert got == want, (reg, first, c, mx)
+    assert _move(vm, "check_kind", [("bool", True), ("bool", False)])[1] == "EPrivateTask"
+    assert _move(vm, "check_kind", [("bool", False), ("bool", False)])[1] is None
+    ok = [("bool", False), ("u64", 0), ("bool", False), ("u64", 0), ("u64", 0), ("u64", 0)]
+    assert _move(vm, "check_unlocked", ok)[1] is None
+    for i, v in ((0, True), (1, 1), (2, True), (3, 1), (4, 1), (5, 1)):
+        args = list(ok)
+        args[i] = (args[i][0], v)
+        assert _move(vm, "check_unlocked", args)[1] == "EPrivacyLocked", i
