@@ -419,3 +419,101 @@ def test_move_rules_match(vm):
         args = list(ok)
         args[i] = (args[i][0], v)
         assert _move(vm, "check_unlocked", args)[1] == "EPrivacyLocked", i
+
+
+# --------------------------------------------------------------------------- Sui transactions
+SUI_PKG, SUI_TASK, SUI_CAP = "0x" + "ab" * 32, "0x" + "7a" * 32, "0x" + "ca" * 32
+
+
+def _sui_txs():
+    import base58
+
+    from wafl_sui.ledger.sui import privacy_calls as P
+    from wafl_sui.ledger.sui.task_calls import GasParams, task_input
+    from wafl_sui.ledger.sui.transactions import ObjectRef
+
+    dig = base58.b58encode(bytes(range(1, 33))).decode()
+    gas = GasParams.parse(f"0xc0:12:{dig}", 750, 12_345_678)
+    me = Identity(bytes(range(32))).address
+    task_ = task_input(SUI_TASK, 7)
+    cap = ObjectRef(SUI_CAP, 9, dig)
+    return me, gas, dig, {
+        "set_privacy": P.build_set_privacy_tx(SUI_PKG, me, gas, cap, task_, PARAMS),
+        "register_private": P.build_register_private_tx(SUI_PKG, me, gas, task_, 2_500, FIELD_MODULUS - 1, 2**200),
+        "submit_private_update": P.build_submit_private_update_tx(SUI_PKG, me, gas, task_, [1, 2, 2**32 - 1],
+                                                                  b"\x07" * 128),
+    }
+
+
+def test_sui_private_calls_type_check_against_the_package():
+    from wafl_sui.contract.build import DEFAULT_PACKAGE, build_package
+    from wafl_sui.contract.signatures import PackageSignatures, check_transaction
+    from wafl_sui.ledger.sui.task_calls import object_types
+
+    sigs = PackageSignatures.from_build(build_package(DEFAULT_PACKAGE))
+    _, _, _, txs = _sui_txs()
+    for name, tx in txs.items():
+        (sig,) = check_transaction(tx.kind, sigs, SUI_PKG, object_types(SUI_PKG, SUI_TASK, SUI_CAP))
+        assert (sig.module, sig.name) == ("private_task", name)
+
+
+@pytest.mark.oracle("ts_sdk")
+def test_ts_sdk_decodes_the_private_transactions():
+    import base64
+
+    from test_sui_tx import _arg, _expected_inputs
+    from ts_sdk import check_requests
+
+    me, _, _, txs = _sui_txs()
+    ident = Identity(bytes(range(32)))
+    reqs = [{"tx": base64.b64encode(tx.to_bcs()).decode(), "signature": ident.sign_transaction(tx.to_bcs())}
+            for tx in txs.values()]
+    for (name, tx), got in zip(txs.items(), check_requests(reqs), strict=True):
+        got = got["transaction"]
+        assert got["roundTrip"] is True and got["digest"] == tx.digest() and got["sender"] == me
+        assert got["inputs"] == _expected_inputs(tx)
+        calls = [c for c in got["commands"] if c["kind"] == "MoveCall"]
+        assert [c["target"] for c in calls] == [f"{SUI_PKG}::private_task::{name}"]
+        want = [c for c in tx.kind.commands if type(c).__name__ == "MoveCall"][0]
+        assert calls[0]["arguments"] == [_arg(a) for a in want.arguments]
+    # the pure values: the 11 params in the struct's order, the two commitments as u256
+    from wafl_sui.ledger.sui import bcs
+
+    pures = [i.value for i in txs["set_privacy"].kind.inputs if type(i).__name__ == "Pure"]
+    assert pures == [bcs.pure_u64(v) for v in PARAMS.to_dict().values()]
+    pures = [i.value for i in txs["register_private"].kind.inputs if type(i).__name__ == "Pure"]
+    assert pures == [bcs.pure_u64(2_500), bcs.pure_u256(FIELD_MODULUS - 1), bcs.pure_u256(2**200)]
+
+
+def test_offline_unsigned_private_transactions(tmp_path):
+    import base64
+
+    from wafl_sui.ledger.sui import deployments
+    from wafl_sui.ledger.sui.ledger import SuiLedger
+
+    me, gas, dig, txs = _sui_txs()
+    path = tmp_path / "deployments.json"
+    deployments.record_deployment(deployments.Deployment("localnet", SUI_PKG, SUI_CAP, me, dig, "chain"), path)
+    u = SuiLedger.offline(me, f"0xc0:12:{dig}", 750, 12_345_678, deployments_path=path, admin_cap=f"{SUI_CAP}:9:{dig}",
+                          task_version=7)
+    assert base64.b64decode(u.set_privacy(SUI_TASK, PARAMS)) == txs["set_privacy"].to_bcs()
+    assert base64.b64decode(u.register_private(SUI_TASK, 2_500, FIELD_MODULUS - 1, 2**200)) == \
+        txs["register_private"].to_bcs()
+    assert base64.b64decode(u.submit_private_update(SUI_TASK, [1, 2, 2**32 - 1], b"\x07" * 128)) == \
+        txs["submit_private_update"].to_bcs()
+
+
+def test_sui_readers_decode_the_dynamic_fields():
+    from wafl_sui.ledger.sui import bcs
+    from wafl_sui.ledger.sui import privacy_calls as P
+
+    regs, contribs = "0x" + "11" * 32, "0x" + "22" * 32
+    field = (bytes(32) + b"\x00" + b"".join(bcs.pure_u64(v) for v in P.param_values(PARAMS))
+             + bytes.fromhex(regs[2:]) + bcs.pure_u64(3) + bytes.fromhex(contribs[2:]) + bcs.pure_u64(2))
+    assert P.decode_privacy_field(field) == (PARAMS, regs, contribs)
+    entry = bytes(32) + bytes(32) + bcs.pure_u256(5) + bcs.pure_u256(6) + bcs.pure_u64(4)
+    assert P.decode_registration(entry) == ptask.PrivateRegistration(5, 6, 4)
+    assert P.decode_count(bytes(64) + bcs.pure_u64(9)) == 9
+    # ids: the key type is the package's private_state::PrivacyKey; entries are address-keyed
+    assert P.privacy_field_id(SUI_PKG, SUI_TASK) != P.privacy_field_id(SUI_PKG, "0x" + "7b" * 32)
+    assert P.entry_id(regs, "0xa") != P.entry_id(contribs, "0xa")

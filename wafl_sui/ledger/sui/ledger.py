@@ -7,7 +7,7 @@ one programmable transaction into the published WaFL package.
     ledger.aggregate_round(anyone, "digits"); ledger.task("digits"); ledger.events("digits")
 
 A thin shell over pure parts: the transactions are built by `task_calls` (one builder per entry
-of task.move, publish included), the events read by `history`, unsigned transactions made by
+of task.move, publish included) and `privacy_calls` (private tasks, and their readers), the events read by `history`, unsigned transactions made by
 `unsigned`, the errors in `errors`. Before anything is signed, each transaction is type-checked
 against the compiled signatures of the deployed package (`contract.signatures`), then simulated:
 the gas budget is the simulated cost plus a margin (never a constant), and a Move abort surfaces
@@ -36,7 +36,9 @@ from typing import Any
 from wafl_sui.errors import WaflError
 from wafl_sui.ledger.base import Event, Ledger, Receipt, TaskNotFound, TaskRef, TaskView
 from wafl_sui.ledger.identity import Identity
-from wafl_sui.ledger.sui import bcs, deployments, unsigned
+from wafl_sui.ledger.sui import bcs, deployments
+from wafl_sui.ledger.sui import unsigned as unsigned_mod
+from wafl_sui.ledger.sui.privacy_calls import PrivateTaskCalls
 from wafl_sui.ledger.sui.bcs import BcsError, normalize_address
 from wafl_sui.ledger.sui.client import DEFAULT_MAX_BUDGET, ObjectInfo, SuiClient, TxEffects
 from wafl_sui.ledger.sui.deployments import DeploymentError, TaskDeployment
@@ -44,29 +46,10 @@ from wafl_sui.ledger.sui.errors import InsufficientGasError, OutcomeUnknown, Sui
 from wafl_sui.ledger.sui.history import HistoryEntry, TaskHistory, history_path, task_events, walk_back
 from wafl_sui.ledger.sui.network import SuiNetworkError, SuiNotFound, rpc_url
 from wafl_sui.ledger.sui.task_calls import (
-    DEFAULT_UPGRADE_POLICY,
-    CAP_STRUCT,
-    RANDOM_ID,
-    TASK_MODULE,
-    TASK_STRUCT,
-    add_participant_kind,
-    aggregate_kind,
-    check_upgrade_policy,
-    create_task_kind,
-    discard_round_kind,
-    leave_kind,
-    migrate_kind,
-    object_types,
-    open_round_kind,
-    publish_kind,
-    random_input,
-    register_kind,
-    remove_participant_kind,
-    restart_round_kind,
-    set_manifest_kind,
-    set_open_kind,
-    submit_update_kind,
-    task_input,
+    DEFAULT_UPGRADE_POLICY, CAP_STRUCT, RANDOM_ID, TASK_MODULE, TASK_STRUCT, add_participant_kind,
+    aggregate_kind, check_upgrade_policy, create_task_kind, discard_round_kind, leave_kind, migrate_kind,
+    object_types, open_round_kind, publish_kind, random_input, register_kind, remove_participant_kind,
+    restart_round_kind, set_manifest_kind, set_open_kind, submit_update_kind, task_input,
 )
 from wafl_sui.ledger.sui.transactions import ObjectRef, ProgrammableTransaction, Publish, SharedObject, TransactionData
 from wafl_sui.ledger.sui.sending import Sending
@@ -97,7 +80,7 @@ class _Package:
 IdentityResolver = Callable[[Any], Identity] | Mapping[str, Identity]
 
 
-class SuiLedger(Sending, Ledger):
+class SuiLedger(Sending, PrivateTaskCalls, Ledger):
     """The ledger interface over a Sui node. `identities` resolves what the CLI passes as a
     signer (an Identity is used as is; a callable or a {name/address: Identity} mapping, else a
     key-file path). `client` replaces the node connection (tests)."""
@@ -648,14 +631,10 @@ class SuiLedger(Sending, Ledger):
         self._ensure_chain()
         info = self._task_info(task)
         # ManifestKey() has no field: the compiler gives it `dummy_field: bool`, BCS one 0 byte
-        field_id = dynamic_field_id(info.task_id, f"{self.package_id}::task::ManifestKey", b"\x00")
-        try:
-            obj = self._read(lambda: self.client.get_object(field_id))
-        except SuiNotFound:
+        raw = self._object_bytes(dynamic_field_id(info.task_id, f"{self.package_id}::task::ManifestKey", b"\x00"))
+        if raw is None:
             return b""
-        if obj.contents is None:
-            raise SuiLedgerError(f"the node returned the manifest of task {info.task_id} without its contents")
-        r = bcs.BcsReader(obj.contents)
+        r = bcs.BcsReader(raw)
         r.take(32 + 1)  # Field { id: UID, name: ManifestKey, value: vector<u8> }
         return r.byte_vector()
 
@@ -700,23 +679,8 @@ class SuiLedger(Sending, Ledger):
             lambda: self.package_id, sender, translated(finish), translated(lambda t: self._shared(t)[1]), translated(cap)
         )
 
-    @staticmethod
-    def offline(
-        sender: str,
-        gas_object: str | ObjectRef | Sequence[str | ObjectRef],
-        gas_price: int,
-        budget: int,
-        *,
-        network: str = "localnet",
-        package_id: str | None = None,
-        task_version: int | None = None,
-        admin_cap: str | ObjectRef | None = None,
-        deployments_path: str | os.PathLike[str] | None = None,
-    ) -> UnsignedTransactions:
-        return unsigned.offline(
-            sender, gas_object, gas_price, budget, network=network, package_id=package_id,
-            task_version=task_version, admin_cap=admin_cap, deployments_path=deployments_path,
-        )  # fmt: skip
+    # no network at all: gas, price, budget and object versions given (`unsigned.offline`)
+    offline = staticmethod(unsigned_mod.offline)
 
 
 def open_ledger(network: str, **kwargs: Any) -> SuiLedger:

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from wafl_sui.ledger.base import TaskNotFound
+from wafl_sui.protocol.privacy import DpParams
 from wafl_sui.ledger.sui import deployments
 from wafl_sui.ledger.sui.bcs import BcsError, normalize_address
 from wafl_sui.ledger.sui.errors import SuiLedgerError
+from wafl_sui.ledger.sui.privacy_calls import register_private_kind, set_privacy_kind, submit_private_update_kind
 from wafl_sui.ledger.sui.task_calls import (
     DEFAULT_UPGRADE_POLICY,
     GasParams,
@@ -121,6 +123,16 @@ class UnsignedTransactions:
 
     def set_manifest(self, task: str, manifest: bytes) -> str:
         return _b64(self._finish(set_manifest_kind(self.package_id, self._cap(task), self._task(task), manifest)))
+
+    def set_privacy(self, task: str, params: DpParams) -> str:
+        return _b64(self._finish(set_privacy_kind(self.package_id, self._cap(task), self._task(task), params)))
+
+    def register_private(self, task: str, deposit_mist: int, data_commitment: int, seed_commitment: int) -> str:
+        return _b64(self._finish(register_private_kind(
+            self.package_id, self._task(task), deposit_mist, data_commitment, seed_commitment)))
+
+    def submit_private_update(self, task: str, new_weights: Sequence[int], proof: bytes) -> str:
+        return _b64(self._finish(submit_private_update_kind(self.package_id, self._task(task), new_weights, proof)))
 
 
 def offline(
