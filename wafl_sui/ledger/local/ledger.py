@@ -46,8 +46,6 @@ from wafl_sui.protocol import round as round_mod
 from wafl_sui.protocol import rules as rules_mod
 from wafl_sui.protocol import task as ptask
 from wafl_sui.protocol import ProtocolError, StepSpec
-from wafl_sui.protocol.privacy import DpParams
-from wafl_sui.protocol.task import PrivateRegistration
 from wafl_sui.zk import sui_bytes
 
 Clock = Callable[[], int]
@@ -369,7 +367,7 @@ class LocalLedger(Ledger):
         return bytes(self.state(task).manifest)
 
     # private tasks (`wafl::private_task`; docs/PRIVACY.md)
-    def set_privacy(self, signer: Any, task: str, params: DpParams) -> Receipt:
+    def set_privacy(self, signer: Any, task: str, params: protocol.privacy.DpParams) -> Receipt:
         return self.apply(self.build_operation(signer, "set_privacy", task, params=params))
 
     def register_private(self, signer: Any, task: str, data_commitment: int, seed_commitment: int) -> Receipt:
@@ -381,10 +379,10 @@ class LocalLedger(Ledger):
     def submit_private_update(self, signer: Any, task: str, new_weights: Sequence[int], proof: bytes) -> Receipt:
         return self.apply(self.build_operation(signer, "submit_private_update", task, new_weights=new_weights, proof=proof))
 
-    def privacy_params(self, task: str) -> DpParams | None:
+    def privacy_params(self, task: str) -> protocol.privacy.DpParams | None:
         return self.state(task).privacy
 
-    def private_registration(self, task: str, participant: str) -> PrivateRegistration | None:
+    def private_registration(self, task: str, participant: str) -> protocol.task.PrivateRegistration | None:
         return self.state(task).private_registration(participant)
 
     def contributions(self, task: str, participant: str) -> int:
@@ -647,7 +645,7 @@ class LocalLedger(Ledger):
         return self._admin(con, op, ptask.set_manifest, op.args["manifest"])
 
     def _do_set_privacy(self, con, op, now):
-        return self._admin(con, op, ptask.set_privacy, DpParams.from_dict(op.args["params"]))
+        return self._admin(con, op, ptask.set_privacy, protocol.privacy.DpParams.from_dict(op.args["params"]))
 
     def _do_register_private(self, con, op, now):
         a = op.args

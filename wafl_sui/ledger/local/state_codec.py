@@ -33,14 +33,13 @@ class StateCodecError(LedgerError):
 
 
 def _record_types() -> dict[str, type]:
+    from wafl_sui import protocol
     from wafl_sui.protocol import AggregationRule, RoundRules, StepSpec, TaskState
-    from wafl_sui.protocol.privacy import DpParams
-    from wafl_sui.protocol.task import PrivateRegistration
     from wafl_sui.zk.sui_bytes import PreparedVerifyingKey
 
     return {f"{c.__module__}:{c.__qualname__}": c
-            for c in (TaskState, StepSpec, RoundRules, AggregationRule, PreparedVerifyingKey, DpParams,
-                      PrivateRegistration)}
+            for c in (TaskState, StepSpec, RoundRules, AggregationRule, PreparedVerifyingKey, protocol.privacy.DpParams,
+                      protocol.task.PrivateRegistration)}
 
 
 RECORD_TYPES: dict[str, type] = {}

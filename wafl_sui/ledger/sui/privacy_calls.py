@@ -26,8 +26,10 @@ from wafl_sui.ledger.sui import bcs
 from wafl_sui.ledger.sui.errors import translated
 from wafl_sui.ledger.sui.task_calls import GAS_COIN, with_gas
 from wafl_sui.ledger.sui.transactions import CLOCK, ObjectRef, OwnedObject, ProgrammableTransaction, PtbBuilder, SharedObject
-from wafl_sui.protocol.privacy import DpParams
-from wafl_sui.protocol.task import PrivateRegistration
+from wafl_sui import protocol
+
+DpParams = protocol.privacy.DpParams
+PrivateRegistration = protocol.task.PrivateRegistration
 
 PRIVATE_TASK_MODULE = "private_task"
 PRIVACY_KEY = "private_state::PrivacyKey"

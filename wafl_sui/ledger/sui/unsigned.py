@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wafl_sui.ledger.base import TaskNotFound
-from wafl_sui.protocol.privacy import DpParams
+from wafl_sui import protocol
 from wafl_sui.ledger.sui import deployments
 from wafl_sui.ledger.sui.bcs import BcsError, normalize_address
 from wafl_sui.ledger.sui.errors import SuiLedgerError
@@ -124,7 +124,7 @@ class UnsignedTransactions:
     def set_manifest(self, task: str, manifest: bytes) -> str:
         return _b64(self._finish(set_manifest_kind(self.package_id, self._cap(task), self._task(task), manifest)))
 
-    def set_privacy(self, task: str, params: DpParams) -> str:
+    def set_privacy(self, task: str, params: protocol.privacy.DpParams) -> str:
         return _b64(self._finish(set_privacy_kind(self.package_id, self._cap(task), self._task(task), params)))
 
     def register_private(self, task: str, deposit_mist: int, data_commitment: int, seed_commitment: int) -> str:
