@@ -520,6 +520,12 @@ def test_events_round_trip_through_dicts():
         s, e = step(s)
         out += e
     out += task.migrate(dataclasses.replace(s, version=0), TASK)[1]
+    p = task.create_task(TASK, CAP, ALICE, SPEC, RoundRules(1, DUR, 1, GRACE), AggregationRule(0), 16, True,
+                         [128] * SPEC.num_weights, VK, START)[0]
+    params = protocol.privacy.DpParams(64, 4, 4096, 8, 4, 32, 16, 1 << 62, 4000, 10, 2)
+    p, e = task.set_privacy(p, TASK, params)
+    out += e
+    out += task.register_private(p, BOB, 0, 5, 6)[1]
     assert {e.type for e in out} == set(ev.EVENT_TYPES) - {"AggregationProgressed"}
     for e in out:
         d = e.to_dict()
