@@ -517,3 +517,25 @@ def test_sui_readers_decode_the_dynamic_fields():
     # ids: the key type is the package's private_state::PrivacyKey; entries are address-keyed
     assert P.privacy_field_id(SUI_PKG, SUI_TASK) != P.privacy_field_id(SUI_PKG, "0x" + "7b" * 32)
     assert P.entry_id(regs, "0xa") != P.entry_id(contribs, "0xa")
+
+
+def test_registration_unpacks_and_privacy_alias(ledger, synth, ids):
+    """What the client reads: `privacy(task)` and the registration as a 3-tuple."""
+    a = ids["alice"]
+    t = new_task(ledger, synth, ids["owner"]).task_id
+    ledger.register_private(a, t, DATA_C, SEED_C)
+    held = ledger.private_registration(t, a.address)
+    assert tuple(held) == (DATA_C, SEED_C, 0) and held[2] == 0
+    assert ledger.privacy(t) == ledger.privacy_params(t) == PARAMS
+
+
+def test_a_private_spec_creates_the_task_and_the_view_carries_the_params(ledger, synth, ids):
+    """The spec of a private task (circuit constants on it) creates the task as `spec::new` does
+    (without them); once set_privacy ran, the view's spec carries them again."""
+    model = [1 << (SPEC.weight_bits - 1)] * SPEC.num_weights
+    ref = ledger.create_task(ids["owner"], SPEC.with_privacy(PARAMS), RoundRules(1, DUR, 5, 0, 8), AggregationRule(0),
+                             16, True, model, synth.vk)
+    assert ledger.state(ref.task_id).spec == SPEC and ledger.task(ref.task_id).spec == SPEC
+    ledger.set_privacy(ids["owner"], ref.task_id, PARAMS)
+    assert ledger.task(ref.task_id).spec == SPEC.with_privacy(PARAMS)
+    assert ledger.state(ref.task_id).spec == SPEC  # the Move twin's spec is the struct's

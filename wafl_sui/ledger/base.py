@@ -234,9 +234,14 @@ class Ledger(abc.ABC):
     def privacy_params(self, task: str) -> "protocol.privacy.DpParams | None":
         """The task's DpParams (None: not a private task)."""
 
+    def privacy(self, task: str) -> "protocol.privacy.DpParams | None":
+        """`privacy_params` (the name the client uses)."""
+        return self.privacy_params(task)
+
     @abc.abstractmethod
     def private_registration(self, task: str, participant: str) -> "protocol.task.PrivateRegistration | None":
-        """`participant`'s private registration (data and seed commitments, first round), or None."""
+        """`participant`'s private registration, or None: a `protocol.task.PrivateRegistration`,
+        which also unpacks as (data_commitment, seed_commitment, first_round)."""
 
     @abc.abstractmethod
     def contributions(self, task: str, participant: str) -> int:

@@ -165,6 +165,12 @@ class PrivateRegistration:
     seed_commitment: int
     first_round: int
 
+    def __iter__(self):  # (data_commitment, seed_commitment, first_round), as the Move getters
+        return iter((self.data_commitment, self.seed_commitment, self.first_round))
+
+    def __getitem__(self, i: int) -> int:
+        return tuple(self)[i]
+
 
 def _stores_updates(aggregation: AggregationRule) -> bool:
     return aggregation.rule != AGG_FEDAVG

@@ -666,7 +666,7 @@ def task_view(state: Any, name: str | None = None) -> TaskView:
     rr, agg = state.round_rules, state.aggregation
     return TaskView(
         task_id=state.task_id,
-        spec=state.spec,
+        spec=state.spec.with_privacy(state.privacy),  # a private task's circuit constants ride on its spec
         lr_q=state.lr_q,
         round_rules=rr,
         aggregation=agg,

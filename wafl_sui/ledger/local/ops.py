@@ -133,6 +133,8 @@ def _fields(obj: Any, what: str) -> dict[str, Any]:
 def encode_arg(kind: str, value: Any, what: str) -> Any:
     """A Python argument -> its JSON form in a signed operation."""
     if kind in ("spec", "round_rules", "aggregation", "privacy"):
+        if kind == "spec" and getattr(value, "privacy", None) is not None:
+            value = value.with_privacy(None)  # as `spec::new`: the task's DpParams come with set_privacy
         return _fields(value, what)
     if kind == "int":
         return _enc_int(value, what)

@@ -295,7 +295,9 @@ class SuiLedger(Sending, PrivateTaskCalls, Ledger):
     def task(self, task: str) -> TaskView:
         self._ensure_chain()
         info = self._task_info(task)
-        return self._decode_task(self._task_object(info.task_id), info.name)
+        view = self._decode_task(self._task_object(info.task_id), info.name)
+        p = self.privacy_params(info.task_id)  # a private task's circuit constants ride on its spec
+        return view if p is None else replace(view, spec=view.spec.with_privacy(p))
 
     @translated
     def tasks(self) -> list[TaskView]:
