@@ -138,6 +138,11 @@ class LedgerRelay:
     def manifest(self, task: str) -> bytes:
         return self.ledger.manifest(task)
 
+    def private_state(self, task: str, participant: str) -> tuple:
+        """A private task's (params, the participant's registration, its accepted updates)."""
+        return (self.ledger.privacy_params(task), self.ledger.private_registration(task, participant),
+                self.ledger.contributions(task, participant))
+
     def apply(self, signed: Any) -> dict:
         """The receipt, or the protocol error as data (a ProtocolError does not survive pickling)."""
         from wafl_sui.protocol import ProtocolError
@@ -181,6 +186,29 @@ class RelayedLedger:
                       proof: bytes) -> Any:
         return self._apply(signer, "submit_update", task,
                            {"new_weights": new_weights, "data_commitment": data_commitment, "proof": proof})
+
+    # a private task (docs/PRIVACY.md): what `client.private_round` reads and sends
+    def _private(self, task: str, participant: str) -> tuple:
+        import ray
+
+        return ray.get(self.relay.private_state.remote(task, participant))
+
+    def privacy(self, task: str) -> Any:
+        return self._private(task, "0x0")[0]
+
+    def private_registration(self, task: str, participant: str) -> Any:
+        return self._private(task, participant)[1]
+
+    def contributions(self, task: str, participant: str) -> int:
+        return self._private(task, participant)[2]
+
+    def register_private(self, signer: Any, task: str, data_commitment: int, seed_commitment: int) -> Any:
+        return self._apply(signer, "register_private", task, {"deposit": self.task(task).deposit_mist,
+                                                              "data_commitment": data_commitment,
+                                                              "seed_commitment": seed_commitment})
+
+    def submit_private_update(self, signer: Any, task: str, new_weights: Sequence[int], proof: bytes) -> Any:
+        return self._apply(signer, "submit_private_update", task, {"new_weights": new_weights, "proof": proof})
 
     def _apply(self, signer: Any, op: str, task: str, args: dict) -> Any:
         import ray
