@@ -34,6 +34,7 @@ from wafl_sui.zk.iden3_binary import read_sections
 CIRCUIT_VERSION = 1
 TEMPLATE_FILES = ("wafl_step.circom", "fixed_point.circom", "commit.circom")
 MLP_TEMPLATE_FILES = ("mlp.circom",)  # hashed and copied only for specs with hidden layers
+DP_TEMPLATE_FILES = ("dp_step.circom",)  # hashed and copied only for private specs
 CIRCOMLIB_FILES = ("poseidon.circom", "poseidon_constants.circom", "bitify.circom",
                    "comparators.circom", "binsum.circom", "aliascheck.circom", "compconstant.circom")
 MAX_FIELD_BITS = 253  # every decomposed / intermediate value must stay below 2^252 in magnitude
@@ -128,7 +129,11 @@ def generated(spec: StepSpec) -> bool:
 def derive_params(spec: StepSpec):
     """Bit widths of every decomposition, with the no-wrap argument checked (assertions): a
     `CircuitParams` for the linear model with one local step, an `mlp_circuit.MlpParams` for a
-    generated circuit (`generated`)."""
+    generated circuit (`generated`), a `dp_circuit.DpCircuitParams` for a private spec."""
+    if spec.privacy is not None:
+        from wafl_sui.zk.dp_circuit import derive_dp_params
+
+        return derive_dp_params(spec, CircuitError)
     if generated(spec):
         from wafl_sui.zk.mlp_circuit import derive_mlp_params
 
@@ -189,6 +194,10 @@ def constraint_formula(spec: StepSpec) -> dict:
     """Predicted constraint count (circom --O2), term by term (docs/CIRCUIT.md); an MLP's also
     has `per_layer` (one local step's constraints of each layer, term by term)."""
     p = derive_params(spec)
+    if spec.privacy is not None:
+        from wafl_sui.zk import dp_circuit
+
+        return dp_circuit.constraint_formula(spec, p, tree16_constraints, _packed, poseidon_constraints)
     if generated(spec):
         from wafl_sui.zk import mlp_circuit
 
@@ -284,11 +293,17 @@ def circuit_hash(spec: StepSpec) -> str:
 
 
 def _template_files(spec: StepSpec) -> tuple[str, ...]:
+    if spec.privacy is not None:
+        return TEMPLATE_FILES + DP_TEMPLATE_FILES
     return TEMPLATE_FILES + MLP_TEMPLATE_FILES if generated(spec) else TEMPLATE_FILES
 
 
 def main_source(spec: StepSpec) -> str:
     p = derive_params(spec)
+    if spec.privacy is not None:
+        from wafl_sui.zk import dp_circuit
+
+        return dp_circuit.main_source(spec, p)
     if generated(spec):
         from wafl_sui.zk import mlp_circuit
 
