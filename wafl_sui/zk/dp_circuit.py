@@ -198,5 +198,6 @@ def format_breakdown(spec: StepSpec, terms: dict) -> str:
     return "\n".join(rows)
 
 
-def new_weight_signal(c: int, d: int) -> str:
-    return f"main.upd[{c}][{d}].out"
+def new_weight_signals(c: int, d: int) -> tuple[str, ...]:
+    """Names of new weight (c, d)'s signal (offset encoded); the optimizer keeps one of them."""
+    return f"main.Wnew[{c}][{d}]", f"main.upd[{c}][{d}].out"

@@ -4,6 +4,8 @@
   and returns `StepInputs`: the circom input JSON (signed values as decimal strings, negative ones
   either as "-5" or as the field element p - 5) and the expected public signals and new weights,
   computed with `wafl_sui.protocol` (the reference).
+* `private_step_inputs(...)`: the same for a private task's step (docs/PRIVACY.md), the
+  expected outputs from the twin `protocol.dp_step.private_step` (`PrivateStepInputs`).
 * `compute_witness(artifacts, inputs, path)` runs circom's witness generator (node + the
   compiled .wasm) and writes a .wtns file; `WitnessServer(artifacts)` keeps that generator
   resident in one node process for a prover that makes many witnesses.
@@ -167,6 +169,61 @@ def step_inputs(spec: StepSpec, weights: Sequence[int], features: Any, labels: A
     except ValueError as e:
         raise WitnessInputError(f"invalid step inputs: {e}") from None
     return StepInputs(spec, w, x, y, salt_i, t_hi, t_lo, s_hi, s_lo, round_i, lr_i, new_w, pub)
+
+
+@dataclass
+class PrivateStepInputs(StepInputs):
+    """The inputs of a private step's proof (docs/PRIVACY.md): the padded registered dataset
+    (`features`/`labels`, N rows), its real row count n, the salt of its commitment, the secret
+    seed and the round's randomness limbs; `step` is the twin's `dp_step.PrivateStep` (mask,
+    clip factors, clipped sum, noise, new weights). The circuit computes its own hints."""
+
+    n: int = 0
+    seed: int = 0
+    rand_hi: int = 0
+    rand_lo: int = 0
+    step: Any = None
+
+    def circuit_input(self, negative: str = "decimal") -> dict[str, Any]:
+        d = super().circuit_input(negative)
+        d.update(n=str(self.n), seed=str(self.seed), rand_hi=str(self.rand_hi), rand_lo=str(self.rand_lo))
+        return d
+
+
+def private_step_inputs(spec: StepSpec, weights: Sequence[int], features: Any, labels: Any, *, n: int, salt: int,
+                        seed: int, randomness: bytes, task_id: bytes | str, sender: bytes | str, round_: int,
+                        lr_q: int) -> PrivateStepInputs:
+    """Validate the inputs of one private proof and compute its expected outputs with the twin
+    (`protocol.dp_step.private_step`): `features`/`labels` are the registered dataset padded to
+    `spec.privacy.records` rows (`protocol.privacy.pad_dataset`), `randomness` the round's 32 bytes.
+    The public `data` is `privacy.binding(params, data_commitment, seed_commitment, randomness)`."""
+    from wafl_sui.protocol import dp_step, privacy
+
+    if not isinstance(spec, StepSpec) or spec.privacy is None:
+        raise WitnessInputError("private_step_inputs needs a private protocol.StepSpec (spec.privacy)")
+    w = _as_vector(weights, "weights")
+    x = _as_matrix(features, "features")
+    y = _as_matrix(labels, "labels")
+    n_i, salt_i, seed_i = _as_int(n, "n"), _as_int(salt, "salt"), _as_int(seed, "seed")
+    round_i, lr_i = _as_int(round_, "round"), _as_int(lr_q, "lr_q")
+    try:
+        step = dp_step.private_step(w, x, y, n_i, seed_i, randomness, lr_i, spec)
+        hi, lo = privacy.randomness_limbs(randomness)
+        t_hi, t_lo = protocol.address_limbs(task_id)
+        s_hi, s_lo = protocol.address_limbs(sender)
+        data = privacy.binding(spec.privacy,
+                               privacy.private_data_commitment(x, y, n_i, salt_i, spec.feature_bits),
+                               privacy.seed_commitment(seed_i), randomness)
+        pub = protocol.public_inputs(
+            protocol.model_commitment(w, spec),
+            protocol.model_commitment(step.new_weights, spec),
+            data,
+            protocol.context_hash(task_id, sender, round_i, lr_i),
+        )
+    except (ProtocolError, ValueError) as e:
+        raise WitnessInputError(f"invalid private step inputs: {e}") from None
+    return PrivateStepInputs(spec, w, x, y, salt_i, t_hi, t_lo, s_hi, s_lo, round_i, lr_i, list(step.new_weights),
+                             pub, n_i, seed_i, hi, lo, step)
 
 
 # --------------------------------------------------------------------------- witness files
@@ -384,6 +441,12 @@ def witness_new_weights(artifacts, witness: Sequence[int], sym: dict[str, int] |
             idx = next(i for i in (sym.get(n, -1) for n in new_weight_signals(s, artifacts.params, k)) if i >= 0)
             out.append(witness[idx] - (1 << (s.weight_bits - 1)))
         return out
+    if s.privacy is not None:
+        from wafl_sui.zk.dp_circuit import new_weight_signals
+
+        off = 1 << (s.weight_bits - 1)
+        return [witness[next(i for i in (sym.get(n, -1) for n in new_weight_signals(c, d)) if i >= 0)] - off
+                for c in range(s.classes) for d in range(s.features + 1)]
     for c in range(s.classes):
         for d in range(s.features + 1):
             idx = sym[f"main.Wenc[{last}][{c}][{d}]"]
