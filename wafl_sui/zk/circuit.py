@@ -231,6 +231,9 @@ def constraint_formula(spec: StepSpec) -> dict:
 # The largest step circuit WaFL compiles: 2^20 constraints (a powers of tau of 2^20; the default
 # digits circuit has 64,866). Larger specs are refused before anything is written or compiled.
 MAX_CONSTRAINTS = 1 << 20
+# A private step (docs/PRIVACY.md) proves the whole registered dataset: the digits one (360
+# records) has about 1.4 M constraints; 2^21 is its powers of tau.
+MAX_PRIVATE_CONSTRAINTS = 1 << 21
 
 
 def check_size(spec: StepSpec) -> int:
@@ -238,9 +241,10 @@ def check_size(spec: StepSpec) -> int:
     value bounds cannot hold it or it is over MAX_CONSTRAINTS."""
     derive_params(spec)
     n = constraint_formula(spec)["total"]
-    if n > MAX_CONSTRAINTS:
+    limit = MAX_PRIVATE_CONSTRAINTS if spec.privacy is not None else MAX_CONSTRAINTS
+    if n > limit:
         raise CircuitError(
-            f"the step circuit of this spec would have about {n:,} constraints, over the {MAX_CONSTRAINTS:,} WaFL "
+            f"the step circuit of this spec would have about {n:,} constraints, over the {limit:,} WaFL "
             f"compiles (layers {'-'.join(map(str, spec.layer_dims))}, batch size {spec.batch_size}, local steps "
             f"{spec.local_steps}); use a smaller batch size, fewer local steps, fewer features"
             + (" or fewer / narrower hidden layers" if spec.hidden else "")
