@@ -328,3 +328,11 @@ def test_groth16_proof_of_a_private_step(small):
         assert not prv.verify(res.proof_json, wrong)
     print(f"\nprivate step N={SMALL.privacy.records}: {small.constraints} constraints, witness "
           f"{res.witness_seconds:.2f} s, proof {res.prove_seconds:.2f} s")
+
+
+def test_the_client_entry_point_is_private_step_inputs():
+    case = rand_case(SMALL, random.Random(4), n=5)
+    a = dp_circuit.private_inputs(SMALL, case["weights"], case["features"], case["labels"], case["n"], case["salt"],
+                                  case["seed"], case["randomness"], task_id=TASK, sender=SENDER, round_=3,
+                                  lr_q=case["lr_q"])
+    assert a.circuit_input() == inputs(SMALL, case).circuit_input()

@@ -201,3 +201,13 @@ def format_breakdown(spec: StepSpec, terms: dict) -> str:
 def new_weight_signals(c: int, d: int) -> tuple[str, ...]:
     """Names of new weight (c, d)'s signal (offset encoded); the optimizer keeps one of them."""
     return f"main.Wnew[{c}][{d}]", f"main.upd[{c}][{d}].out"
+
+
+def private_inputs(spec: StepSpec, weights, features, labels, n: int, salt: int, seed: int, randomness: bytes, *,
+                   task_id, sender, round_: int, lr_q: int):
+    """The client's entry point (`client.private_round`): `witness.private_step_inputs` with the
+    registration's pieces positional; a `witness.PrivateStepInputs` for `Prover.prove`."""
+    from wafl_sui.zk.witness import private_step_inputs
+
+    return private_step_inputs(spec, weights, features, labels, n=n, salt=salt, seed=seed, randomness=randomness,
+                               task_id=task_id, sender=sender, round_=round_, lr_q=lr_q)
