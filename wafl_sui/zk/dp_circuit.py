@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wafl_sui import protocol
-from wafl_sui.protocol import FIELD_MODULUS, StepSpec
-from wafl_sui.protocol.dp_noise import noise_table
-from wafl_sui.protocol.dp_step import LIMB_BITS, LIMBS_PER_BLOCK, R_MAX, num_blocks, update_shift
-from wafl_sui.protocol.privacy import (DP_BIND_DOMAIN, DP_PRF_DOMAIN, DP_SEED_DOMAIN, SAMPLE_BITS,
-                                       params_hash)
+from wafl_sui.protocol import FIELD_MODULUS, StepSpec, dp_noise, dp_step, privacy
+
+LIMB_BITS, LIMBS_PER_BLOCK, R_MAX = dp_step.LIMB_BITS, dp_step.LIMBS_PER_BLOCK, dp_step.R_MAX
+SAMPLE_BITS = privacy.SAMPLE_BITS
 
 MAX_FIELD_BITS = 253
 TEMPLATE_FILE = "dp_step.circom"
@@ -89,7 +88,7 @@ def derive_dp_params(spec: StepSpec, error: type[Exception] = ValueError) -> DpC
     g_max = N * (1 << KE) * xa                         # |G| (|ec| <= 2^KE)
     z_max = p.noise_tail * (1 + p.noise_k)             # |Z|
     lr_max = (1 << BLR) - 1
-    m = update_shift(p, spec)
+    m = dp_step.update_shift(p, spec)
     a_upd = (wmax << m) + (g_max + z_max) * lr_max
     na = _bitlen(a_upd) + 1
     rb = _bitlen(R_MAX - 1)
@@ -103,15 +102,15 @@ def derive_dp_params(spec: StepSpec, error: type[Exception] = ValueError) -> DpC
     assert a + 1 + (1 << bd) < FIELD_MODULUS and f2ex_max + (1 << ba) < FIELD_MODULUS
     assert nu > spec.forward_shift and na > m >= 0 and F + K - KE >= 1
     assert LIMB_BITS == SAMPLE_BITS == 64 and LIMBS_PER_BLOCK == 3 and (R_MAX << 192) < FIELD_MODULUS
-    nb = num_blocks(N, C * (D + 1))
+    nb = dp_step.num_blocks(N, C * (D + 1))
     return DpCircuitParams(D, C, N, K, BW, KX, BX, S, BLR, KE, F, p.noise_tail, p.noise_k, p.sample_threshold,
-                           a, nu, ba, bd, na, m, rb, R_MAX, nb, params_hash(p), protocol.CONTEXT_DOMAIN,
-                           DP_SEED_DOMAIN, DP_PRF_DOMAIN, DP_BIND_DOMAIN)
+                           a, nu, ba, bd, na, m, rb, R_MAX, nb, privacy.params_hash(p), protocol.CONTEXT_DOMAIN,
+                           privacy.DP_SEED_DOMAIN, privacy.DP_PRF_DOMAIN, privacy.DP_BIND_DOMAIN)
 
 
 def main_source(spec: StepSpec, params: DpCircuitParams) -> str:
     """The main component: the noise table as a constant function, then DpStep(constants)."""
-    cum = noise_table(spec.privacy.noise_sigma0, spec.privacy.noise_tail)
+    cum = dp_noise.noise_table(spec.privacy.noise_sigma0, spec.privacy.noise_tail)
     assert len(cum) == 2 * params.T0 + 2
     table = ", ".join(str(v) for v in cum)
     args = ", ".join(str(a) for a in params.template_args())
@@ -196,11 +195,6 @@ def format_breakdown(spec: StepSpec, terms: dict) -> str:
     b = breakdown(terms, spec)
     rows = [f"{k:>18}: {v:>12,.0f}" if isinstance(v, int) else f"{k:>18}: {v:>12,.1f}" for k, v in b.items()]
     return "\n".join(rows)
-
-
-def new_weight_signals(c: int, d: int) -> tuple[str, ...]:
-    """Names of new weight (c, d)'s signal (offset encoded); the optimizer keeps one of them."""
-    return f"main.Wnew[{c}][{d}]", f"main.upd[{c}][{d}].out"
 
 
 def private_inputs(spec: StepSpec, weights, features, labels, n: int, salt: int, seed: int, randomness: bytes, *,

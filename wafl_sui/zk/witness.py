@@ -29,7 +29,7 @@ from typing import Any, Sequence
 from wafl_sui.errors import WaflError
 from wafl_sui import protocol
 from wafl_sui.zk.iden3_binary import read_sections
-from wafl_sui.zk.circuit import generated
+from wafl_sui.zk.mlp_circuit import generated
 from wafl_sui.protocol import FIELD_MODULUS, ProtocolError, StepSpec
 
 P = FIELD_MODULUS
@@ -262,7 +262,7 @@ def _rejected(msg: str) -> WitnessGenerationError:
 def compute_witness(artifacts, inputs: StepInputs | dict, wtns_path: Path,
                     negative: str = "decimal") -> float:
     """Run circom's witness generator once (a fresh node process); returns the seconds it took."""
-    from wafl_sui.zk.circuit import node_bin
+    from wafl_sui.toolchain import node_bin
 
     wtns_path = Path(wtns_path)
     inp = _write_request(artifacts, inputs, wtns_path, negative)
@@ -293,7 +293,7 @@ class WitnessServer:
         self._stderr: Any = None
 
     def _start(self) -> subprocess.Popen:
-        from wafl_sui.zk.circuit import node_bin
+        from wafl_sui.toolchain import node_bin
 
         calc = Path(self.artifacts.witness_js).with_name("witness_calculator.js")
         _require_artifacts(calc, self.artifacts.wasm)
@@ -442,10 +442,10 @@ def witness_new_weights(artifacts, witness: Sequence[int], sym: dict[str, int] |
             out.append(witness[idx] - (1 << (s.weight_bits - 1)))
         return out
     if s.privacy is not None:
-        from wafl_sui.zk.dp_circuit import new_weight_signals
-
+        # circuits/dp_step.circom: Wnew[c][d] <== upd[c][d].out; the optimizer keeps one of them
         off = 1 << (s.weight_bits - 1)
-        return [witness[next(i for i in (sym.get(n, -1) for n in new_weight_signals(c, d)) if i >= 0)] - off
+        names = lambda c, d: (f"main.Wnew[{c}][{d}]", f"main.upd[{c}][{d}].out")  # noqa: E731
+        return [witness[next(i for i in (sym.get(n, -1) for n in names(c, d)) if i >= 0)] - off
                 for c in range(s.classes) for d in range(s.features + 1)]
     for c in range(s.classes):
         for d in range(s.features + 1):
