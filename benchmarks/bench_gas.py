@@ -7,6 +7,11 @@ within Sui's gas limits").
     .venv/bin/python benchmarks/bench_gas.py --json out.json
     .venv/bin/python benchmarks/bench_gas.py --write          # the tables into its section of RESULTS.md
     .venv/bin/python benchmarks/bench_gas.py --smoke          # digits, FedAvg, n = 4 (does it run?)
+    .venv/bin/python benchmarks/bench_gas.py --private-n 0    # without the private-task rows
+
+Private tasks (docs/PRIVACY.md): for each size and for FedAvg and median, a task of
+--private-n senders (default 16) made private: set_privacy, register_private #1 / #n,
+submit_private_update #1 / #n (the round opened by writing open_round's fields, as above).
 
 Method (see benchmarks/GAS.md): each transaction of the built package runs in the metered Move
 interpreter of `wafl_sui/devtools/gas/` (real bytecode of the package and of the Sui framework
@@ -129,6 +134,30 @@ def run_case(build, spec, rule, n, gas_price, skip_middle=True):
     return rows, summary
 
 
+def private_case(build, spec, rule, n, gas_price):
+    """A private task (docs/PRIVACY.md) of n senders: create / set_privacy / register_private #1
+    and #n / submit_private_update #1 and #n (updates 2..n-1 filled as in `run_case`; the round
+    is opened by writing open_round's fields: no `sui::random` offline). Its aggregation and
+    discard are the plain task's."""
+    size = weights(spec)
+    fl = G.PrivateTaskFlow(G.Chain(build), spec, rule, quorum=n)
+    out = fl.setup()
+    rows = [row("create_task (private)", size, rule, n, out["create_task"][0], "", gas_price)]
+    if "set_privacy" in out:
+        rows.append(row("set_privacy", size, rule, n, out["set_privacy"][0], "", gas_price))
+    regs = out.get("register_private", [])
+    for i in sorted({0, len(regs) - 1}) if regs else []:
+        rows.append(row(f"register_private #{i + 1}", size, rule, n, regs[i], "", gas_price))
+    if not regs or not regs[-1].ok:
+        return rows
+    first = fl.submit()
+    rows.append(row("submit_private_update #1", size, rule, n, first, "", gas_price))
+    if first.ok and n > 1:
+        fl.fill(n - 2)
+        rows.append(row(f"submit_private_update #{n}", size, rule, n, fl.submit(), "", gas_price))
+    return rows
+
+
 def fits(summary, budget) -> bool:
     return bool(summary and summary["agg_ok"] and summary["agg_max"] <= budget and summary["submit_max"] <= budget)
 
@@ -234,6 +263,7 @@ def main(argv=None) -> int:
     ap.add_argument("--budget", type=int, default=3_000_000, help="units each transaction must fit (60%% of the cap)")
     ap.add_argument("--gas-price", type=int, default=G.REFERENCE_GAS_PRICE_MIST)
     ap.add_argument("--no-search", action="store_true", help="do not search the largest fitting quorum")
+    ap.add_argument("--private-n", type=int, default=16, help="senders of the private-task rows (0: none)")
     ap.add_argument("--all-steps", action="store_true", help="run every step of a chunked aggregation")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json")
@@ -244,6 +274,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.smoke:
         args.sizes, args.rules, args.n, args.no_search = "digits", "fedavg", "4", True
+        args.private_n = 4
     if args.quick:
         args.sizes, args.n = "digits", "4,16"
 
@@ -307,6 +338,16 @@ def main(argv=None) -> int:
                 all_rows.extend(rows)
                 print_table(rows)
                 print(f"   ({time.time() - t:.1f} s)")
+            if args.private_n > 0 and rule in ("fedavg", "median") and "private_task" in build.module_names:
+                t = time.time()
+                try:
+                    rows = private_case(build, spec, rule, args.private_n, args.gas_price)
+                except (G.GasError, KeyError, ValueError, IndexError) as e:
+                    print(f"  could not measure the private task {label}/{rule}: {type(e).__name__}: {e}")
+                    continue
+                all_rows.extend(rows)
+                print_table(rows)
+                print(f"   (private task, {time.time() - t:.1f} s)")
     print("\n== largest quorum whose submits and every aggregation step fit "
           f"{args.budget:,} units (measured)")
     fit_rows = []

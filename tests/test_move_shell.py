@@ -162,10 +162,11 @@ LAYOUT = [("id", "address"), ("version", "u64")] + [(f, "u64") for f in (
 
 
 class Shell:
-    def __init__(self, vm):
+    def __init__(self, vm, module: str = "harness"):
         from wafl_sui.devtools.vm import MoveVM
 
         self.vm: MoveVM = vm
+        self.module = module  # the harness module `run` calls
         self.sender = vm.call1("harness", "sender")
         self.gas_used: int | None = None
 
@@ -220,9 +221,10 @@ class Shell:
         }
 
     def run(self, fn: str, s: task.TaskState, now: int | None = None, pure=(), cap: str | None = None,
-            ret: str = "vector<u8>"):
-        """Call harness::fn on the Task `s` (then the admin cap naming `cap`, then the clock at `now`);
-        the new object state (or the decoded `ret` value); MoveAbort on an abort."""
+            ret: str = "vector<u8>", children: dict | None = None):
+        """Call harness::fn on the Task `s` (then the admin cap naming `cap`, then the clock at `now`;
+        more child objects in `children`); the new object state (or the decoded `ret` value);
+        MoveAbort on an abort."""
         import sui_sandbox
 
         from wafl_sui.devtools.vm import MoveAbort, abort_module, bcs_decode, bcs_encode
@@ -236,8 +238,8 @@ class Shell:
             objs.append({"object_id": "0x" + "0" * 63 + "6", "bcs_bytes": bytes(31) + b"\x06" + bcs_encode("u64", now),
                          "type_tag": "0x2::clock::Clock", "is_shared": True, "mutable": False})
         r = sui_sandbox.call_view_function(
-            "0x0", "harness", fn, package_bytecodes=self.vm._pkg, fetch_deps=False, object_inputs=objs,
-            pure_inputs=[bcs_encode(t, v) for t, v in pure], child_objects=self._children(s),
+            "0x0", self.module, fn, package_bytecodes=self.vm._pkg, fetch_deps=False, object_inputs=objs,
+            pure_inputs=[bcs_encode(t, v) for t, v in pure], child_objects={**self._children(s), **(children or {})},
         )
         self.gas_used = r.get("gas_used")
         if not r["success"]:
@@ -620,3 +622,217 @@ def test_robust_steps_at_the_largest_model(shell, rule, trim_bps):
     assert_same(shell.aggregate(s, START), task.aggregate(s, shell.sender, START)[0])
     last = dataclasses.replace(s, partial=tuple(range(m - 1)))
     assert_same(shell.aggregate(last, START), task.aggregate(last, shell.sender, START)[0])
+
+
+# ------------------------------------------------------------------------------ private tasks
+# The private entries (private_task.move) in the Move VM. sui-sandbox returns no object effects,
+# so the `PrivacyKey` field cannot be carried from one call to the next: a scenario either runs
+# its entry calls in ONE call of a harness function (fields created in a call persist within it),
+# or starts from a private task whose field (and its tables' entries) is given as child objects,
+# built from the Python state below. (Across transactions, with effects, the same entries run in
+# the gas interpreter: tests/test_gas.py.)
+PRIVATE_HARNESS = """module wafl::private_harness;
+
+use sui::clock::Clock;
+use sui::coin;
+use sui::sui::SUI;
+use wafl::private_task;
+use wafl::task::{Task, TaskAdminCap};
+
+/// set_privacy `times` times (params in DpParams order); whether the task is private.
+public fun set_privacy_n(task: &mut Task, cap: &TaskAdminCap, p: vector<u64>, times: u64, ctx: &mut TxContext): bool {
+    let mut i = 0;
+    while (i < times) {
+        private_task::set_privacy(cap, task, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], ctx);
+        i = i + 1;
+    };
+    private_task::is_private(task)
+}
+
+/// task::register with a zero deposit; the number registered.
+public fun register_plain(task: &mut Task, ctx: &mut TxContext): u64 {
+    task.register(coin::zero<SUI>(ctx), ctx);
+    task.registered().length()
+}
+
+/// register_private with a zero deposit; the registration's first round.
+public fun register_private(task: &mut Task, d: u256, s: u256, ctx: &mut TxContext): u64 {
+    private_task::register_private(task, coin::zero<SUI>(ctx), d, s, ctx);
+    private_task::private_registration(task, ctx.sender()).destroy_some().first_round()
+}
+
+/// register_private then submit_private_update in one transaction; the sender's contributions.
+public fun register_then_submit(
+    task: &mut Task, clock: &Clock, d: u256, s: u256, w: vector<u32>, proof: vector<u8>, ctx: &mut TxContext,
+): u64 {
+    private_task::register_private(task, coin::zero<SUI>(ctx), d, s, ctx);
+    private_task::submit_private_update(task, w, proof, clock, ctx);
+    private_task::contributions(task, ctx.sender())
+}
+
+/// submit_private_update; the sender's contributions after it.
+public fun submit_private(task: &mut Task, clock: &Clock, w: vector<u32>, proof: vector<u8>, ctx: &TxContext): u64 {
+    private_task::submit_private_update(task, w, proof, clock, ctx);
+    private_task::contributions(task, ctx.sender())
+}
+"""
+DP = protocol.privacy.DpParams(records=64, clip_frac_bits=4, clip_q=1 << 12, clip_factor_bits=8, noise_sigma0=4,
+                               noise_tail=32, noise_k=16, sample_threshold=1 << 62, target_epsilon_milli=4000,
+                               target_delta_pico=10, max_contributions=2)  # valid for SPEC (K=4, KX=4, S=8)
+PRIVACY_FIELD_ID_KEYS = (b"\x44" * 32, b"\x55" * 32)  # the ids of the registrations / contributions tables
+
+
+@pytest.fixture(scope="module")
+def pshell():
+    from wafl_sui.devtools.harness import build_variant
+    from wafl_sui.devtools.vm import MoveVM
+
+    extra = {"stand_in_hash.move": STAND_IN, "stand_in_groth16.move": STAND_IN_GROTH16, "harness.move": HARNESS,
+             "private_harness.move": PRIVATE_HARNESS}
+    return Shell(MoveVM(build_variant(extra, SUBSTITUTIONS)), module="private_harness")
+
+
+def privacy_children(s: task.TaskState) -> dict:
+    """The `PrivacyKey` field of the private task `s` and its tables' entries, as child objects."""
+    from wafl_sui.devtools.gas import type_tag_bcs
+    from wafl_sui.devtools.vm import bcs_encode as e
+
+    assert s.privacy is not None
+    regs_id, contribs_id = PRIVACY_FIELD_ID_KEYS
+    task_id = bytes.fromhex(s.task_id[2:])
+    key_tag = type_tag_bcs(("S", bytes(32), "private_state", "PrivacyKey", ()))
+    key = b"\x00"  # PrivacyKey(): a struct with no field is a struct of one `dummy_field: bool`
+    fid = Shell._field_id(task_id, key, key_tag)
+    params = b"".join(e("u64", getattr(s.privacy, f.name)) for f in dataclasses.fields(s.privacy))
+    value = params + regs_id + e("u64", len(s.private_registrations)) + contribs_id + e("u64", len(s.contributions))
+    addr_tag = type_tag_bcs("address")
+
+    def entry(parent, addr, ty, value_bcs):
+        k = bytes.fromhex(protocol.codec.normalize_address(addr)[2:])
+        cid = Shell._field_id(parent, k, addr_tag)
+        return {"child_id": "0x" + cid.hex(), "bcs_bytes": cid + k + value_bcs,
+                "type_tag": f"0x2::dynamic_field::Field<address,{ty}>"}
+
+    return {
+        s.task_id: [{"child_id": "0x" + fid.hex(), "bcs_bytes": fid + key + value,
+                     "type_tag": "0x2::dynamic_field::Field<0x0::private_state::PrivacyKey,0x0::private_state::Privacy>"}],
+        "0x" + regs_id.hex(): [entry(regs_id, a, "0x0::private_state::PrivateRegistration",
+                                     e("u256", r.data_commitment) + e("u256", r.seed_commitment) + e("u64", r.first_round))
+                               for a, r in s.private_registrations],
+        "0x" + contribs_id.hex(): [entry(contribs_id, a, "u64", e("u64", c)) for a, c in s.contributions],
+    }
+
+
+def closed_state() -> task.TaskState:
+    """A task as create_task leaves it: round 0 not open, nobody registered."""
+    return task.create_task(TASK_ID, CAP_ID, "0xad", SPEC, RoundRules(1, DUR, 3, GRACE), AggregationRule(0, 0), 16,
+                            True, [128] * 6, VK, START)[0]
+
+
+def private_state(registered_first_round: int | None = None, contributions: int = 0) -> task.TaskState:
+    """A private task, round 0 open with the VM's sender sampled; the sender privately registered
+    (from `registered_first_round`, None: not registered) with `contributions` accepted updates."""
+    s = task.set_privacy(closed_state(), TASK_ID, DP)[0]
+    if registered_first_round is not None:
+        reg = task.PrivateRegistration(11, 22, registered_first_round)
+        s = dataclasses.replace(s, registered=(SENDER,), private_registrations=((SENDER, reg),))
+    if contributions:
+        s = dataclasses.replace(s, contributions=((SENDER, contributions),))
+    return opened(s, START)
+
+
+def _dp_args(p=DP):
+    return [("vector<u64>", [getattr(p, f.name) for f in dataclasses.fields(p)])]
+
+
+def test_set_privacy_in_the_vm(pshell):
+    """set_privacy makes the task private; twice, or after a registration, or on a private task
+    given with its field: EPrivacyLocked (the Python twin agrees)."""
+    s = closed_state()
+    assert pshell.run("set_privacy_n", s, cap=TASK_ID, pure=_dp_args() + [("u64", 1)], ret="bool") is True
+    assert pshell.run("set_privacy_n", s, cap=TASK_ID, pure=_dp_args() + [("u64", 0)], ret="bool") is False
+    got, want = names(lambda: pshell.run("set_privacy_n", s, cap=TASK_ID, pure=_dp_args() + [("u64", 2)], ret="bool"),
+                      lambda: task.set_privacy(task.set_privacy(s, TASK_ID, DP)[0], TASK_ID, DP))
+    assert got == want == "EPrivacyLocked"
+    reg = task.register(s, SENDER, 0)[0]
+    got, want = names(lambda: pshell.run("set_privacy_n", reg, cap=TASK_ID, pure=_dp_args() + [("u64", 1)], ret="bool"),
+                      lambda: task.set_privacy(reg, TASK_ID, DP))
+    assert got == want == "EPrivacyLocked"
+    p = private_state()
+    got, want = names(lambda: pshell.run("set_privacy_n", p, cap=TASK_ID, pure=_dp_args() + [("u64", 1)], ret="bool",
+                                         children=privacy_children(p)),
+                      lambda: task.set_privacy(p, TASK_ID, DP))
+    assert got == want == "EPrivacyLocked"
+    bad = dataclasses.replace(DP, clip_frac_bits=SPEC.frac_bits + 1)
+    got, want = names(lambda: pshell.run("set_privacy_n", s, cap=TASK_ID, pure=_dp_args(bad) + [("u64", 1)], ret="bool"),
+                      lambda: task.set_privacy(s, TASK_ID, bad))
+    assert got == want == "EInvalidPrivacy"
+
+
+def test_register_on_a_private_task_in_the_vm(pshell):
+    """Plain register on a private task: EPrivateTask; register_private on a plain one:
+    EPrivateTask; register_private while the round is open counts from the next round."""
+    p = private_state()
+    kids = privacy_children(p)
+    got, want = names(lambda: pshell.run("register_plain", p, ret="u64", children=kids),
+                      lambda: task.register(p, SENDER, 0))
+    assert got == want == "EPrivateTask"
+    plain = closed_state()
+    got, want = names(lambda: pshell.run("register_private", plain, pure=[("u256", 11), ("u256", 22)], ret="u64"),
+                      lambda: task.register_private(plain, SENDER, 0, 11, 22))
+    assert got == want == "EPrivateTask"
+    assert pshell.run("register_plain", plain, ret="u64") == 1
+    first = pshell.run("register_private", p, pure=[("u256", 11), ("u256", 22)], ret="u64", children=kids)
+    assert first == task.register_private(p, SENDER, 0, 11, 22)[0].private_registration(SENDER).first_round == 1
+
+
+def test_submit_private_update_aborts_in_the_vm(pshell):
+    """Registered after the round's randomness (registered and submitting in the open round:
+    ERegisteredAfterRandomness), not registered (ENotRegistered), budget spent
+    (EPrivacyBudgetSpent, before the proof: the proof given is invalid); the Python twin agrees."""
+    w = [100] * 6
+    bad_proof = bytes(128)
+    p = private_state()
+    got, want = names(
+        lambda: pshell.run("register_then_submit", p, START + 1, [("u256", 11), ("u256", 22), ("vector<u32>", w),
+                                                                  ("vector<u8>", bad_proof)], ret="u64",
+                           children=privacy_children(p)),
+        lambda: task.submit_private_update(task.register_private(p, SENDER, 0, 11, 22)[0], SENDER, w, bad_proof,
+                                           START + 1, stand_in_verify))
+    assert got == want == "ERegisteredAfterRandomness"
+    got, want = names(
+        lambda: pshell.run("submit_private", p, START + 1, [("vector<u32>", w), ("vector<u8>", bad_proof)], ret="u64",
+                           children=privacy_children(p)),
+        lambda: task.submit_private_update(p, SENDER, w, bad_proof, START + 1, stand_in_verify))
+    assert got == want == "ENotRegistered"
+    spent = private_state(0, DP.max_contributions)
+    got, want = names(
+        lambda: pshell.run("submit_private", spent, START + 1, [("vector<u32>", w), ("vector<u8>", bad_proof)],
+                           ret="u64", children=privacy_children(spent)),
+        lambda: task.submit_private_update(spent, SENDER, w, bad_proof, START + 1, stand_in_verify))
+    assert got == want == "EPrivacyBudgetSpent"
+    # one below the budget: the invalid proof is what is refused
+    left = private_state(0, DP.max_contributions - 1)
+    got, want = names(
+        lambda: pshell.run("submit_private", left, START + 1, [("vector<u32>", w), ("vector<u8>", bad_proof)],
+                           ret="u64", children=privacy_children(left)),
+        lambda: task.submit_private_update(left, SENDER, w, bad_proof, START + 1, stand_in_verify))
+    assert got == want == "EInvalidProof"
+
+
+def test_submit_private_update_accepted_with_the_protocol_binding(pshell):
+    """An update whose `proof` is the public inputs protocol.task builds with
+    `privacy.binding` (the stand-in verifier accepts exactly those) is accepted and counted: the
+    contract binds the same params hash, commitments and randomness."""
+    w = [100] * 6
+    left = private_state(0, DP.max_contributions - 1)
+    data = task.private_data_input(left, SENDER)
+    proof = honest_proof(left, SENDER, w, data)
+    want = task.submit_private_update(left, SENDER, w, proof, START + 1, stand_in_verify)[0]
+    got = pshell.run("submit_private", left, START + 1, [("vector<u32>", w), ("vector<u8>", proof)], ret="u64",
+                     children=privacy_children(left))
+    assert got == want.contributions_of(SENDER) == DP.max_contributions
+    other = honest_proof(left, SENDER, w, task.private_data_input(dataclasses.replace(left, randomness=bytes(32)), SENDER))
+    got, _ = names(lambda: pshell.run("submit_private", left, START + 1, [("vector<u32>", w), ("vector<u8>", other)],
+                                      ret="u64", children=privacy_children(left)), lambda: None)
+    assert got == "EInvalidProof"  # a binding to another round's randomness

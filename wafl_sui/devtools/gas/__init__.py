@@ -47,6 +47,9 @@ API
       an offline ledger: objects persist between transactions; `Obj(id)`, `Res(i, j)` arguments.
   TaskFlow(chain, spec, rule, quorum=...): create() / submit() / fill(n) / aggregate() /
       discard() -> the WaFL entry functions with the API the built package has.
+  PrivateTaskFlow(chain, spec, rule, dp=DpParams, quorum=...): a private task: setup()
+      (create_task, set_privacy, register_private per sender, round 0 opened) / submit()
+      (submit_private_update) / contributions(k), plus TaskFlow's aggregate() / discard().
   GasReport: instructions, native_calls, internal_gas, computation_units (charged), stack
       bytes, storage_written_bytes / storage_rebated_bytes, storage_cost_mist /
       storage_rebate_mist, total_mist(gas_price), events, returns, sandbox_gas_used.
@@ -61,7 +64,7 @@ equality, abstract memory size), `meter` (`Meter`, the replica of GasStatus), `l
 a `bytecode.CompiledModule` ready to run; `Loader`; `framework_modules`), `interpreter`,
 `natives`, `runtime` (`StoredObject`, object sizes, the object runtime of one transaction),
 `report` (`GasReport`), `chain` (`Chain`, `MoveCall`, `Obj`, `Res`), `flow` (`TaskFlow`,
-`Aggregation`) and `measurement` (`measure`, `sandbox_gas_used`).
+`Aggregation`), `private_flow` (`PrivateTaskFlow`) and `measurement` (`measure`, `sandbox_gas_used`).
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ from wafl_sui.devtools.gas.interpreter import Interpreter
 from wafl_sui.devtools.gas.loader import Datatype, Function, Loader, Module, framework_modules
 from wafl_sui.devtools.gas.measurement import measure, sandbox_gas_used
 from wafl_sui.devtools.gas.meter import Meter
+from wafl_sui.devtools.gas.private_flow import DEFAULT_DP, PrivateTaskFlow
 from wafl_sui.devtools.gas.natives import NATIVES
 from wafl_sui.devtools.gas.report import GasReport
 from wafl_sui.devtools.gas.runtime import Runtime, StoredObject, object_id, object_size_for_gas
@@ -121,7 +125,8 @@ from wafl_sui.devtools.gas.values import U128, U256, Ref, Struct, Variant, Vec, 
 
 __all__ = [
     # measuring
-    "measure", "sandbox_gas_used", "Chain", "MoveCall", "Obj", "Res", "TaskFlow", "Aggregation", "GasReport",
+    "measure", "sandbox_gas_used", "Chain", "MoveCall", "Obj", "Res", "TaskFlow", "PrivateTaskFlow", "DEFAULT_DP",
+    "Aggregation", "GasReport",
     "sender_address", "RULES", "SPEC_FIELDS", "STAND_IN_VK", "CLOCK_ID", "CLOCK_TYPE", "TX_CONTEXT_TYPE",
     "DEFAULT_SENDER", "GAS_COIN_BYTES", "StoredObject", "object_id", "object_size_for_gas",
     # errors
