@@ -174,6 +174,23 @@ def first_round(round_: int, round_open: bool) -> int:
     return int(round_) + (1 if round_open else 0)
 
 
+def check_kind(is_private: bool, private_call: bool) -> None:
+    """`privacy::check_kind`: EPrivateTask unless the call's kind (private or not) is the task's."""
+    if is_private != private_call:
+        raise ProtocolError("EPrivateTask", "this is a private task: a participant registers its data and seed "
+                            "commitments (`register_private`; `wafl client run --data FILE` does it) and sends "
+                            "private updates" if is_private else
+                            "this task is not private: use register / submit_update")
+
+
+def check_unlocked(is_private: bool, round_: int, round_open: bool, num_registered: int, num_deposits: int,
+                   num_updates: int) -> None:
+    """`privacy::check_unlocked`: EPrivacyLocked unless the task is not private yet and has had
+    no round, registration, deposit or update."""
+    if is_private or round_ != 0 or round_open or num_registered or num_deposits or num_updates:
+        raise ProtocolError("EPrivacyLocked", "privacy is set once, before any registration, round or update")
+
+
 def check_private_update(registered_first_round: int | None, round_: int, contributions: int,
                          max_contributions: int) -> None:
     """`privacy::check_private_update`: ENotRegistered (no private registration),

@@ -252,7 +252,7 @@ def register(state: TaskState, sender: str, deposit: int) -> tuple[TaskState, Ev
     """`task::register`: `sender` joins the pool rounds are sampled from, locking `deposit` (the
     value of the coin it passes: exactly the task's deposit_mist)."""
     check_version(state)
-    check_kind(state, private_call=False)
+    privacy.check_kind(state.is_private, private_call=False)
     return _add_registered(state, normalize_address(sender), deposit)
 
 
@@ -348,7 +348,7 @@ def submit_update(
     """`task::submit_update`. `verify(prepared_vk, public_inputs, proof)` checks the Groth16 proof
     (e.g. `wafl_sui.zk.sui_bytes`); the inputs are built here as the contract builds them."""
     check_version(state)
-    check_kind(state, private_call=False)
+    privacy.check_kind(state.is_private, private_call=False)
     return _submit(state, normalize_address(sender), new_weights, data_commitment, proof, now_ms, verify)
 
 
@@ -528,22 +528,13 @@ def set_manifest(state: TaskState, cap_task_id: str, manifest: bytes) -> tuple[T
 U64_MAX = (1 << 64) - 1
 
 
-def check_kind(state: TaskState, private_call: bool) -> None:
-    """`privacy::check_kind`: EPrivateTask unless the call's kind is the task's."""
-    if state.is_private != private_call:
-        raise ProtocolError("EPrivateTask", "this is a private task: use register_private / submit_private_update"
-                            if state.is_private else "this task is not private: use register / submit_update")
-
-
 def set_privacy(state: TaskState, cap_task_id: str, params: privacy.DpParams) -> tuple[TaskState, Events]:
     """`private_task::set_privacy`: make the task private, once, before any registration, round
     or update (`privacy::check_unlocked`), with parameters the spec can serve."""
     check_version(state)
     check_admin(state, cap_task_id)
-    if (state.is_private or state.round != 0 or state.round_open or state.registered or state.deposits
-            or state.submitters):
-        raise ProtocolError("EPrivacyLocked", "privacy is set once, before any registration, round or update"
-                            + (" (it is set)" if state.is_private else ""))
+    privacy.check_unlocked(state.is_private, state.round, state.round_open, len(state.registered),
+                           len(state.deposits), len(state.submitters))
     values = params.to_dict()
     if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= U64_MAX for v in values.values()):
         raise ProtocolError("EInvalidPrivacy", f"the privacy fields are u64 integers, got {values}")
@@ -557,7 +548,7 @@ def register_private(state: TaskState, sender: str, deposit: int, data_commitmen
     """`private_task::register_private`: `register` with the sender's data and seed commitments;
     its updates count from `privacy.first_round(round, round_open)` on."""
     check_version(state)
-    check_kind(state, private_call=True)
+    privacy.check_kind(state.is_private, private_call=True)
     codec.assert_field_element(data_commitment, "the data commitment")
     codec.assert_field_element(seed_commitment, "the seed commitment")
     sender = normalize_address(sender)
@@ -586,7 +577,7 @@ def submit_private_update(state: TaskState, sender: str, new_weights: Sequence[i
     """`private_task::submit_private_update`: `submit_update` whose `data` input is the contract's
     (`private_data_input`); an accepted update counts against the sender's max_contributions."""
     check_version(state)
-    check_kind(state, private_call=True)
+    privacy.check_kind(state.is_private, private_call=True)
     sender = normalize_address(sender)
     new, out = _submit(state, sender, new_weights, None, proof, now_ms, verify)
     counts = dict(new.contributions)

@@ -19,7 +19,9 @@ from wafl_sui.devtools.gas.chain import CLOCK_ID, Chain, Obj
 from wafl_sui.devtools.gas.flow import TaskFlow, sender_address
 from wafl_sui.devtools.gas.report import GasReport
 from wafl_sui.devtools.gas.values import Vec
-from wafl_sui.protocol.privacy import DpParams
+from wafl_sui.protocol import privacy
+
+DpParams = privacy.DpParams
 
 #: The parameters of tests/test_privacy_ledger.py (valid for any spec with frac_bits <=
 #: clip_frac_bits + feature_frac_bits + lr_frac_bits and clip_frac_bits <= frac_bits).
