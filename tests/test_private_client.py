@@ -122,3 +122,48 @@ def test_cli_dp_options_errors_before_any_work(tmp_path):
     assert r.exit_code != 0 and "needs --dp-epsilon" in r.output
     r = CliRunner().invoke(cli, ["simulate", "--dataset", "iris", "--dp-epsilon", "3", "--model", "mlp"])
     assert r.exit_code != 0 and "linear model" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.slow
+def test_a_private_task_from_the_command_line(tmp_path, monkeypatch):
+    """`wafl task create --dp-epsilon` then `wafl client run`: the client registers its data and seed
+    commitments, contributes proven private updates, and `wafl status` shows what it spent."""
+    import os
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(os.environ["WAFL_HOME"], home, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("keys", "*.sqlite*", "private"))
+    monkeypatch.setenv("WAFL_HOME", str(home))
+    ledger, metrics = str(home / "l.sqlite"), str(home / "m.sqlite")
+    for name in ("admin", "alice"):
+        assert cli_run("keys", "new", "--name", name).exit_code == 0
+    r = cli_run("task", "create", "--dataset", "iris", "--dp-epsilon", "8", "--dp-records", "60", "--dp-batch", "8",
+                "--quorum", "1", "--rounds", "2", "--name", "p", "--ledger", ledger, "--key", "admin", "--json", "--quiet")
+    assert r.exit_code == 0, r.output
+    created = json.loads(r.output)
+    assert created["dp"]["epsilon"] == 8.0 and created["spec"]["privacy"]["records"] == 60
+    r = cli_run("task", "register", "--task", "p", "--ledger", ledger, "--key", "alice")
+    assert r.exit_code == 1 and "EPrivateTask" in r.output and "Traceback" not in r.output
+    data = tmp_path / "alice.csv"
+    from wafl_sui.client import datasets
+
+    raw = datasets.load_raw("iris")
+    data.write_text(",".join(raw.feature_names) + ",label\n" + "\n".join(",".join(map(str, [*x, raw.class_names[y]]))
+                                                                for x, y in zip(raw.x[::3], raw.y[::3])))
+    r = cli_run("client", "run", "--task", "p", "--data", str(data), "--rounds", "2", "--ledger", ledger,
+                "--key", "alice", "--metrics", metrics, "--quiet", "--allow-dev-key")
+    assert r.exit_code == 0, r.output
+    assert "round 0: accepted" in r.output and "round 1: accepted" in r.output
+    secrets_dir = home / "private"
+    (reg_file,) = list(secrets_dir.rglob("*.json"))
+    assert stat.S_IMODE(reg_file.stat().st_mode) == 0o600
+    r = cli_run("status", "--task", "p", "--ledger", ledger, "--metrics", metrics, "--json")
+    assert r.exit_code == 0, r.output
+    dp = json.loads(r.output)["status"]["privacy"]
+    assert dp["updates"] and max(dp["updates"].values()) == 2
+    assert 0 < dp["epsilon_spent_max"] <= 8.0
+
+
+def cli_run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
