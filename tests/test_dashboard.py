@@ -513,6 +513,24 @@ def test_page_says_when_there_are_no_tasks(browser: DevTools, tmp_path: Path):
         assert browser.js("document.getElementById('banner').hidden") is True
 
 
+def test_a_private_task_shows_its_budget_and_what_each_client_spent(browser: DevTools, tmp_path: Path):
+    s = MetricsStore(tmp_path / "private.sqlite")
+    a, b = "0x" + "a1" * 32, "0x" + "b2" * 32
+    dp = {"epsilon": 8.0, "delta": 1e-5, "max_updates": 25, "sample_rate": 0.1778, "epsilon_spent_max": 3.25,
+          "epsilon_spent": {a: 3.25, b: 1.5}, "updates": {a: 6, b: 2}}
+    s.record_task(TASK, "local", rules=RULES, name="private", status={"round": 6, "finished": False, "privacy": dp})
+    s.record_evaluation(TASK, "local", 0, 0.5)
+    with dashboard.background(s.path) as u:
+        open_page(browser, u)
+        text = lambda i: browser.js(f"document.getElementById('{i}').textContent")  # noqa: E731
+        assert browser.js("document.getElementById('privacy-panel').hidden") is False
+        assert "epsilon 3.25 spent of 8.00" in text("privacy-summary") and "25 accepted updates" in text("privacy-summary")
+        assert "epsilon 1.500 (2 updates)" in text("privacy-table") and a in text("privacy-table")
+        assert "privacy" not in text("status-table")  # shown once, in its own panel
+        s.update_status(TASK, "local", {"round": 6, "finished": False})  # an ordinary task: no panel
+        browser.wait_for("document.getElementById('privacy-panel').hidden === true", timeout=10)
+
+
 def test_error_page_in_the_browser(browser: DevTools, url: str):
     navigate(browser, f"{url}api/task/local/{OTHER}")
     body = browser.js("document.body.innerText")

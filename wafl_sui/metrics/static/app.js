@@ -138,6 +138,21 @@
     }
   }
 
+  // a private task: its budget and the epsilon each client spent (the ledger counts accepted
+  // updates, the accountant turns counts into epsilon: wafl_sui/metrics/ledger_sync.py)
+  function privacyPanel(dp) {
+    $("privacy-panel").hidden = !dp;
+    if (!dp) return;
+    $("privacy-summary").textContent =
+      `epsilon ${Number(dp.epsilon_spent_max).toFixed(2)} spent of ${Number(dp.epsilon).toFixed(2)} (delta ${dp.delta}) by the client ` +
+      `that spent most; at most ${dp.max_updates} accepted updates a client; Poisson sample rate ${dp.sample_rate}`;
+    const rows = {};
+    for (const [addr, eps] of Object.entries(dp.epsilon_spent || {})) {
+      rows[addr] = `epsilon ${Number(eps).toFixed(3)} (${(dp.updates || {})[addr] ?? 0} updates)`;
+    }
+    kvTable($("privacy-table"), rows);
+  }
+
   function clientsTable(contribs, series) {
     const t = $("clients-table");
     t.replaceChildren();
@@ -232,7 +247,9 @@
       + (summary.latest_round_evaluated === null ? "" : ` (model of round ${summary.latest_round_evaluated})`);
     $("counts").textContent = `${summary.accepted} / ${summary.rejected}`;
     kvTable($("rules-table"), summary.rules);
-    kvTable($("status-table"), st);
+    const { privacy, ...plainStatus } = st;
+    kvTable($("status-table"), plainStatus);
+    privacyPanel(privacy);
     clientsTable(contributions, series);
     eventsTable(events);
     drawCharts(summary, series);
