@@ -527,7 +527,8 @@ def test_a_private_task_shows_its_budget_and_what_each_client_spent(browser: Dev
         assert "epsilon 3.25 spent of 8.00" in text("privacy-summary") and "25 accepted updates" in text("privacy-summary")
         assert "epsilon 1.500 (2 updates)" in text("privacy-table") and a in text("privacy-table")
         assert "privacy" not in text("status-table")  # shown once, in its own panel
-        s.update_status(TASK, "local", {"round": 6, "finished": False})  # an ordinary task: no panel
+        s.update_status(TASK, "local", {"round": 7, "finished": False}, replace=True)  # an ordinary task: no panel
+        s.record_evaluation(TASK, "local", 1, 0.6)
         browser.wait_for("document.getElementById('privacy-panel').hidden === true", timeout=10)
 
 
