@@ -39,6 +39,7 @@ from wafl_sui import protocol  # noqa: E402
 from wafl_sui.client import data as client_data  # noqa: E402
 from wafl_sui.client import datasets  # noqa: E402
 from wafl_sui.client import privacy_accounting as pa  # noqa: E402
+from wafl_sui.client.private_params import private_params  # noqa: E402
 
 DELTA = 1e-5
 CLIENTS = 4
@@ -262,16 +263,17 @@ def main() -> None:
                    "DpParams from `privacy_accounting.calibrate`, linear, lr 3, expected batch 64, clip 2):", ""]
     irounds = 1 if args.smoke else args.integer_rounds
     if irounds:
-        integer += ["| epsilon | rounds | sigma0 | k | tail | z | epsilon (accountant) | accuracy | attack success | chance | trials | s |",
-                    "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        integer += ["| epsilon | rounds | clip_frac_bits | sigma0 | k | tail | z | epsilon (accountant) | accuracy | attack success | chance | trials | s |",
+                    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for eps in ([8.0] if args.smoke else args.integer_eps):
             t = time.time()
-            p = pa.calibrate(target_epsilon=eps, target_delta=DELTA, steps=irounds if args.smoke else 25,
-                             records=records, clip=2.0, clip_frac_bits=protocol.privacy.DEFAULT_CLIP_FRAC_BITS,
-                             feature_frac_bits=3, d=650, expected_batch=64)
+            # the parameters `wafl simulate --dp-epsilon` would choose (the circuit must fit)
+            p = private_params(protocol.StepSpec(features=64, classes=10, batch_size=64), target_epsilon=eps,
+                               target_delta=DELTA, steps=irounds if args.smoke else 25, records=records, clip=2.0,
+                               expected_batch=64)
             acc, trials = integer_private_run(p, parts, test, irounds, 3.0, attack_rounds=min(irounds, 3))
             s, c, n = rate(trials)
-            integer.append(f"| {eps} | {irounds} | {p.noise_sigma0} | {p.noise_k} | {p.noise_tail} | "
+            integer.append(f"| {eps} | {irounds} | {p.clip_frac_bits} | {p.noise_sigma0} | {p.noise_k} | {p.noise_tail} | "
                            f"{pa.noise_multiplier(p):.3f} | {pa.epsilon(p, 650, irounds):.3f} | {acc:.3f} | {s:.3f} | "
                            f"{c:.3f} | {n} | {time.time() - t:.0f} |")
             print(integer[-1], flush=True)

@@ -47,12 +47,9 @@ def private_spec(spec: Any, dp_epsilon: Optional[float], dp_delta: float, dp_cli
                                "(--model linear; private MLP steps are not supported yet)")
     if dp_batch >= dp_records:
         raise click.UsageError(f"--dp-batch {dp_batch} must be below --dp-records {dp_records}")
-    from wafl_sui.client import privacy_accounting
-    from wafl_sui.protocol import privacy
+    from wafl_sui.client.private_params import private_params
 
     spec = dataclasses.replace(spec, batch_size=dp_batch)
-    params = privacy_accounting.calibrate(
-        target_epsilon=dp_epsilon, target_delta=dp_delta, steps=steps, records=dp_records, clip=dp_clip,
-        clip_frac_bits=privacy.DEFAULT_CLIP_FRAC_BITS, feature_frac_bits=spec.feature_frac_bits, d=spec.num_weights,
-        expected_batch=dp_batch)
+    params = private_params(spec, target_epsilon=dp_epsilon, target_delta=dp_delta, steps=steps, records=dp_records,
+                            clip=dp_clip, expected_batch=dp_batch)
     return spec.with_privacy(params), params

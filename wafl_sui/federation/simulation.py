@@ -89,19 +89,14 @@ def _identities(d: Path, clients: int) -> tuple[Any, list[Path]]:
 def private_params(cfg: SimulationConfig, spec: Any) -> Any:
     """A private run's DpParams: records = the largest client's rows, the expected batch
     `dp_batch`, clip `dp_clip`, and noise calibrated so that `rounds` updates of a client spend
-    at most its (dp_epsilon, dp_delta)."""
-    from wafl_sui.client import privacy_accounting
+    at most its (dp_epsilon, dp_delta) (`client.private_params`)."""
+    from wafl_sui.client.private_params import private_params as calibrated
     from wafl_sui.federation.worker import partitions
 
     records = max(len(p) for p in partitions(cfg))
-    if cfg.dp_batch >= records:
-        raise SimulationError(f"--dp-batch {cfg.dp_batch} must be below the records of a client ({records}): "
-                              "Poisson sampling takes each record with probability batch / records")
     try:
-        return privacy_accounting.calibrate(
-            target_epsilon=cfg.dp_epsilon, target_delta=cfg.dp_delta, steps=cfg.rounds, records=records,
-            clip=cfg.dp_clip, clip_frac_bits=protocol.privacy.DEFAULT_CLIP_FRAC_BITS, feature_frac_bits=spec.feature_frac_bits,
-            d=spec.num_weights, expected_batch=cfg.dp_batch)
+        return calibrated(spec, target_epsilon=cfg.dp_epsilon, target_delta=cfg.dp_delta, steps=cfg.rounds,
+                          records=records, clip=cfg.dp_clip, expected_batch=cfg.dp_batch)
     except ProtocolError as e:
         raise SimulationError(f"private task: {e}") from None
 
