@@ -20,10 +20,6 @@ MAX_FIELD_BITS = 253
 TEMPLATE_FILE = "dp_step.circom"
 
 
-def _bitlen(x: int) -> int:
-    return max(int(x).bit_length(), 1)
-
-
 @dataclass(frozen=True)
 class DpCircuitParams:
     """Template parameters of DpStep (circuits/dp_step.circom), in its order."""
@@ -77,22 +73,22 @@ def derive_dp_params(spec: StepSpec, error: type[Exception] = ValueError) -> DpC
     xa = max(1 << (BX - 1), 1 << KX)                   # |xa[j]| <= xa
     wmax = 1 << (BW - 1)
     u_max = (D + 1) * wmax * xa
-    nu = _bitlen(u_max) + 1                            # |u| < 2^(NU-1)
+    nu = protocol.bit_length(u_max) + 1                            # |u| < 2^(NU-1)
     e_max = 1 << K                                     # |e| <= 2^K
     ex_max = C * e_max ** 2 * (D * (1 << (2 * (BX - 1))) + (1 << (2 * KX)))  # E X
     a = p.clip_q ** 2 << (2 * (F + K - KE))
-    ba = _bitlen(a)                                    # A - f^2 EX in [0, A]
+    ba = protocol.bit_length(a)                                    # A - f^2 EX in [0, A]
     f2ex_max = (1 << (2 * F)) * ex_max                 # f^2 EX, f <= 2^F
-    bd = _bitlen(((1 << F) + 1) ** 2 * ex_max)         # maximality slack in [0, (2^F+1)^2 EX]
+    bd = protocol.bit_length(((1 << F) + 1) ** 2 * ex_max)         # maximality slack in [0, (2^F+1)^2 EX]
     v_bits = F + K + 1                                 # m f |e| in [0, 2^(F+K)]
     g_max = N * (1 << KE) * xa                         # |G| (|ec| <= 2^KE)
     z_max = p.noise_tail * (1 + p.noise_k)             # |Z|
     lr_max = (1 << BLR) - 1
     m = dp_step.update_shift(p, spec)
     a_upd = (wmax << m) + (g_max + z_max) * lr_max
-    na = _bitlen(a_upd) + 1
-    rb = _bitlen(R_MAX - 1)
-    for name, bits in (("score", nu), ("clip bound A", ba + 1), ("f^2 E X", _bitlen(f2ex_max) + 1),
+    na = protocol.bit_length(a_upd) + 1
+    rb = protocol.bit_length(R_MAX - 1)
+    for name, bits in (("score", nu), ("clip bound A", ba + 1), ("f^2 E X", protocol.bit_length(f2ex_max) + 1),
                        ("clip maximality slack", max(bd, ba) + 1), ("clipped error", v_bits + 1),
                        ("update numerator", na), ("noise key comparison", SAMPLE_BITS + 2)):
         if bits >= MAX_FIELD_BITS - 1:
