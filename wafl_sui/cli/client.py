@@ -130,11 +130,42 @@ def _print_unsigned_submit(ledger, client, unsigned, view, say) -> None:
     if ledger.has_submitted(view.task_id, client.address):
         raise click.ClickException(f"{client.address} already submitted in round {view.round} of task "
                                    f"{view.task_id}; wait for the next round")
+    if client.spec.is_private:
+        _print_unsigned_private(ledger, client, unsigned, view, say)
+        return
     up = client.prepare_update(view)
     click.echo(unsigned.submit_update(view.task_id, list(up.weights), up.data_commitment, up.proof))
     say(f"round {up.round}: the update of {client.address} proven here in {up.prove_seconds:.2f} s; sign it as "
         f"that address and send it before the round's deadline ({display.when(view.deadline_ms)}); valid only "
         f"in round {up.round}")
+
+
+def _print_unsigned_private(ledger, client, unsigned, view, say) -> None:
+    """A private task: the unsigned register_private (data and seed commitments; the secrets stay
+    in an owner-only file here) if the sender has not registered, else this round's private
+    update, proven here, as an unsigned submit_private_update."""
+    from wafl_sui import protocol
+    from wafl_sui.client import private_data, private_round
+
+    spec = client.spec
+    reg = private_data.load_or_create(private_round.registration_path(view.task_id, client.address), client.data,
+                                      spec, view.task_id)
+    held = ledger.private_registration(view.task_id, client.address)
+    if held is None:
+        click.echo(unsigned.register_private(view.task_id, view.deposit_mist, reg.data_commitment(spec),
+                                             reg.seed_commitment()))
+        say(f"{client.address} is not registered: this is its register_private transaction (the commitments of its "
+            "data and secret seed, kept here); sign and send it, then run this command again in a round it is "
+            "sampled in")
+        return
+    private_data.check_registered(reg, spec, (held[0], held[1]))
+    if private_round.budget_left(ledger, view.task_id, client.address) <= 0:
+        raise click.ClickException(f"{client.address} has spent the task's privacy budget: it sends no more updates")
+    new, proof, res, _ = private_round.prove_private(client.prover, spec, view, reg, client.address)
+    encoded = [protocol.encode_signed(w, spec.weight_bits) for w in new]
+    click.echo(unsigned.submit_private_update(view.task_id, encoded, proof))
+    say(f"round {view.round}: the private update of {client.address} proven here in {res.prove_seconds:.2f} s; sign "
+        f"it as that address and send it in round {view.round}")
 
 
 def _scaling(path: str, features: int):
