@@ -36,3 +36,18 @@ def test_the_default_constraint_count_the_docs_give_is_the_formula():
 def test_a_changed_default_is_caught():
     text = "## Numbers\n\n| name | symbol | default | meaning |\n|---|---|---|---|\n| `frac_bits` | K | 16 | f |\n"
     assert numbers_table(text) == {"frac_bits": 16} != {"frac_bits": protocol.StepSpec().frac_bits}
+
+
+def test_the_private_constraint_counts_the_docs_give_are_the_formula():
+    """docs/PRIVACY.md quotes the digits private circuit's size at epsilon 8, 3 and 1 with the
+    parameters `wafl simulate --dp-epsilon` chooses (4 clients: 360 records, expected batch 64,
+    clip 2, 25 rounds)."""
+    from wafl_sui.client.private_params import private_params
+
+    text = (DOCS / "PRIVACY.md").read_text()
+    spec = protocol.StepSpec(batch_size=64)
+    for eps in (8.0, 3.0, 1.0):
+        p = private_params(spec, target_epsilon=eps, target_delta=1e-5, steps=25, records=360, clip=2.0,
+                           expected_batch=64)
+        total = constraint_formula(spec.with_privacy(p))["total"]
+        assert f"{total:,}" in text, (eps, total)
