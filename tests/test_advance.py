@@ -19,18 +19,11 @@ from wafl_sui.devtools.updates import UpdateMaker
 from wafl_sui.ledger.identity import Identity
 from wafl_sui.ledger.local import LocalLedger
 from wafl_sui.protocol import AggregationRule, RoundRules, StepSpec
+from ledger_clock import FixedClock as Clock  # noqa: E402
 
 SPEC = StepSpec(features=4, classes=3, batch_size=2)
 DUR = 60_000
 T0 = 1_000_000
-
-
-class Clock:
-    def __init__(self, t: int = T0):
-        self.t = t
-
-    def __call__(self) -> int:
-        return self.t
 
 
 @pytest.fixture(scope="module")

@@ -28,19 +28,12 @@ from wafl_sui.protocol.rules import AggregationRule
 from wafl_sui.protocol.spec import StepSpec
 from wafl_sui.protocol import task as ptask
 from wafl_sui.zk import sui_bytes
+from ledger_clock import FixedClock as Clock  # noqa: E402
 
 SPEC = StepSpec(features=4, classes=3, batch_size=2)
 T0 = 1_000_000
 DUR = 10_000
 PER_ROUND = 8  # more than the identities below: a round samples every registered one
-
-
-class Clock:
-    def __init__(self, t: int = T0):
-        self.t = t
-
-    def __call__(self) -> int:
-        return self.t
 
 
 @pytest.fixture(scope="module")

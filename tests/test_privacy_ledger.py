@@ -23,6 +23,7 @@ from wafl_sui.protocol.rules import AggregationRule
 from wafl_sui.protocol.spec import StepSpec
 
 from test_sui_groth16 import Synthetic
+from ledger_clock import FixedClock as Clock  # noqa: E402
 
 SPEC = StepSpec(features=4, classes=3, batch_size=2)
 T0, DUR = 1_000_000, 10_000
@@ -30,14 +31,6 @@ PARAMS = privacy.DpParams(records=64, clip_frac_bits=8, clip_q=1 << 12, clip_fac
                           noise_tail=32, noise_k=16, sample_threshold=1 << 62, target_epsilon_milli=4000,
                           target_delta_pico=10, max_contributions=2)
 DATA_C, SEED_C = 11, 22
-
-
-class Clock:
-    def __init__(self, t: int = T0):
-        self.t = t
-
-    def __call__(self) -> int:
-        return self.t
 
 
 @pytest.fixture(scope="module")
