@@ -7,11 +7,15 @@
    clients, every update proven and verified, empty cache): wall time, accuracy against the
    float MLP of the same budget (same data, scaling, batch, rounds, local steps, initial model),
    the initial model's accuracy, constraints per proof and per sample-step.
-3. Label-flip attackers (1 of 4, 3 of 10) under fedavg, median and trimmed mean, side by side;
+3. The private federation (`--part private`): `wafl simulate --dp-epsilon E` (digits, 4 clients,
+   delta 1e-5, every clipped, noised update on registered data proven and verified, empty cache):
+   wall time, accuracy against the non-private float baseline, the (epsilon, delta) spent,
+   constraints per proof. Target (issue 21): epsilon <= 8 with accuracy >= 0.90.
+4. Label-flip attackers (1 of 4, 3 of 10) under fedavg, median and trimmed mean, side by side;
    forged updates (1 of 4): how many were accepted (must be 0).
 
-    .venv/bin/python benchmarks/bench_simulate.py [--part default|mlp|attacks|forged|all] [--rounds N]
-        [--mlp-hidden 16 --mlp-rounds 20 --mlp-local-steps 1 --mlp-lr 3]
+    .venv/bin/python benchmarks/bench_simulate.py [--part default|mlp|private|attacks|forged|all] [--rounds N]
+        [--mlp-hidden 16 --mlp-rounds 20 --mlp-local-steps 1 --mlp-lr 3] [--dp-epsilon 8 --dp-batch 64]
     .venv/bin/python benchmarks/bench_simulate.py --part default --write --machine idle  # its section of RESULTS.md
     .venv/bin/python benchmarks/bench_simulate.py --smoke      # every part once on iris, 1 round (does it run?)
 """
@@ -92,6 +96,24 @@ def mlp_run(hidden: list[int], rounds: int, local_steps: int, lr: float) -> None
         f"median verify {s['verify_seconds_median']} s")
 
 
+def private_run(rounds: int, epsilon: float, batch: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="wafl-bench-") as d:
+        s = simulate(Path(d), "--rounds", str(rounds), "--dp-epsilon", str(epsilon), "--dp-batch", str(batch))
+    dp = s["dp"]
+    constraints = dp["constraints"]
+    ok = dp["epsilon_spent"] <= 8 and s["final_accuracy"] >= 0.90
+    target = f"; target epsilon <= 8 with >= 0.90: {'ok' if ok else 'MISSED'}" if s["dataset"] == "digits" else ""
+    say(f"private simulate ({s['dataset']}, {s['clients']} clients, {s['rule']}, {rounds} rounds, epsilon {dp['epsilon']}, "
+        f"delta {dp['delta']:.0e}, expected batch {batch}, empty cache):")
+    say(f"  wall {s['process_wall_seconds']} s; {constraints:,} constraints per proof ({dp['records']} records a client)")
+    say(f"  test accuracy {s['final_accuracy']:.4f} (initial model {s['initial_accuracy']:.4f}), non-private float "
+        f"baseline {s['float_baseline_accuracy']:.4f}{target}")
+    say(f"  epsilon spent {dp['epsilon_spent']} of {dp['epsilon']} (clip {dp['clip']}, noise multiplier "
+        f"{dp['noise_multiplier']}, sample rate {dp['sample_rate']}, sigma0 {dp['noise_sigma0']}, k {dp['noise_k']})")
+    say(f"  updates accepted {s['updates_accepted']}, proofs verified {s['proofs_verified']}, "
+        f"median prove {s['prove_seconds_median']} s, median verify {s['verify_seconds_median']} s")
+
+
 def attacks(rounds: int, settings: tuple = ((4, 0), (4, 1), (10, 3))) -> None:
     if EXTRA:  # --smoke: one small setting
         settings = ((3, 1),)
@@ -121,24 +143,29 @@ def forged(rounds: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=["default", "mlp", "attacks", "forged", "all"], default="all")
+    ap.add_argument("--part", choices=["default", "mlp", "private", "attacks", "forged", "all"], default="all")
     ap.add_argument("--rounds", type=int, default=SimulationConfig.rounds)
     ap.add_argument("--attack-rounds", type=int, default=10)
     ap.add_argument("--mlp-hidden", type=int, action="append", help="hidden width (repeat for more layers) [16]")
     ap.add_argument("--mlp-rounds", type=int, default=20)
     ap.add_argument("--mlp-local-steps", type=int, default=1)
     ap.add_argument("--mlp-lr", type=float, default=SimulationConfig.lr)
+    ap.add_argument("--dp-epsilon", type=float, default=8.0)
+    ap.add_argument("--dp-batch", type=int, default=SimulationConfig.dp_batch)
     _results.add_arguments(ap)
     a = ap.parse_args()
     if a.smoke:
         a.rounds = a.attack_rounds = a.mlp_rounds = 1
         a.mlp_hidden = a.mlp_hidden or [4]
+        a.dp_batch = 8
         EXTRA.extend(["--dataset", "iris", "--batch-size", "4", "--clients", "2"])
         SHARED_HOME.append(Path(tempfile.mkdtemp(prefix="wafl-bench-smoke-")))
     if a.part in ("default", "all"):
         default_run(a.rounds)
     if a.part in ("mlp", "all"):
         mlp_run(a.mlp_hidden or [16], a.mlp_rounds, a.mlp_local_steps, a.mlp_lr)
+    if a.part in ("private", "all"):
+        private_run(a.rounds, a.dp_epsilon, a.dp_batch)
     if a.part in ("attacks", "all"):
         attacks(a.attack_rounds)
     if a.part in ("forged", "all"):
@@ -148,6 +175,8 @@ def main() -> None:
     dataset = "iris (D=4, C=3, B=4)" if a.smoke else "digits"
     if a.part == "mlp" and not a.smoke:
         dataset += f", MLP 64-{'-'.join(map(str, a.mlp_hidden or [16]))}-10"
+    if a.part == "private" and not a.smoke:
+        dataset += f", epsilon {a.dp_epsilon:g}"
     _results.record(a, f"bench_simulate_{a.part}", f"wafl simulate: {a.part} ({dataset})", "```\n" + "\n".join(OUT) + "\n```",
                     "" if a.smoke else _results.spec_note({"digits": StepSpec()}))
 

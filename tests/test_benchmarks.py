@@ -24,7 +24,7 @@ SMOKE = {
     "bench_ledger": ([pytest.mark.slow], ["bench_ledger"]),
     "bench_prover": ([pytest.mark.slow], ["bench_prover"]),
     "bench_verify": ([pytest.mark.slow], ["bench_verify"]),
-    "bench_simulate": ([pytest.mark.slow], ["bench_simulate_all"]),  # five proven runs on iris: minutes
+    "bench_simulate": ([pytest.mark.slow], ["bench_simulate_all"]),  # six proven runs on iris (one private): minutes
     "bench_mlp": ([pytest.mark.slow], ["bench_mlp"]),
     "bench_ray": ([pytest.mark.slow], ["bench_ray"]),  # three proven runs on iris (local, Ray at 1 and 2 CPUs)
     "bench_sybil": ([pytest.mark.slow], ["bench_sybil"]),  # 2 rounds of real proofs on iris

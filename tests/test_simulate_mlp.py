@@ -212,8 +212,10 @@ def test_the_linear_run_id_is_unchanged_by_the_model_options():
     assert "model" in old.to_dict()
     import hashlib
 
-    d = {k: v for k, v in old.to_dict().items() if k not in ("name", "model", "hidden", "participants_per_round")}
+    later = ("name", "model", "hidden", "participants_per_round", "dp_epsilon", "dp_delta", "dp_clip", "dp_batch")
+    d = {k: v for k, v in old.to_dict().items() if k not in later}
     assert old.run_key() == hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    assert SimulationConfig(dp_epsilon=8.0).run_key() != old.run_key()  # a private run is another run
     assert SimulationConfig(model="mlp").run_key() != old.run_key()
     assert SimulationConfig(model="mlp", hidden=(16,)).run_key() != SimulationConfig(model="mlp").run_key()
     assert SimulationConfig(model="mlp", hidden=[16]) == SimulationConfig(model="mlp", hidden=(16,))  # from JSON

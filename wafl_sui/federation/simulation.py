@@ -491,6 +491,7 @@ class Simulation:
         if self.dp_params is None:
             return None
         from wafl_sui.client import privacy_accounting
+        from wafl_sui.zk.circuit import constraint_formula
 
         p, d = self.dp_params, self.spec.num_weights
         spent = max(contributions, default=0)
@@ -498,7 +499,8 @@ class Simulation:
         return {"epsilon": p.target_epsilon, "delta": p.target_delta, "clip": info["clip"],
                 "noise_multiplier": round(info["noise_multiplier"], 4), "sample_rate": round(p.sample_rate, 4),
                 "epsilon_spent": round(info["epsilon"], 4) if spent else 0.0, "updates_per_client_max": spent,
-                "max_contributions": p.max_contributions, "noise_sigma0": p.noise_sigma0, "noise_k": p.noise_k}
+                "max_contributions": p.max_contributions, "noise_sigma0": p.noise_sigma0, "noise_k": p.noise_k,
+                "records": p.records, "constraints": constraint_formula(self.spec)["total"]}
 
     def _export(self, ledger: Ledger, view: Any, model_file: Optional[Path]) -> Path:
         from wafl_sui.client.export import export_model
