@@ -476,6 +476,20 @@ def test_ts_sdk_decodes_the_private_transactions():
     assert pures == [bcs.pure_u64(v) for v in PARAMS.to_dict().values()]
     pures = [i.value for i in txs["register_private"].kind.inputs if type(i).__name__ == "Pure"]
     assert pures == [bcs.pure_u64(2_500), bcs.pure_u256(FIELD_MODULUS - 1), bcs.pure_u256(2**200)]
+    # a private task created offline: its data contract and its privacy in one transaction
+    from wafl_sui.ledger.sui import privacy_calls as P
+    from wafl_sui.ledger.sui.task_calls import task_input, with_gas
+    from wafl_sui.ledger.sui.transactions import ObjectRef
+
+    _, gas, dig, _ = _sui_txs()
+    both = with_gas(P.set_privacy_kind(SUI_PKG, ObjectRef(SUI_CAP, 9, dig), task_input(SUI_TASK, 7), PARAMS,
+                                       manifest=b"{}"), me, gas)
+    (got,) = check_requests([{"tx": base64.b64encode(both.to_bcs()).decode(),
+                              "signature": ident.sign_transaction(both.to_bcs())}])
+    got = got["transaction"]
+    assert got["roundTrip"] is True and got["digest"] == both.digest() and got["inputs"] == _expected_inputs(both)
+    assert [c["target"] for c in got["commands"]] == [f"{SUI_PKG}::task::set_manifest",
+                                                      f"{SUI_PKG}::private_task::set_privacy"]
 
 
 def test_offline_unsigned_private_transactions(tmp_path):
@@ -494,6 +508,38 @@ def test_offline_unsigned_private_transactions(tmp_path):
         txs["register_private"].to_bcs()
     assert base64.b64decode(u.submit_private_update(SUI_TASK, [1, 2, 2**32 - 1], b"\x07" * 128)) == \
         txs["submit_private_update"].to_bcs()
+
+
+def test_a_private_task_created_offline_sets_its_contract_and_privacy_in_one_transaction(tmp_path):
+    """`task create --dp-epsilon --serialize-unsigned-transaction --task-id`: set_manifest then
+    set_privacy, one cap and one task input shared by both calls, type-checked against the package;
+    the offline builder prints exactly that transaction."""
+    import base64
+
+    from wafl_sui.contract.build import DEFAULT_PACKAGE, build_package
+    from wafl_sui.contract.signatures import PackageSignatures, check_transaction
+    from wafl_sui.ledger.sui import bcs, deployments
+    from wafl_sui.ledger.sui import privacy_calls as P
+    from wafl_sui.ledger.sui.ledger import SuiLedger
+    from wafl_sui.ledger.sui.task_calls import object_types, set_manifest_kind, task_input, with_gas
+    from wafl_sui.ledger.sui.transactions import ObjectRef
+
+    me, gas, dig, _ = _sui_txs()
+    contract = b'{"contract":1}'
+    kind = P.set_privacy_kind(SUI_PKG, ObjectRef(SUI_CAP, 9, dig), task_input(SUI_TASK, 7), PARAMS, manifest=contract)
+    sigs = PackageSignatures.from_build(build_package(DEFAULT_PACKAGE))
+    got = check_transaction(kind, sigs, SUI_PKG, object_types(SUI_PKG, SUI_TASK, SUI_CAP))
+    assert [(g.module, g.name) for g in got] == [("task", "set_manifest"), ("private_task", "set_privacy")]
+    assert len([i for i in kind.inputs if type(i).__name__ != "Pure"]) == 2  # the cap and the task, each once
+    pures = [i.value for i in kind.inputs if type(i).__name__ == "Pure"]
+    assert pures == [bcs.pure_bytes(contract)] + [bcs.pure_u64(v) for v in PARAMS.to_dict().values()]
+    path = tmp_path / "deployments.json"
+    deployments.record_deployment(deployments.Deployment("localnet", SUI_PKG, SUI_CAP, me, dig, "chain"), path)
+    u = SuiLedger.offline(me, f"0xc0:12:{dig}", 750, 12_345_678, deployments_path=path, admin_cap=f"{SUI_CAP}:9:{dig}",
+                          task_version=7)
+    assert base64.b64decode(u.set_manifest(SUI_TASK, contract, privacy=PARAMS)) == with_gas(kind, me, gas).to_bcs()
+    plain = set_manifest_kind(SUI_PKG, ObjectRef(SUI_CAP, 9, dig), task_input(SUI_TASK, 7), contract)
+    assert base64.b64decode(u.set_manifest(SUI_TASK, contract)) == with_gas(plain, me, gas).to_bcs()  # ordinary
 
 
 def test_sui_readers_decode_the_dynamic_fields():

@@ -143,6 +143,28 @@ def test_a_private_task_from_the_command_line(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     created = json.loads(r.output)
     assert created["dp"]["epsilon"] == 8.0 and created["spec"]["privacy"]["records"] == 60
+    # the same task built offline (the circuit is compiled now): create_task, then its data
+    # contract and its privacy in one transaction, decoded by Mysten's SDK
+    from test_cli_chain import GAS, PKG, _decode, _pure_bytes, _targets
+
+    offline = ["task", "create", "--dataset", "iris", "--dp-epsilon", "8", "--dp-records", "60", "--dp-batch", "8",
+               "--quorum", "1", "--rounds", "2", "--key", "admin", "--network", "localnet", "--package-id", PKG,
+               "--serialize-unsigned-transaction", "--gas-object", GAS, "--gas-price", "1000", "--gas-budget",
+               "50000000", "--quiet"]
+    r = CliRunner().invoke(cli, offline, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert _targets(_decode(r.stdout.strip()))[-2:] == ["task::create_task", "TransferObjects"]
+    assert "set_privacy" in r.stderr
+    r = CliRunner().invoke(cli, [*offline, "--task-id", "0x" + "ef" * 32, "--task-version", "3",
+                                 "--admin-cap", GAS.replace("ab", "ac")], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    tx = _decode(r.stdout.strip())
+    assert _targets(tx) == ["task::set_manifest", "private_task::set_privacy"]
+    from wafl_sui.ledger.sui import bcs
+
+    pures = [bytes(_pure_bytes(i)) for i in tx["inputs"] if i["kind"] == "Pure"][1:]
+    assert len(pures) == 11 and pures[8] == bcs.pure_u64(8_000)  # the 11 DpParams; epsilon 8 in milli
+    assert pures[:8] == [bcs.pure_u64(v) for v in created["spec"]["privacy"].values()]  # the online task's circuit
     r = cli_run("task", "register", "--task", "p", "--ledger", ledger, "--key", "alice")
     assert r.exit_code == 1 and "EPrivateTask" in r.output and "Traceback" not in r.output
     data = tmp_path / "alice.csv"

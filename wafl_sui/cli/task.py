@@ -162,16 +162,13 @@ def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum
     if created_id is not None and unsigned is None:
         raise click.UsageError("--task-id goes with --serialize-unsigned-transaction (the set_manifest of a task "
                                "created by a transaction signed elsewhere)")
-    if unsigned is not None and dp_params is not None:
-        raise click.UsageError("a private task is created online (its set_privacy transaction has no offline "
-                               "form yet): leave out --serialize-unsigned-transaction")
     signer = load_identity(key) if unsigned is None else None
     keys = ensure_keys(spec, progress=progress_printer(quiet))
     # the data contract records the circuit's identity and how its key was made (checked by clients)
     contract = task_manifest.fit(raw, spec, label_column, circuit=circuit_identity(keys))
     contract_bytes = contract.to_bytes()
     if unsigned is not None and created_id is not None:  # the second transaction: the task's data contract
-        click.echo(unsigned.set_manifest(created_id, contract_bytes))
+        click.echo(unsigned.set_manifest(created_id, contract_bytes, privacy=dp_params))  # private: and set_privacy
         return
     vk = sui_bytes.vk_bytes_from_snarkjs(keys.setup.verification_key())
     zero = [protocol.encode_signed(w, spec.weight_bits) for w in flax_model.weights]  # linear: the zero model
@@ -180,7 +177,9 @@ def create_cmd(dataset, label_column, model, hidden, seed, overrides, lr, quorum
         click.echo("then, once it is executed: the same command with --task-id <the new Task's id> (and, offline, "
                    "--task-version <its initial shared version> --admin-cap <its TaskAdminCap as ID:VERSION:DIGEST>) "
                    f"prints the set_manifest transaction of the task's data contract "
-                   f"({len(contract_bytes)} bytes, hash {contract.hash}); send it before any update", err=True)
+                   f"({len(contract_bytes)} bytes, hash {contract.hash})"
+                   + ("" if dp_params is None else " and its set_privacy (the private task's parameters)")
+                   + "; send it before any registration", err=True)
         return
     with open_ledger(ledger_spec(network, ledger_file)) as ledger:
         ref = ledger.create_task(signer, spec, rules, agg, lr_q, not allowlist, zero, vk, name=name)

@@ -4,7 +4,8 @@
 `DpParams` and the two `Table`s of private registrations and contributions), and
 `PrivateTaskCalls`, the `SuiLedger` methods built on them.
 
-  set_privacy            private_task::set_privacy(&TaskAdminCap, &mut Task, 11 x u64) (cap owned)
+  set_privacy            private_task::set_privacy(&TaskAdminCap, &mut Task, 11 x u64) (cap owned),
+                         offline after task::set_manifest in the same transaction
   register_private       SplitCoins(GasCoin, [deposit]),
                          private_task::register_private(&mut Task, Coin<SUI>, u256, u256)
   submit_private_update  private_task::submit_private_update(&mut Task, vector<u32>, vector<u8>, &Clock)
@@ -24,7 +25,7 @@ from typing import Any, Callable
 
 from wafl_sui.ledger.sui import bcs
 from wafl_sui.ledger.sui.errors import translated
-from wafl_sui.ledger.sui.task_calls import GAS_COIN, with_gas
+from wafl_sui.ledger.sui.task_calls import GAS_COIN, TASK_MODULE, _target, with_gas
 from wafl_sui.ledger.sui.transactions import CLOCK, ObjectRef, OwnedObject, ProgrammableTransaction, PtbBuilder, SharedObject
 from wafl_sui import protocol
 
@@ -44,10 +45,16 @@ def param_values(params: DpParams) -> list[int]:
     return [int(getattr(params, f.name)) for f in fields(params)]
 
 
-def set_privacy_kind(package_id: str, cap: ObjectRef, task: SharedObject, params: DpParams) -> ProgrammableTransaction:
+def set_privacy_kind(package_id: str, cap: ObjectRef, task: SharedObject, params: DpParams, *,
+                     manifest: bytes | None = None) -> ProgrammableTransaction:
+    """private_task::set_privacy; with `manifest`, task::set_manifest first in the same transaction
+    (a private task created offline: its data contract and its privacy land together, before
+    anyone can register)."""
     b = PtbBuilder()
-    args = [b.object(OwnedObject(cap)), b.object(task)] + [b.pure(bcs.pure_u64(v)) for v in param_values(params)]
-    b.move_call(_call(package_id, "set_privacy"), args)
+    cap_arg, task_arg = b.object(OwnedObject(cap)), b.object(task)
+    if manifest is not None:
+        b.move_call(_target(package_id, TASK_MODULE, "set_manifest"), [cap_arg, task_arg, b.pure(bcs.pure_bytes(manifest))])
+    b.move_call(_call(package_id, "set_privacy"), [cap_arg, task_arg] + [b.pure(bcs.pure_u64(v)) for v in param_values(params)])
     return b.build()
 
 

@@ -121,7 +121,11 @@ class UnsignedTransactions:
     def migrate(self, task: str) -> str:
         return _b64(self._finish(migrate_kind(self.package_id, self._cap(task), self._task(task))))
 
-    def set_manifest(self, task: str, manifest: bytes) -> str:
+    def set_manifest(self, task: str, manifest: bytes, privacy: protocol.privacy.DpParams | None = None) -> str:
+        """The task's data contract; with `privacy`, and set_privacy in the same transaction."""
+        if privacy is not None:
+            return _b64(self._finish(set_privacy_kind(self.package_id, self._cap(task), self._task(task), privacy,
+                                                      manifest=manifest)))
         return _b64(self._finish(set_manifest_kind(self.package_id, self._cap(task), self._task(task), manifest)))
 
     def set_privacy(self, task: str, params: protocol.privacy.DpParams) -> str:
