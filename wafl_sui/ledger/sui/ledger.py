@@ -295,8 +295,10 @@ class SuiLedger(Sending, PrivateTaskCalls, Ledger):
     def task(self, task: str) -> TaskView:
         self._ensure_chain()
         info = self._task_info(task)
-        view = self._decode_task(self._task_object(info.task_id), info.name)
-        p = self.privacy_params(info.task_id)  # a private task's circuit constants ride on its spec
+        return self._with_privacy(self._decode_task(self._task_object(info.task_id), info.name))
+
+    def _with_privacy(self, view: TaskView) -> TaskView:
+        p = self.privacy_params(view.task_id)  # a private task's circuit constants ride on its spec
         return view if p is None else replace(view, spec=view.spec.with_privacy(p))
 
     @translated
@@ -310,7 +312,7 @@ class SuiLedger(Sending, PrivateTaskCalls, Ledger):
             except TaskNotFound as exc:
                 log.warning("task %s of %s is gone from %s: %s", name, self.deployments_path, self.network, exc)
                 continue
-            out.append(self._decode_task(obj, name if name != t.object_id else None))
+            out.append(self._with_privacy(self._decode_task(obj, name if name != t.object_id else None)))
         return sorted(out, key=lambda v: (v.created_ms, v.task_id))
 
     @translated
