@@ -43,6 +43,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help=f"replace this benchmark's section of FILE (default {RESULTS.relative_to(ROOT)}) with the figures")
     ap.add_argument("--machine", choices=MACHINE_STATES, default="unstated",
                     help="say whether other work ran on the machine meanwhile (recorded with the figures)")
+    START_COMMIT.append(git_commit())  # the code that runs: a commit made during a long run is not it
+
+
+START_COMMIT: list[str] = []  # the checkout's commit when the benchmark started (add_arguments)
 
 
 def git_commit() -> str:
@@ -102,7 +106,7 @@ def command_line(script: str, argv: list[str]) -> str:
 
 def section(name: str, title: str, body: str, cmd: str, state: str, spec_note: str) -> str:
     date = datetime.date.today().isoformat()
-    return (f"<!-- {name} -->\n## {title}\n\nMeasured {date} with `{cmd}` at commit {git_commit()} on "
+    return (f"<!-- {name} -->\n## {title}\n\nMeasured {date} with `{cmd}` at commit {START_COMMIT[0] if START_COMMIT else git_commit()} on "
             f"{machine_note(state)}. {spec_note}\n\n{body.strip()}\n<!-- /{name} -->\n")
 
 

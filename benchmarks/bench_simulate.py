@@ -177,8 +177,9 @@ def main() -> None:
         dataset += f", MLP 64-{'-'.join(map(str, a.mlp_hidden or [16]))}-10"
     if a.part == "private" and not a.smoke:
         dataset += f", epsilon {a.dp_epsilon:g}"
+    spec = StepSpec(batch_size=a.dp_batch) if a.part == "private" else StepSpec()  # private: the expected batch
     _results.record(a, f"bench_simulate_{a.part}", f"wafl simulate: {a.part} ({dataset})", "```\n" + "\n".join(OUT) + "\n```",
-                    "" if a.smoke else _results.spec_note({"digits": StepSpec()}))
+                    "" if a.smoke else _results.spec_note({"digits": spec}))
 
 if __name__ == "__main__":
     main()
