@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from wafl_sui.ledger.sui import bcs
 from wafl_sui.ledger.sui.errors import translated
-from wafl_sui.ledger.sui.task_calls import GAS_COIN, TASK_MODULE, _target, with_gas
+from wafl_sui.ledger.sui.task_calls import GAS_COIN, add_set_manifest, with_gas
 from wafl_sui.ledger.sui.transactions import CLOCK, ObjectRef, OwnedObject, ProgrammableTransaction, PtbBuilder, SharedObject
 from wafl_sui import protocol
 
@@ -51,10 +51,10 @@ def set_privacy_kind(package_id: str, cap: ObjectRef, task: SharedObject, params
     (a private task created offline: its data contract and its privacy land together, before
     anyone can register)."""
     b = PtbBuilder()
-    cap_arg, task_arg = b.object(OwnedObject(cap)), b.object(task)
     if manifest is not None:
-        b.move_call(_target(package_id, TASK_MODULE, "set_manifest"), [cap_arg, task_arg, b.pure(bcs.pure_bytes(manifest))])
-    b.move_call(_call(package_id, "set_privacy"), [cap_arg, task_arg] + [b.pure(bcs.pure_u64(v)) for v in param_values(params)])
+        add_set_manifest(b, package_id, cap, task, manifest)
+    args = [b.object(OwnedObject(cap)), b.object(task)] + [b.pure(bcs.pure_u64(v)) for v in param_values(params)]
+    b.move_call(_call(package_id, "set_privacy"), args)
     return b.build()
 
 

@@ -224,6 +224,12 @@ def discard_round_kind(package_id: str, task: SharedObject) -> ProgrammableTrans
 
 def _admin_kind(package_id: str, fn: str, cap: ObjectRef, task: SharedObject, extra: Sequence[Any]) -> ProgrammableTransaction:
     b = PtbBuilder()
+    _admin_call(b, package_id, fn, cap, task, extra)
+    return b.build()
+
+
+def _admin_call(b: PtbBuilder, package_id: str, fn: str, cap: ObjectRef, task: SharedObject, extra: Sequence[Any]) -> None:
+    """Adds `task::fn(&TaskAdminCap, &mut Task, extra...)` to the transaction `b` builds."""
     args = [b.object(OwnedObject(cap)), b.object(task)]
     for kind, value in extra:
         if kind == "address":
@@ -237,7 +243,6 @@ def _admin_kind(package_id: str, fn: str, cap: ObjectRef, task: SharedObject, ex
         else:  # pragma: no cover - programming error
             raise TransactionBuildError(f"unknown admin argument {kind}")
     b.move_call(_target(package_id, TASK_MODULE, fn), args)
-    return b.build()
 
 
 def add_participant_kind(package_id: str, cap: ObjectRef, task: SharedObject, participant: str) -> ProgrammableTransaction:
@@ -263,7 +268,14 @@ def migrate_kind(package_id: str, cap: ObjectRef, task: SharedObject) -> Program
 
 
 def set_manifest_kind(package_id: str, cap: ObjectRef, task: SharedObject, manifest: bytes) -> ProgrammableTransaction:
-    return _admin_kind(package_id, "set_manifest", cap, task, [("bytes", manifest)])
+    b = PtbBuilder()
+    add_set_manifest(b, package_id, cap, task, manifest)
+    return b.build()
+
+
+def add_set_manifest(b: PtbBuilder, package_id: str, cap: ObjectRef, task: SharedObject, manifest: bytes) -> None:
+    """Adds task::set_manifest to `b` (alone, or before a private task's set_privacy)."""
+    _admin_call(b, package_id, "set_manifest", cap, task, [("bytes", manifest)])
 
 
 
